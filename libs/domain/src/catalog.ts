@@ -1,0 +1,139 @@
+import { z } from 'zod';
+import { parseYamlWith, type SourceParsed, type SourceProblem } from './yaml-source';
+
+/**
+ * The service catalog: which alarms belong to which service, and the service's resources.
+ * Format and a full example: runbooks/README.md.
+ */
+const name = z.string().min(1);
+
+const approverGroup = z
+  .object({
+    slackUsers: z.array(z.string().regex(/^[UW][A-Z0-9]+$/, 'expected a Slack user id such as "U0123ABCD"')).default([]),
+    slackUserGroup: z.string().regex(/^S[A-Z0-9]+$/, 'expected a Slack user group id such as "S0123ABCD"').optional(),
+    /** Names accepted from the HTTP API and CLI (e.g. e-mail addresses or SSO user names). */
+    users: z.array(name).default([]),
+  })
+  .strict();
+
+const service = z
+  .object({
+    description: z.string().optional(),
+    alarms: z
+      .object({
+        names: z.array(name).default([]),
+        patterns: z.array(name).default([]),
+        arns: z.array(z.string().regex(/^arn:aws[a-z-]*:cloudwatch:[^:]+:\d{12}:alarm:.+$/, 'expected a CloudWatch alarm ARN')).default([]),
+      })
+      .strict(),
+    ecs: z.object({ cluster: name, service: name }).strict().optional(),
+    loadBalancer: z
+      .object({ arn: z.string().optional(), targetGroups: z.array(z.string()).default([]) })
+      .strict()
+      .optional(),
+    logGroups: z.array(name).default([]),
+    codeDeploy: z.object({ application: name, deploymentGroup: name }).strict().optional(),
+    aurora: z.object({ cluster: name }).strict().optional(),
+    slack: z
+      .object({ channel: z.string().optional(), stakeholderChannel: z.string().optional() })
+      .strict()
+      .optional(),
+    approvers: z.array(name).default([]),
+    limits: z
+      .object({
+        minTasks: z.number().int().min(0).default(1),
+        maxTasks: z.number().int().min(1).default(10),
+        scaleUpFactor: z.number().min(1).max(10).default(2),
+        cooldownMinutes: z.number().min(0).default(10),
+        autoRollbackWindowMinutes: z.number().min(0).default(30),
+      })
+      .strict()
+      .default({ minTasks: 1, maxTasks: 10, scaleUpFactor: 2, cooldownMinutes: 10, autoRollbackWindowMinutes: 30 }),
+  })
+  .strict();
+
+const catalogSchema = z
+  .object({
+    approverGroups: z.record(name, approverGroup).default({}),
+    services: z.record(z.string().regex(/^[a-z0-9][a-z0-9-_.]*$/, 'expected a service name of a-z, 0-9, "-", "_", "."'), service).default({}),
+  })
+  .strict();
+
+export type CatalogService = z.output<typeof service> & { name: string };
+export type ApproverGroup = z.output<typeof approverGroup>;
+
+export interface Catalog {
+  services: Record<string, CatalogService>;
+  approverGroups: Record<string, ApproverGroup>;
+}
+
+export type MatchedBy = 'arn' | 'name' | 'pattern';
+export interface ServiceMatch {
+  service: CatalogService;
+  matchedBy: MatchedBy;
+}
+
+export const EMPTY_CATALOG: Catalog = { services: {}, approverGroups: {} };
+
+/** Parses and checks a catalog file's text: schema, approver groups that exist, no alarm claimed twice. */
+export function parseCatalog(file: string, text: string): SourceParsed<Catalog> {
+  const parsed = parseYamlWith(file, text, catalogSchema.nullable());
+  if (!parsed.ok) return parsed;
+  const raw = parsed.value ?? { services: {}, approverGroups: {} };
+  const services: Record<string, CatalogService> = {};
+  for (const [key, svc] of Object.entries(raw.services)) services[key] = { ...svc, name: key };
+  const catalog: Catalog = { services, approverGroups: raw.approverGroups };
+  const problems = crossCheck(file, catalog);
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, value: catalog };
+}
+
+function crossCheck(file: string, catalog: Catalog): SourceProblem[] {
+  const problems: SourceProblem[] = [];
+  const at = (path: string, message: string) => problems.push({ file, line: 1, column: 1, path, message });
+  const claimed = new Map<string, string>();
+  for (const svc of Object.values(catalog.services)) {
+    for (const group of svc.approvers) {
+      if (!catalog.approverGroups[group]) at(`services.${svc.name}.approvers`, `unknown approver group "${group}" (not in approverGroups)`);
+    }
+    for (const key of [...svc.alarms.names.map((n) => `name ${n}`), ...svc.alarms.arns.map((a) => `arn ${a}`)]) {
+      const owner = claimed.get(key);
+      if (owner && owner !== svc.name) at(`services.${svc.name}.alarms`, `alarm ${key} is already claimed by service "${owner}"`);
+      claimed.set(key, svc.name);
+    }
+    if (svc.limits.minTasks > svc.limits.maxTasks) at(`services.${svc.name}.limits`, 'minTasks is above maxTasks');
+  }
+  return problems;
+}
+
+/** Glob with `*` (any run of characters) and `?` (one character), anchored at both ends. */
+export function globToRegExp(glob: string): RegExp {
+  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${escaped}$`);
+}
+
+/**
+ * Finds the service an alarm belongs to: an exact ARN first, then an exact name, then the first
+ * pattern in file order. Built once per catalog: matching runs for every event.
+ */
+export class CatalogMatcher {
+  private readonly byArn = new Map<string, CatalogService>();
+  private readonly byName = new Map<string, CatalogService>();
+  private readonly patterns: Array<{ re: RegExp; service: CatalogService }> = [];
+
+  constructor(readonly catalog: Catalog) {
+    for (const svc of Object.values(catalog.services)) {
+      for (const arn of svc.alarms.arns) this.byArn.set(arn, svc);
+      for (const n of svc.alarms.names) this.byName.set(n, svc);
+      for (const p of svc.alarms.patterns) this.patterns.push({ re: globToRegExp(p), service: svc });
+    }
+  }
+
+  match(alarm: { alarmName: string; alarmArn: string }): ServiceMatch | null {
+    const byArn = this.byArn.get(alarm.alarmArn);
+    if (byArn) return { service: byArn, matchedBy: 'arn' };
+    const byName = this.byName.get(alarm.alarmName);
+    if (byName) return { service: byName, matchedBy: 'name' };
+    const pattern = this.patterns.find((p) => p.re.test(alarm.alarmName));
+    return pattern ? { service: pattern.service, matchedBy: 'pattern' } : null;
+  }
+}

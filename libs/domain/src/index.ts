@@ -1,0 +1,5 @@
+export * from './alarm-event';
+export * from './catalog';
+export * from './incident';
+export * from './validation';
+export * from './yaml-source';

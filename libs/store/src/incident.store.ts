@@ -1,0 +1,173 @@
+import type { Redis } from 'ioredis';
+import {
+  type AlarmEvent,
+  type Incident,
+  type IncidentAlarm,
+  type IncidentStatus,
+  type TimelineEntry,
+  newIncidentId,
+} from '@responder/domain';
+import { INGEST_ALARM_LUA } from './ingest-alarm.script';
+import { StoreKeys, UNROUTED_INDEX } from './keys';
+
+export type IngestOutcome = 'opened' | 'attached' | 'updated' | 'resolved' | 'stale' | 'unattached' | 'duplicate';
+
+export interface IngestResult {
+  incidentId: string | null;
+  deduplicated: boolean;
+  outcome: IngestOutcome;
+}
+
+export interface IngestInput {
+  alarm: AlarmEvent;
+  /** The catalog service, or null for an alarm no service claims. */
+  service: string | null;
+  matchedBy: string | null;
+  /** Where the event came from (http, sqs), for the timeline. */
+  source: string;
+}
+
+export interface ListFilter {
+  status?: IncidentStatus;
+  service?: string;
+  unrouted?: boolean;
+  limit: number;
+  offset: number;
+}
+
+export interface StoreOptions {
+  prefix: string;
+  /** How long an event id is remembered: EventBridge retries a delivery for up to 24 hours. */
+  dedupeTtlSeconds: number;
+  /** Cap of the stream that keeps OK events no open incident holds. */
+  unattachedMaxLen: number;
+}
+
+type IngestCommand = (...args: (string | number)[]) => Promise<[string, number, string]>;
+
+/**
+ * Incidents and their timelines in Redis. Each incident is a hash, its alarms a hash, its timeline
+ * a Redis Stream (append only); sorted sets index incidents by status and service, newest first.
+ */
+export class IncidentStore {
+  readonly keys: StoreKeys;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly options: StoreOptions,
+  ) {
+    this.keys = new StoreKeys(options.prefix);
+    if (!('responderIngestAlarm' in redis)) {
+      redis.defineCommand('responderIngestAlarm', { numberOfKeys: 0, lua: INGEST_ALARM_LUA });
+    }
+  }
+
+  /** Records one alarm state change: exactly-once per event id, atomic per service. */
+  async ingest({ alarm, service, matchedBy, source }: IngestInput): Promise<IngestResult> {
+    const groupKey = service ?? `unrouted:${alarm.alarmArn}`;
+    const now = Date.now();
+    const received = JSON.stringify({
+      eventId: alarm.eventId,
+      source,
+      alarm: alarm.alarmName,
+      arn: alarm.alarmArn,
+      kind: alarm.kind,
+      state: alarm.state,
+      previousState: alarm.previousState ?? null,
+      reason: alarm.reason,
+      stateChangedAt: alarm.stateChangedAt,
+      service,
+      matchedBy,
+      metrics: alarm.metrics,
+      ...(alarm.alarmRule ? { alarmRule: alarm.alarmRule } : {}),
+    });
+    const ingestAlarm = (this.redis as unknown as { responderIngestAlarm: IngestCommand }).responderIngestAlarm.bind(this.redis);
+    const [incidentId, duplicate, outcome] = await ingestAlarm(
+      this.options.prefix,
+      alarm.eventId,
+      this.options.dedupeTtlSeconds,
+      groupKey,
+      service ?? '',
+      alarm.alarmArn,
+      alarm.alarmName,
+      alarm.kind,
+      alarm.state,
+      alarm.stateChangedAtMs,
+      alarm.stateChangedAt,
+      alarm.reason,
+      newIncidentId(now),
+      new Date(now).toISOString(),
+      now,
+      received,
+      this.options.unattachedMaxLen,
+    );
+    return { incidentId: incidentId === '' ? null : incidentId, deduplicated: duplicate === 1, outcome: outcome as IngestOutcome };
+  }
+
+  async get(id: string): Promise<Incident | null> {
+    const [[, hash], [, alarms]] = (await this.redis
+      .multi()
+      .hgetall(this.keys.incident(id))
+      .hvals(this.keys.alarms(id))
+      .exec()) as [[null, Record<string, string>], [null, string[]]];
+    return Object.keys(hash).length === 0 ? null : toIncident(hash, alarms);
+  }
+
+  /** Newest first (by opening time), paginated. */
+  async list(filter: ListFilter): Promise<{ items: Incident[]; total: number }> {
+    const service = filter.unrouted ? UNROUTED_INDEX : filter.service;
+    const key = this.keys.index({ status: filter.status, service });
+    const [[, ids], [, total]] = (await this.redis
+      .multi()
+      .zrevrange(key, filter.offset, filter.offset + filter.limit - 1)
+      .zcard(key)
+      .exec()) as [[null, string[]], [null, number]];
+    if (ids.length === 0) return { items: [], total };
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.keys.incident(id)).hvals(this.keys.alarms(id));
+    const results = (await pipeline.exec()) ?? [];
+    const items: Incident[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const hash = results[2 * i][1] as Record<string, string>;
+      if (Object.keys(hash).length > 0) items.push(toIncident(hash, results[2 * i + 1][1] as string[]));
+    }
+    return { items, total };
+  }
+
+  /** Timeline entries in order; `after` is an entry id (exclusive) for paging. */
+  async timeline(id: string, options: { after?: string; limit?: number } = {}): Promise<TimelineEntry[]> {
+    const start = options.after ? `(${options.after}` : '-';
+    const raw = options.limit
+      ? await this.redis.xrange(this.keys.timeline(id), start, '+', 'COUNT', options.limit)
+      : await this.redis.xrange(this.keys.timeline(id), start, '+');
+    return raw.map(([entryId, fields]) => toEntry(entryId, fields));
+  }
+
+  /** Events that belonged to no open incident (an OK after resolution), newest last. */
+  async unattached(limit = 100): Promise<TimelineEntry[]> {
+    const raw = await this.redis.xrevrange(this.keys.unattached(), '+', '-', 'COUNT', limit);
+    return raw.reverse().map(([entryId, fields]) => toEntry(entryId, fields));
+  }
+}
+
+function toEntry(id: string, fields: string[]): TimelineEntry {
+  const map: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) map[fields[i]] = fields[i + 1];
+  return { id, at: map.at, type: map.type, data: map.data ? (JSON.parse(map.data) as Record<string, unknown>) : {} };
+}
+
+function toIncident(hash: Record<string, string>, alarms: string[]): Incident {
+  return {
+    id: hash.id,
+    status: hash.status as IncidentStatus,
+    service: hash.service === '' ? null : hash.service,
+    routed: hash.routed === '1',
+    title: hash.title,
+    openedAt: hash.openedAt,
+    resolvedAt: hash.resolvedAt ?? null,
+    onsetAt: hash.onsetAt,
+    alarms: alarms
+      .map((raw) => JSON.parse(raw) as IncidentAlarm)
+      .sort((a, b) => a.stateChangedAt.localeCompare(b.stateChangedAt)),
+  };
+}

@@ -1,0 +1,3 @@
+export * from './incident.store';
+export * from './keys';
+export * from './redis-health';
