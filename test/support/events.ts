@@ -2,6 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** The parts of a fixture event that tests change. */
+export interface AlarmEventFixture {
+  id: string;
+  time: string;
+  resources: string[];
+  detail: {
+    alarmName: string;
+    previousState: { value: string };
+    state: { value: string; reason: string; timestamp: string; reasonData?: string };
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
 export const FIXTURES = join(__dirname, '..', 'fixtures');
 
 /** A real-shaped CloudWatch alarm state change event, from the metric-alarm fixture. */
@@ -11,8 +25,8 @@ export function alarmEvent(options: {
   at?: Date;
   id?: string;
   reason?: string;
-}): Record<string, any> {
-  const event = JSON.parse(readFileSync(join(FIXTURES, 'ok', 'metric-alarm.json'), 'utf8'));
+}): AlarmEventFixture {
+  const event: AlarmEventFixture = JSON.parse(readFileSync(join(FIXTURES, 'ok', 'metric-alarm.json'), 'utf8'));
   const at = options.at ?? new Date();
   const state = options.state ?? 'ALARM';
   event.id = options.id ?? randomUUID();

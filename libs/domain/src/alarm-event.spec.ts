@@ -57,7 +57,7 @@ describe('parseAlarmEvent', () => {
   });
 
   it('reports every problem of an event at once', () => {
-    const event = read('ok', 'metric-alarm.json') as Record<string, any>;
+    const event = read('ok', 'metric-alarm.json') as { id?: string; detail: { state: { value: string } } };
     delete event.id;
     event.detail.state.value = 'RED';
     const r = parseAlarmEvent(event);

@@ -40,7 +40,8 @@ export interface TimelineEntry {
   id: string;
   /** UTC, ISO 8601, when Responder recorded the entry. */
   at: string;
-  type: TimelineEventType | string;
+  /** A TimelineEventType, or a type later parts of Responder add (step.*, approval.*, note). */
+  type: string;
   data: Record<string, unknown>;
 }
 

@@ -1,0 +1,69 @@
+import { ConfigError, loadConfig, redactUrl } from './config';
+
+describe('loadConfig', () => {
+  it('runs on its embedded defaults with an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      redis: { url: 'redis://127.0.0.1:6379', prefix: 'responder' },
+      catalog: { path: 'runbooks/service-catalog.yaml', explicit: false },
+      runbooksDir: 'runbooks',
+      mode: 'live',
+    });
+    expect(config.ingestApiKey).toBeUndefined();
+    expect(config.sqs).toBeUndefined();
+    expect(config.slack).toBeUndefined();
+  });
+
+  it('names a malformed variable in one line', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(new ConfigError('invalid configuration: PORT must be a number'));
+    expect(() => loadConfig({ RESPONDER_MODE: 'yolo' })).toThrow(/^invalid configuration: RESPONDER_MODE must be live or dry-run$/);
+    expect(() => loadConfig({ REDIS_URL: 'localhost:6379' })).toThrow(/REDIS_URL must be a URL such as redis:\/\//);
+  });
+
+  it('never prints a secret, even a malformed one', () => {
+    const leaked = 'short-secret';
+    for (const name of ['INGEST_API_KEY', 'API_TOKEN', 'SLACK_SIGNING_SECRET']) {
+      const env = { [name]: leaked, SLACK_BOT_TOKEN: 'xoxb-1-2-3' };
+      let message = '';
+      try {
+        loadConfig(env);
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message).toContain(`${name} must be at least 16 characters`);
+      expect(message).not.toContain(leaked);
+      expect(message.split('\n')).toHaveLength(1);
+    }
+    try {
+      loadConfig({ SLACK_BOT_TOKEN: 'not-a-bot-token-secret-value' });
+    } catch (e) {
+      expect((e as Error).message).not.toContain('not-a-bot-token-secret-value');
+    }
+  });
+
+  it('requires a variable only when its feature is on', () => {
+    expect(() => loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1-2-3' })).toThrow(/SLACK_SIGNING_SECRET is required when SLACK_BOT_TOKEN is set/);
+    expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1-2-3', SLACK_APP_TOKEN: 'xapp-1-2' }).slack).toMatchObject({ appToken: 'xapp-1-2' });
+    expect(() => loadConfig({ SLACK_APP_TOKEN: 'xapp-1-2' })).toThrow(/SLACK_BOT_TOKEN is required/);
+    expect(loadConfig({ SQS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q' }).sqs).toEqual({
+      queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q',
+      waitSeconds: 20,
+    });
+  });
+
+  it('treats an empty value as unset', () => {
+    expect(loadConfig({ INGEST_API_KEY: '', PORT: '' }).port).toBe(3000);
+  });
+
+  it('reads the catalog path from SERVICE_CATALOG or under RUNBOOKS_DIR', () => {
+    expect(loadConfig({ SERVICE_CATALOG: '/etc/responder/catalog.yaml' }).catalog).toEqual({ path: '/etc/responder/catalog.yaml', explicit: true });
+    expect(loadConfig({ RUNBOOKS_DIR: '/srv/runbooks/' }).catalog.path).toBe('/srv/runbooks/service-catalog.yaml');
+  });
+});
+
+describe('redactUrl', () => {
+  it('hides a Redis password', () => {
+    expect(redactUrl('redis://:hunter2hunter2@cache:6379/0')).toBe('redis://:***@cache:6379/0');
+  });
+});

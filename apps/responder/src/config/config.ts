@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import { formatPath } from '@responder/domain';
+
+/**
+ * The service's configuration (ARCHITECTURE.md §3), validated once at boot. Secrets have no
+ * defaults; a variable needed only by a feature is required only when that feature is on; an error
+ * names the variable and never its value.
+ */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const secret = (min: number) => z.string().min(min, `must be at least ${min} characters`);
+const url = (protocols: RegExp, example: string) =>
+  z.string().refine((s) => URL.canParse(s) && protocols.test(new URL(s).protocol), `must be a URL such as ${example}`);
+const int = (min: number, max: number) =>
+  z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
+
+const schema = z
+  .object({
+    PORT: int(1, 65535).default(3000),
+    HOST: z.string().default('0.0.0.0'),
+    REDIS_URL: url(/^rediss?:$/, 'redis://127.0.0.1:6379').default('redis://127.0.0.1:6379'),
+    REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:{}_-]+$/, 'must be letters, digits, ":", "_", "-" or a {hash-tag}').default('responder'),
+    AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as us-east-1').optional(),
+    SERVICE_CATALOG: z.string().optional(),
+    RUNBOOKS_DIR: z.string().default('runbooks'),
+    INGEST_API_KEY: secret(16).optional(),
+    SQS_QUEUE_URL: url(/^https?:$/, 'https://sqs.us-east-1.amazonaws.com/123456789012/responder-alarms').optional(),
+    SQS_WAIT_SECONDS: int(1, 20).default(20),
+    SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'must be a bot token (xoxb-…)').optional(),
+    SLACK_SIGNING_SECRET: secret(16).optional(),
+    SLACK_APP_TOKEN: z.string().startsWith('xapp-', 'must be an app-level token (xapp-…)').optional(),
+    SLACK_CHANNEL: z.string().optional(),
+    SLACK_API_URL: url(/^https?:$/, 'https://slack.com/api/').optional(),
+    API_TOKEN: secret(16).optional(),
+    RESPONDER_MODE: z.enum(['live', 'dry-run'], 'must be live or dry-run').default('live'),
+    LOG_LEVEL: z.enum(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`).default('info'),
+    DEDUPE_TTL_SECONDS: int(60, 7 * 24 * 3600).default(48 * 3600),
+  })
+  .superRefine((env, ctx) => {
+    if (env.SLACK_BOT_TOKEN && !env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['SLACK_SIGNING_SECRET'], message: 'is required when SLACK_BOT_TOKEN is set without SLACK_APP_TOKEN (HTTP mode)' });
+    }
+    if ((env.SLACK_APP_TOKEN || env.SLACK_SIGNING_SECRET) && !env.SLACK_BOT_TOKEN) {
+      ctx.addIssue({ code: 'custom', path: ['SLACK_BOT_TOKEN'], message: 'is required when SLACK_APP_TOKEN or SLACK_SIGNING_SECRET is set' });
+    }
+  });
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  redis: { url: string; prefix: string };
+  awsRegion?: string;
+  /** Path of the service catalog; `explicit` is false when it is the default path. */
+  catalog: { path: string; explicit: boolean };
+  runbooksDir: string;
+  ingestApiKey?: string;
+  sqs?: { queueUrl: string; waitSeconds: number };
+  slack?: { botToken: string; signingSecret?: string; appToken?: string; channel?: string; apiUrl?: string };
+  apiToken?: string;
+  mode: 'live' | 'dry-run';
+  logLevel: (typeof LOG_LEVELS)[number];
+  dedupeTtlSeconds: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Validates the environment; throws ConfigError with one line naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
+  // An empty value (FOO= in a compose file) means "not set".
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(present);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${formatPath(i.path)} ${i.message.replace(/^Invalid input: /, '')}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = result.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    awsRegion: e.AWS_REGION,
+    catalog: { path: e.SERVICE_CATALOG ?? `${e.RUNBOOKS_DIR.replace(/\/$/, '')}/service-catalog.yaml`, explicit: e.SERVICE_CATALOG !== undefined },
+    runbooksDir: e.RUNBOOKS_DIR,
+    ingestApiKey: e.INGEST_API_KEY,
+    sqs: e.SQS_QUEUE_URL ? { queueUrl: e.SQS_QUEUE_URL, waitSeconds: e.SQS_WAIT_SECONDS } : undefined,
+    slack: e.SLACK_BOT_TOKEN
+      ? { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, appToken: e.SLACK_APP_TOKEN, channel: e.SLACK_CHANNEL, apiUrl: e.SLACK_API_URL }
+      : undefined,
+    apiToken: e.API_TOKEN,
+    mode: e.RESPONDER_MODE,
+    logLevel: e.LOG_LEVEL,
+    dedupeTtlSeconds: e.DEDUPE_TTL_SECONDS,
+  };
+}
+
+/** A Redis URL fit for a log line: the password replaced. */
+export function redactUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}

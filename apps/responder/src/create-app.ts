@@ -1,0 +1,20 @@
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
+import { AppModule, type AppOptions } from './app.module';
+import { configureBodyParsing } from './http/body-parsing';
+import { StoreUnavailableFilter } from './http/store-unavailable.filter';
+import { MetricsService } from './metrics/metrics.service';
+
+/** The service, wired and initialised but not listening: main.ts listens, tests use supertest. */
+export async function createApp(options: AppOptions): Promise<INestApplication> {
+  const app = await NestFactory.create(AppModule.forRoot(options), { bufferLogs: true, bodyParser: false });
+  app.useLogger(app.get(Logger));
+  // Nest flushes buffered logs at listen(); tests never listen, so flush here.
+  app.flushLogs();
+  configureBodyParsing(app, app.get(MetricsService));
+  app.useGlobalFilters(new StoreUnavailableFilter());
+  app.enableShutdownHooks();
+  await app.init();
+  return app;
+}

@@ -1,0 +1,31 @@
+import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { SqsIntakeService } from '../intake/sqs-intake.service';
+import { REDIS } from '../tokens';
+
+@Controller()
+export class HealthController {
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    private readonly sqs: SqsIntakeService,
+  ) {}
+
+  /** Alive: the process answers. */
+  @Get('health')
+  health(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  /** Ready: Redis answers (incidents can be stored), and the SQS poller runs when configured. */
+  @Get('ready')
+  async ready(): Promise<{ status: 'ready'; redis: 'up'; sqs: 'polling' | 'off' }> {
+    let redisUp = false;
+    try {
+      redisUp = this.redis.status === 'ready' && (await this.redis.ping()) === 'PONG';
+    } catch {
+      redisUp = false;
+    }
+    if (!redisUp) throw new ServiceUnavailableException({ status: 'not ready', redis: 'down' });
+    return { status: 'ready', redis: 'up', sqs: this.sqs.running ? 'polling' : 'off' };
+  }
+}

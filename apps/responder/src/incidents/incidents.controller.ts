@@ -1,0 +1,65 @@
+import { BadRequestException, Controller, Get, NotFoundException, Param, Query, UseGuards } from '@nestjs/common';
+import { z } from 'zod';
+import { INCIDENT_STATUSES, type Incident, type TimelineEntry, problemsToText, toProblems } from '@responder/domain';
+import { IncidentStore } from '@responder/store';
+import { BearerTokenGuard } from '../http/bearer-token.guard';
+
+const listQuery = z
+  .object({
+    status: z.enum(INCIDENT_STATUSES as [string, ...string[]]).optional(),
+    service: z.string().min(1).optional(),
+    unrouted: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    offset: z.coerce.number().int().min(0).default(0),
+  })
+  .strict();
+
+const timelineQuery = z
+  .object({
+    after: z.string().regex(/^\d+-\d+$/, 'expected a timeline entry id such as 1732291480123-0').optional(),
+    limit: z.coerce.number().int().min(1).max(1000).optional(),
+  })
+  .strict();
+
+function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S> {
+  const result = schema.safeParse(query, { reportInput: true });
+  if (!result.success) throw new BadRequestException(`bad query: ${problemsToText(toProblems(result.error))}`);
+  return result.data;
+}
+
+@Controller('incidents')
+@UseGuards(BearerTokenGuard)
+export class IncidentsController {
+  constructor(private readonly store: IncidentStore) {}
+
+  /** Newest first. Filters: status, service, unrouted=true; pages with limit and offset. */
+  @Get()
+  async list(@Query() query: unknown): Promise<{ items: Incident[]; total: number; limit: number; offset: number; nextOffset: number | null }> {
+    const q = parseQuery(listQuery, query);
+    if (q.unrouted && q.service) throw new BadRequestException('bad query: service and unrouted=true exclude each other');
+    const { items, total } = await this.store.list({
+      status: q.status as Incident['status'] | undefined,
+      service: q.service,
+      unrouted: q.unrouted,
+      limit: q.limit,
+      offset: q.offset,
+    });
+    const next = q.offset + items.length;
+    return { items, total, limit: q.limit, offset: q.offset, nextOffset: next < total ? next : null };
+  }
+
+  @Get(':id')
+  async get(@Param('id') id: string): Promise<Incident> {
+    const incident = await this.store.get(id);
+    if (!incident) throw new NotFoundException(`no incident ${id}`);
+    return incident;
+  }
+
+  /** In order of recording; `after` (an entry id) and `limit` page through a long one. */
+  @Get(':id/timeline')
+  async timeline(@Param('id') id: string, @Query() query: unknown): Promise<{ incidentId: string; items: TimelineEntry[] }> {
+    const q = parseQuery(timelineQuery, query);
+    if (!(await this.store.get(id))) throw new NotFoundException(`no incident ${id}`);
+    return { incidentId: id, items: await this.store.timeline(id, q) };
+  }
+}

@@ -1,0 +1,68 @@
+import { BadRequestException, Inject, Injectable, Logger } from '@nestjs/common';
+import { type InputProblem, CatalogMatcher, type Catalog, parseAlarmEvent, problemsToText } from '@responder/domain';
+import { IncidentStore, type IngestResult } from '@responder/store';
+import { MetricsService } from '../metrics/metrics.service';
+import { CATALOG } from '../tokens';
+
+export type IntakeSource = 'http' | 'sqs';
+
+/** A 400 whose body lists each problem: which field, what was expected. */
+export class InvalidEventError extends BadRequestException {
+  constructor(readonly problems: InputProblem[]) {
+    super({ statusCode: 400, error: 'Bad Request', message: `not a CloudWatch alarm state change event: ${problemsToText(problems)}`, problems });
+  }
+}
+
+/**
+ * Alarm intake, shared by the HTTP endpoint and the SQS poller: validate, route to a service
+ * through the catalog, and record (dedupe, open/attach/resolve) in one atomic store operation.
+ */
+@Injectable()
+export class AlarmIntakeService {
+  private readonly logger = new Logger('Intake');
+  private readonly matcher: CatalogMatcher;
+
+  constructor(
+    private readonly store: IncidentStore,
+    private readonly metrics: MetricsService,
+    @Inject(CATALOG) catalog: Catalog,
+  ) {
+    this.matcher = new CatalogMatcher(catalog);
+  }
+
+  /** Throws InvalidEventError for a malformed event; store errors propagate (the caller retries). */
+  async receive(body: unknown, source: IntakeSource): Promise<IngestResult> {
+    const stop = this.metrics.intakeDuration.startTimer({ source });
+    this.metrics.eventsReceived.inc({ source });
+    const parsed = parseAlarmEvent(body);
+    if (!parsed.ok) {
+      this.metrics.eventsRejected.inc({ source, reason: 'invalid' });
+      stop({ outcome: 'invalid' });
+      throw new InvalidEventError(parsed.problems);
+    }
+    const alarm = parsed.value;
+    const match = this.matcher.match(alarm);
+    let result: IngestResult;
+    try {
+      result = await this.store.ingest({ alarm, service: match?.service.name ?? null, matchedBy: match?.matchedBy ?? null, source });
+    } catch (err) {
+      this.metrics.eventsRejected.inc({ source, reason: 'unavailable' });
+      stop({ outcome: 'error' });
+      throw err;
+    }
+    stop({ outcome: result.outcome });
+    if (result.deduplicated) {
+      this.metrics.eventsDeduplicated.inc({ source, reason: 'event_id' });
+      this.logger.debug({ eventId: alarm.eventId, incidentId: result.incidentId }, 'repeated delivery ignored');
+      return result;
+    }
+    if (!match) this.metrics.unroutedAlarms.inc();
+    if (result.outcome === 'opened') this.metrics.incidentsOpened.inc({ routed: match ? 'true' : 'false' });
+    if (result.outcome === 'resolved') this.metrics.incidentsResolved.inc();
+    this.logger.log(
+      { eventId: alarm.eventId, alarm: alarm.alarmName, state: alarm.state, service: match?.service.name ?? null, incidentId: result.incidentId, outcome: result.outcome, source },
+      `alarm ${alarm.alarmName} ${alarm.state}: ${result.outcome}`,
+    );
+    return result;
+  }
+}

@@ -1,0 +1,31 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { CatalogError, loadCatalog } from './catalog/catalog.loader';
+import { ConfigError, loadConfig } from './config/config';
+import { createApp } from './create-app';
+
+async function bootstrap(): Promise<void> {
+  let config;
+  let catalog;
+  let catalogMissing = false;
+  try {
+    config = loadConfig(process.env);
+    ({ catalog, missing: catalogMissing } = loadCatalog(config.catalog.path, config.catalog.explicit));
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof CatalogError) {
+      process.stderr.write(`responder: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const app = await createApp({ config, catalog });
+  const logger = new Logger('Responder');
+  if (catalogMissing) logger.warn(`no service catalog at ${config.catalog.path}: every alarm becomes an unrouted incident`);
+  if (!config.ingestApiKey) logger.warn('INGEST_API_KEY is not set: POST /events/eventbridge refuses every request');
+  if (!config.apiToken) logger.warn('API_TOKEN is not set: the /incidents API refuses every request');
+  if (!config.slack) logger.log('Slack is off (no SLACK_BOT_TOKEN)');
+  await app.listen(config.port, config.host);
+  logger.log(`listening on ${config.host}:${config.port} (${config.mode}), ${Object.keys(catalog.services).length} services in the catalog`);
+}
+
+void bootstrap();

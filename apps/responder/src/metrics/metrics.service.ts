@@ -1,0 +1,54 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics of the service, on a registry of its own (one per app instance). */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  readonly eventsReceived = new Counter({
+    name: 'responder_events_received_total',
+    help: 'Alarm events received, by source (http, sqs)',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly eventsRejected = new Counter({
+    name: 'responder_events_rejected_total',
+    help: 'Alarm events rejected, by source and reason (unauthorized, invalid, malformed_json, too_large, unavailable)',
+    labelNames: ['source', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly eventsDeduplicated = new Counter({
+    name: 'responder_events_deduplicated_total',
+    help: 'Alarm events recognised as a repeated delivery, by source and reason',
+    labelNames: ['source', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly unroutedAlarms = new Counter({
+    name: 'responder_unrouted_alarms_total',
+    help: 'Alarm events that matched no service in the catalog',
+    registers: [this.registry],
+  });
+  readonly incidentsOpened = new Counter({
+    name: 'responder_incidents_opened_total',
+    help: 'Incidents opened, by whether a catalog service claimed the alarm',
+    labelNames: ['routed'] as const,
+    registers: [this.registry],
+  });
+  readonly incidentsResolved = new Counter({
+    name: 'responder_incidents_resolved_total',
+    help: 'Incidents resolved (every attached alarm back to OK)',
+    registers: [this.registry],
+  });
+  readonly intakeDuration = new Histogram({
+    name: 'responder_intake_duration_seconds',
+    help: 'Time from an event received to its answer (validated, stored), by source and outcome',
+    labelNames: ['source', 'outcome'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CatalogMatcher, type Catalog, globToRegExp, parseCatalog } from './catalog';
+import { formatSourceProblem } from './yaml-source';
+
+const EXAMPLE = join(__dirname, '..', '..', '..', 'runbooks', 'service-catalog.yaml');
+const arn = (name: string) => `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${name}`;
+
+function parse(text: string): Catalog {
+  const r = parseCatalog('catalog.yaml', text);
+  if (!r.ok) throw new Error(r.problems.map(formatSourceProblem).join('\n'));
+  return r.value;
+}
+function problems(text: string): string[] {
+  const r = parseCatalog('catalog.yaml', text);
+  return r.ok ? [] : r.problems.map(formatSourceProblem);
+}
+
+describe('service catalog', () => {
+  it('parses the shipped example with its defaults filled in', () => {
+    const catalog = parse(readFileSync(EXAMPLE, 'utf8'));
+    expect(Object.keys(catalog.services)).toEqual(['checkout', 'payments']);
+    expect(catalog.services.checkout.ecs).toEqual({ cluster: 'prod', service: 'checkout' });
+    expect(catalog.services.payments.limits).toEqual({ minTasks: 1, maxTasks: 12, scaleUpFactor: 2, cooldownMinutes: 10, autoRollbackWindowMinutes: 30 });
+  });
+
+  it('matches an exact ARN before an exact name before a pattern', () => {
+    const matcher = new CatalogMatcher(
+      parse(`
+services:
+  by-pattern: { alarms: { patterns: ["api-*"] } }
+  by-name: { alarms: { names: [api-5xx] } }
+  by-arn: { alarms: { arns: ["${arn('api-5xx')}"] } }
+`),
+    );
+    expect(matcher.match({ alarmName: 'api-5xx', alarmArn: arn('api-5xx') })).toMatchObject({ service: { name: 'by-arn' }, matchedBy: 'arn' });
+    expect(matcher.match({ alarmName: 'api-5xx', alarmArn: 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:api-5xx' })).toMatchObject({
+      service: { name: 'by-name' },
+      matchedBy: 'name',
+    });
+    expect(matcher.match({ alarmName: 'api-latency', alarmArn: arn('api-latency') })).toMatchObject({ service: { name: 'by-pattern' }, matchedBy: 'pattern' });
+    expect(matcher.match({ alarmName: 'db-cpu', alarmArn: arn('db-cpu') })).toBeNull();
+  });
+
+  it('takes the first pattern in file order when two match', () => {
+    const matcher = new CatalogMatcher(parse(`services:\n  first: { alarms: { patterns: ["*-5xx"] } }\n  second: { alarms: { patterns: ["api-*"] } }\n`));
+    expect(matcher.match({ alarmName: 'api-5xx', alarmArn: arn('api-5xx') })?.service.name).toBe('first');
+  });
+
+  it('reads globs literally apart from * and ?', () => {
+    expect(globToRegExp('checkout.api-*').test('checkout.api-5xx')).toBe(true);
+    expect(globToRegExp('checkout.api-*').test('checkoutXapi-5xx')).toBe(false);
+    expect(globToRegExp('db-?').test('db-1')).toBe(true);
+    expect(globToRegExp('db-?').test('db-10')).toBe(false);
+  });
+
+  it('locates a schema error at its line and column', () => {
+    expect(problems(`services:\n  checkout:\n    alarms: { names: [a] }\n    limits: { maxTasks: many }\n`)).toEqual([
+      'catalog.yaml:4:25: services.checkout.limits.maxTasks: expected number, received string',
+    ]);
+  });
+
+  it('rejects an unknown field, an unknown approver group and an alarm claimed twice', () => {
+    const found = problems(`
+approverGroups:
+  oncall: { slackUsers: [U01ABC] }
+services:
+  a: { alarms: { names: [x] }, approvers: [oncall, ghosts] }
+  b: { alarms: { names: [x] }, ecs: { cluster: prod, service: b, region: us-east-1 } }
+`);
+    expect(found.join('\n')).toContain('services.b.ecs: Unrecognized key: "region"');
+    const crossChecked = problems(`
+approverGroups:
+  oncall: { slackUsers: [U01ABC] }
+services:
+  a: { alarms: { names: [x] }, approvers: [oncall, ghosts] }
+  b: { alarms: { names: [x] } }
+`).join('\n');
+    expect(crossChecked).toContain('unknown approver group "ghosts"');
+    expect(crossChecked).toContain('alarm name x is already claimed by service "a"');
+  });
+
+  it('reports YAML syntax errors with their position', () => {
+    expect(problems('services:\n  a: { alarms: [\n')[0]).toMatch(/^catalog\.yaml:\d+:\d+: /);
+  });
+
+  it('accepts an empty file as an empty catalog', () => {
+    expect(parse('')).toEqual({ services: {}, approverGroups: {} });
+  });
+});
