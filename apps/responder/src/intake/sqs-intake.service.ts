@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { type QueueMessage, SqsAdapter } from '@responder/aws';
+import { problemsToText } from '@responder/domain';
 import type { AppConfig } from '../config/config';
 import { MetricsService } from '../metrics/metrics.service';
 import { APP_CONFIG, REDIS } from '../tokens';
@@ -99,7 +100,7 @@ export class SqsIntakeService implements OnApplicationBootstrap, OnApplicationSh
       if (err instanceof InvalidEventError) {
         this.logger.warn(
           { messageId: message.messageId, receiveCount: message.receiveCount, problems: err.problems },
-          'SQS message is not a CloudWatch alarm event: left for the dead-letter queue',
+          `SQS message is not a CloudWatch alarm event (${problemsToText(err.problems)}): left for the dead-letter queue`,
         );
         return false;
       }
