@@ -3,3 +3,4 @@ export * from './catalog';
 export * from './incident';
 export * from './validation';
 export * from './yaml-source';
+export * from './action';

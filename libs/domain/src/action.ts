@@ -1,0 +1,54 @@
+/**
+ * A runbook action (STYLE.md §2: strategy + registry). Every action says whether it changes
+ * production; the engine gates mutating ones (approval, lock, cooldown, idempotency, dry-run).
+ * Adding an action is one file implementing this interface plus one line in the registry.
+ */
+export interface ActionDescriptor {
+  /** The name runbooks use in `action:` (e.g. "ecs.scale-up", "wait"). */
+  id: string;
+  mutating: boolean;
+  description: string;
+  /** IAM actions it calls, for the README / `cli iam`. */
+  iam?: string[];
+}
+
+export interface ActionContext {
+  incidentId: string;
+  runId: string;
+  stepId: string;
+  /** Stable per step execution: the same on a retry or after a crash. */
+  idempotencyKey: string;
+  signal: AbortSignal;
+  dryRun: boolean;
+}
+
+/** What a mutating action will do, shown to approvers and recorded (and all a dry run does). */
+export interface ActionPlan {
+  /** One line a human can approve, e.g. "UpdateService prod/checkout desiredCount 4 → 8". */
+  summary: string;
+  /** The resource a lock is taken on (one mutating action per resource at a time), e.g. "ecs:prod/checkout". */
+  resource?: string;
+}
+
+export interface ActionResult {
+  output: Record<string, unknown>;
+  /** A one-line summary for the timeline and Slack. */
+  summary?: string;
+}
+
+export interface Action extends ActionDescriptor {
+  /** Describes the call for approval and dry-run. Pure: no side effect. */
+  plan(params: Record<string, unknown>): ActionPlan;
+  run(params: Record<string, unknown>, ctx: ActionContext): Promise<ActionResult>;
+  /**
+   * For mutating actions: called instead of `run` when an earlier attempt recorded that it was
+   * about to call (a crash or retry between the call and its record). Looks at the real state and
+   * reports it; must not repeat the change.
+   */
+  reconcile?(params: Record<string, unknown>, ctx: ActionContext): Promise<ActionResult>;
+}
+
+/** An error an action throws when retrying cannot help (AccessDenied, validation). */
+export class PermanentActionError extends Error {
+  override readonly name = 'PermanentActionError';
+}
