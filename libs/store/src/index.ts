@@ -1,3 +1,4 @@
 export * from './incident.store';
 export * from './keys';
 export * from './redis-health';
+export * from './run.store';
