@@ -4,3 +4,5 @@ export * from './incident';
 export * from './validation';
 export * from './yaml-source';
 export * from './action';
+export * from './expression';
+export * from './template';

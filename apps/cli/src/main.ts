@@ -1,0 +1,73 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type ActionDescriptor, type Catalog, type SourceProblem, formatSourceProblem, parseCatalog } from '@responder/domain';
+import { NOT_RUNBOOKS, knownActions, loadRunbooks } from '@responder/runbooks';
+
+/**
+ * The command line: `npm run cli -- runbook validate [dir]`. No Nest here: a command reads files
+ * and prints, and runs under tsx (`npm run cli`).
+ */
+
+const USAGE = `usage: npm run cli -- <command>
+
+commands:
+  runbook validate [dir]   validate every runbook in dir (default: $RUNBOOKS_DIR or runbooks),
+                           and the service catalog (service-catalog.yaml) when dir has one
+`;
+
+type Write = (text: string) => void;
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** Validates a runbooks directory against the actions given; returns the exit code (0 valid, 1 problems). */
+export function validateRunbooks(dir: string, actions: ReadonlyMap<string, ActionDescriptor>, out: Write): number {
+  const problems: SourceProblem[] = [];
+  let catalog: Catalog | undefined;
+  const catalogFile = NOT_RUNBOOKS.map((f) => join(dir, f)).find((f) => existsSync(f));
+  if (catalogFile) {
+    const parsed = parseCatalog(catalogFile, readFileSync(catalogFile, 'utf8'));
+    if (parsed.ok) catalog = parsed.value;
+    else problems.push(...parsed.problems);
+  }
+  const loaded = loadRunbooks(dir, actions, { catalog });
+  problems.push(...loaded.problems);
+
+  for (const p of problems) out(`${formatSourceProblem(p)}\n`);
+  if (problems.length === 0) {
+    out(`${plural(loaded.runbooks.length, 'runbook')} valid${catalogFile ? ', service catalog valid' : ''}\n`);
+    return 0;
+  }
+  const files = new Set(problems.map((p) => p.file)).size;
+  out(`${plural(problems.length, 'problem')} in ${plural(files, 'file')}\n`);
+  return 1;
+}
+
+export interface CliIo {
+  env: NodeJS.ProcessEnv;
+  out: Write;
+  err: Write;
+  /** The actions runbooks may name (tests pass their own registry). */
+  actions: ReadonlyMap<string, ActionDescriptor>;
+}
+
+export function run(argv: readonly string[], { env, out, err, actions }: CliIo): number {
+  const [command, sub, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    out(USAGE);
+    return 0;
+  }
+  if (command === 'runbook' && sub === 'validate' && rest.length <= 1) {
+    return validateRunbooks(rest[0] ?? env.RUNBOOKS_DIR ?? 'runbooks', actions, out);
+  }
+  err(`unknown command: ${argv.join(' ')}\n\n${USAGE}`);
+  return 2;
+}
+
+if (require.main === module) {
+  process.exitCode = run(process.argv.slice(2), {
+    env: process.env,
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+    actions: knownActions(),
+  });
+}

@@ -1,0 +1,4 @@
+export * from './runbook';
+export * from './loader';
+export * from './plan';
+export * from './builtin-actions';

@@ -1,0 +1,81 @@
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+const CLI = join(ROOT, 'apps', 'cli', 'src', 'main.ts');
+// The same CLI with the test actions known too: the fixtures name test.diagnose / test.mutate.
+const CLI_WITH_TEST_ACTIONS = join(ROOT, 'test', 'support', 'cli-with-test-actions.ts');
+const FIXTURES = 'test/fixtures/runbooks';
+
+function cli(entry: string, args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(TSX, [entry, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('npm run cli -- runbook validate', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cli-runbooks-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('accepts the valid fixtures and their service catalog: exit 0 and a one-line summary', () => {
+    const r = cli(CLI_WITH_TEST_ACTIONS, ['runbook', 'validate', `${FIXTURES}/ok`]);
+    expect(r.stdout).toBe('2 runbooks valid, service catalog valid\n');
+    expect(r.code).toBe(0);
+  });
+
+  it('prints every problem of the bad fixtures as file:line:column: message, and exits 1', () => {
+    const r = cli(CLI_WITH_TEST_ACTIONS, ['runbook', 'validate', `${FIXTURES}/bad`]);
+    expect(r.code).toBe(1);
+    const lines = r.stdout.trimEnd().split('\n');
+    const files = readdirSync(join(ROOT, FIXTURES, 'bad')).filter((f) => f.endsWith('.yaml'));
+    expect(lines[lines.length - 1]).toBe(`${files.length} problems in ${files.length} files`);
+    for (const file of files) {
+      const expected = /^# expect: (.+)$/m.exec(readFileSync(join(ROOT, FIXTURES, 'bad', file), 'utf8'))![1];
+      const position = expected.slice(0, expected.indexOf(': ') + 2);
+      const line = lines.find((l) => l.startsWith(`${FIXTURES}/bad/${position}`));
+      expect(line).toContain(expected.slice(position.length));
+    }
+  });
+
+  it('validates against the real actions: a fixture action the service does not have is an error', () => {
+    const r = cli(CLI, ['runbook', 'validate', `${FIXTURES}/ok`]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`${FIXTURES}/ok/manual.yml:6:13: steps[0].action: unknown action "test.mutate" (known actions: note, wait)`);
+    expect(r.stdout).toMatch(/\n6 problems in 2 files\n$/);
+  });
+
+  it('reads RUNBOOKS_DIR by default, and checks runbooks against the catalog there', () => {
+    copyFileSync(join(ROOT, FIXTURES, 'ok', 'service-catalog.yaml'), join(dir, 'service-catalog.yaml'));
+    writeFileSync(join(dir, 'pause.yaml'), 'name: pause\ntriggers: { services: [checkout] }\nsteps:\n  - { id: wait, action: wait, with: { seconds: 5 } }\n');
+    expect(cli(CLI, ['runbook', 'validate'], { RUNBOOKS_DIR: dir })).toMatchObject({ code: 0, stdout: '1 runbook valid, service catalog valid\n' });
+
+    writeFileSync(join(dir, 'typo.yaml'), 'name: typo\ntriggers: { services: [chekout] }\nsteps:\n  - { id: wait, action: wait, with: { seconds: 5 } }\n');
+    const r = cli(CLI, ['runbook', 'validate'], { RUNBOOKS_DIR: dir });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe(`${join(dir, 'typo.yaml')}:2:24: triggers.services[0]: no service "chekout" in the service catalog (did you mean "checkout"?)\n1 problem in 1 file\n`);
+  });
+
+  it('reports an invalid service catalog', () => {
+    const bad = mkdtempSync(join(tmpdir(), 'cli-catalog-'));
+    try {
+      writeFileSync(join(bad, 'service-catalog.yaml'), 'services:\n  a: { alarms: { names: [x] }, limits: { maxTasks: many } }\n');
+      const r = cli(CLI, ['runbook', 'validate', bad]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain('service-catalog.yaml:2:52: services.a.limits.maxTasks: expected number, received string');
+    } finally {
+      rmSync(bad, { recursive: true, force: true });
+    }
+  });
+
+  it('fails on a folder that does not exist, and on an unknown command with its usage', () => {
+    expect(cli(CLI, ['runbook', 'validate', join(dir, 'nope')])).toMatchObject({ code: 1, stdout: `${join(dir, 'nope')}:1:1: no such directory\n1 problem in 1 file\n` });
+    const r = cli(CLI, ['runbook', 'check']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('usage: npm run cli -- <command>');
+  });
+});
