@@ -12,3 +12,71 @@ export const TEST_ACTION_DESCRIPTORS: readonly ActionDescriptor[] = [
 
 /** The built-in actions plus the test ones, as parseRunbook / loadRunbooks take them. */
 export const testActionDescriptors: ReadonlyMap<string, ActionDescriptor> = knownActions(TEST_ACTION_DESCRIPTORS);
+
+/**
+ * Runnable test actions. They keep their counts in Redis (under `${prefix}:test:`), so that a
+ * test can read them whether the engine runs in the test process or in a child it kills.
+ *
+ * - test.diagnose (read-only), with: { value?, sleep_ms?, fail?: 'always' }: returns the value,
+ *   its start and end times;
+ * - test.mutate (mutating), with: { target, value?, sleep_ms?, fail_after_call_once? }: counts its
+ *   calls per step and the most calls in flight at once per target; `fail_after_call_once` throws
+ *   after the first call has counted (a connection dropped after the change was made), so the
+ *   retry must reconcile instead of calling again.
+ */
+export function createTestActions(redis: import('ioredis').default, prefix: string): import('@responder/domain').Action[] {
+  const key = (...parts: string[]) => `${prefix}:test:${parts.join(':')}`;
+  const sleep = (ms: number, signal: AbortSignal) =>
+    new Promise<void>((resolve, reject) => {
+      const t = setTimeout(resolve, ms);
+      signal.addEventListener('abort', () => {
+        clearTimeout(t);
+        reject(new Error('aborted'));
+      });
+    });
+  const num = (v: unknown, d = 0) => (typeof v === 'number' ? v : d);
+  return [
+    {
+      id: 'test.diagnose',
+      mutating: false,
+      description: 'A read-only diagnostic that returns what it is given.',
+      plan: () => ({ summary: 'diagnose' }),
+      async run(params, ctx) {
+        const startedAt = Date.now();
+        await redis.incr(key('calls', ctx.runId, ctx.stepId));
+        if (params.fail === 'always') throw new Error('diagnostic failed');
+        await sleep(num(params.sleep_ms), ctx.signal);
+        return { output: { value: params.value ?? null, startedAt, finishedAt: Date.now() }, summary: `diagnosed ${JSON.stringify(params.value ?? null)}` };
+      },
+    },
+    {
+      id: 'test.mutate',
+      mutating: true,
+      description: 'A mutating action that counts its calls.',
+      plan: (params) => ({ summary: `set ${String(params.target)} to ${JSON.stringify(params.value ?? null)}`, resource: `test:${String(params.target)}` }),
+      async run(params, ctx) {
+        const target = String(params.target);
+        const calls = await redis.incr(key('calls', ctx.runId, ctx.stepId));
+        await redis.incr(key('calls-total', target));
+        const active = await redis.incr(key('active', target));
+        await redis.eval("if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end", 1, key('max-active', target), active);
+        try {
+          await sleep(num(params.sleep_ms), ctx.signal);
+        } finally {
+          await redis.decr(key('active', target));
+        }
+        if (params.fail_after_call_once === true && calls === 1) throw new Error('connection reset after the request was sent');
+        return { output: { target, value: params.value ?? null, calledAt: Date.now() }, summary: `set ${target}` };
+      },
+      async reconcile(params, ctx) {
+        await redis.incr(key('reconciles', ctx.runId, ctx.stepId));
+        return { output: { target: String(params.target), value: params.value ?? null, reconciled: true }, summary: 'found the change already made' };
+      },
+    },
+  ];
+}
+
+/** Counts kept by the test actions. */
+export async function testCount(redis: import('ioredis').default, prefix: string, ...parts: string[]): Promise<number> {
+  return Number((await redis.get(`${prefix}:test:${parts.join(':')}`)) ?? 0);
+}

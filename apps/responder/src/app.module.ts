@@ -2,7 +2,8 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
-import type { Catalog } from '@responder/domain';
+import type { Action, Catalog } from '@responder/domain';
+import { BUILTIN_ACTIONS, type Runbook } from '@responder/runbooks';
 import { IncidentStore } from '@responder/store';
 import type { AppConfig } from './config/config';
 import { HealthController } from './health/health.controller';
@@ -12,11 +13,16 @@ import { loggerParams } from './logging';
 import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
 import { RedisModule } from './redis/redis.module';
-import { APP_CONFIG, CATALOG, REDIS } from './tokens';
+import { ACTIONS, APP_CONFIG, CATALOG, REDIS, RUNBOOKS } from './tokens';
+import { EngineModule } from './engine/engine.module';
 
 export interface AppOptions {
   config: AppConfig;
   catalog: Catalog;
+  /** Validated runbooks (main.ts loads them from RUNBOOKS_DIR). */
+  runbooks?: Runbook[];
+  /** Actions besides the built-in ones (the AWS actions; tests add their own). */
+  actions?: Action[];
   /** Where logs go (tests capture them); stdout when absent. */
   logDestination?: DestinationStream;
 }
@@ -24,13 +30,15 @@ export interface AppOptions {
 @Module({})
 export class AppModule {
   /** Configuration and catalog are validated before Nest starts (main.ts) and handed in here. */
-  static forRoot({ config, catalog, logDestination }: AppOptions): DynamicModule {
+  static forRoot({ config, catalog, runbooks = [], actions = [], logDestination }: AppOptions): DynamicModule {
     const core: DynamicModule = {
       module: CoreModule,
       global: true,
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: CATALOG, useValue: catalog },
+        { provide: RUNBOOKS, useValue: runbooks },
+        { provide: ACTIONS, useValue: [...BUILTIN_ACTIONS, ...actions] },
         MetricsService,
         {
           provide: IncidentStore,
@@ -39,11 +47,11 @@ export class AppModule {
             new IncidentStore(redis, { prefix: config.redis.prefix, dedupeTtlSeconds: config.dedupeTtlSeconds, unattachedMaxLen: 100_000 }),
         },
       ],
-      exports: [APP_CONFIG, CATALOG, MetricsService, IncidentStore],
+      exports: [APP_CONFIG, CATALOG, RUNBOOKS, ACTIONS, MetricsService, IncidentStore],
     };
     return {
       module: AppModule,
-      imports: [LoggerModule.forRoot(loggerParams(config, logDestination)), core, RedisModule, IntakeModule],
+      imports: [LoggerModule.forRoot(loggerParams(config, logDestination)), core, RedisModule, EngineModule, IntakeModule],
       controllers: [HealthController, MetricsController, IncidentsController],
     };
   }

@@ -1,5 +1,8 @@
 import 'reflect-metadata';
+import { basename } from 'node:path';
 import { Logger } from '@nestjs/common';
+import { formatSourceProblem } from '@responder/domain';
+import { knownActions, loadRunbooks } from '@responder/runbooks';
 import { CatalogError, loadCatalog } from './catalog/catalog.loader';
 import { ConfigError, loadConfig } from './config/config';
 import { createApp } from './create-app';
@@ -18,14 +21,19 @@ async function bootstrap(): Promise<void> {
     }
     throw err;
   }
-  const app = await createApp({ config, catalog });
+  const loaded = loadRunbooks(config.runbooksDir, knownActions(), { catalog, skip: [basename(config.catalog.path)] });
+  if (loaded.problems.length > 0) {
+    process.stderr.write(`responder: invalid runbooks:\n${loaded.problems.map((p) => `  ${formatSourceProblem(p)}`).join('\n')}\n`);
+    process.exit(1);
+  }
+  const app = await createApp({ config, catalog, runbooks: loaded.runbooks });
   const logger = new Logger('Responder');
   if (catalogMissing) logger.warn(`no service catalog at ${config.catalog.path}: every alarm becomes an unrouted incident`);
   if (!config.ingestApiKey) logger.warn('INGEST_API_KEY is not set: POST /events/eventbridge refuses every request');
   if (!config.apiToken) logger.warn('API_TOKEN is not set: the /incidents API refuses every request');
   if (!config.slack) logger.log('Slack is off (no SLACK_BOT_TOKEN)');
   await app.listen(config.port, config.host);
-  logger.log(`listening on ${config.host}:${config.port} (${config.mode}), ${Object.keys(catalog.services).length} services in the catalog`);
+  logger.log(`listening on ${config.host}:${config.port} (${config.mode}), ${Object.keys(catalog.services).length} services in the catalog, ${loaded.runbooks.length} runbooks`);
 }
 
 void bootstrap();

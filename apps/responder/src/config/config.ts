@@ -35,6 +35,8 @@ const schema = z
     RESPONDER_MODE: z.enum(['live', 'dry-run'], 'must be live or dry-run').default('live'),
     LOG_LEVEL: z.enum(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`).default('info'),
     DEDUPE_TTL_SECONDS: int(60, 7 * 24 * 3600).default(48 * 3600),
+    ENGINE_CONCURRENCY: int(1, 256).default(32),
+    ENGINE_STALLED_MS: int(1000, 10 * 60_000).default(30_000),
   })
   .superRefine((env, ctx) => {
     if (env.SLACK_BOT_TOKEN && !env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
@@ -60,6 +62,8 @@ export interface AppConfig {
   mode: 'live' | 'dry-run';
   logLevel: (typeof LOG_LEVELS)[number];
   dedupeTtlSeconds: number;
+  /** Step jobs one process runs at once; how long a crashed worker's job stays claimed (BullMQ lockDuration). */
+  engine: { concurrency: number; stalledMs: number };
 }
 
 export class ConfigError extends Error {
@@ -92,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     mode: e.RESPONDER_MODE,
     logLevel: e.LOG_LEVEL,
     dedupeTtlSeconds: e.DEDUPE_TTL_SECONDS,
+    engine: { concurrency: e.ENGINE_CONCURRENCY, stalledMs: e.ENGINE_STALLED_MS },
   };
 }
 

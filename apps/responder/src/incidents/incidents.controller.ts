@@ -1,7 +1,7 @@
 import { BadRequestException, Controller, Get, NotFoundException, Param, Query, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
 import { INCIDENT_STATUSES, type Incident, type TimelineEntry, problemsToText, toProblems } from '@responder/domain';
-import { IncidentStore } from '@responder/store';
+import { IncidentStore, RunStore, type RunRecord } from '@responder/store';
 import { BearerTokenGuard } from '../http/bearer-token.guard';
 
 const listQuery = z
@@ -30,7 +30,10 @@ function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S>
 @Controller('incidents')
 @UseGuards(BearerTokenGuard)
 export class IncidentsController {
-  constructor(private readonly store: IncidentStore) {}
+  constructor(
+    private readonly store: IncidentStore,
+    private readonly runs: RunStore,
+  ) {}
 
   /** Newest first. Filters: status, service, unrouted=true; pages with limit and offset. */
   @Get()
@@ -48,11 +51,14 @@ export class IncidentsController {
     return { items, total, limit: q.limit, offset: q.offset, nextOffset: next < total ? next : null };
   }
 
+  /** The incident, its alarms, and its runs: each step's status, timings, approval and output. */
   @Get(':id')
-  async get(@Param('id') id: string): Promise<Incident> {
+  async get(@Param('id') id: string): Promise<Incident & { runs: RunView[] }> {
     const incident = await this.store.get(id);
     if (!incident) throw new NotFoundException(`no incident ${id}`);
-    return incident;
+    const runIds = Object.values(await this.runs.runsOf(id));
+    const runs = (await Promise.all(runIds.map((r) => this.runs.getRun(r)))).filter((r): r is RunRecord => r !== null);
+    return { ...incident, runs: runs.sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map(runView) };
   }
 
   /** In order of recording; `after` (an entry id) and `limit` page through a long one. */
@@ -62,4 +68,36 @@ export class IncidentsController {
     if (!(await this.store.get(id))) throw new NotFoundException(`no incident ${id}`);
     return { incidentId: id, items: await this.store.timeline(id, q) };
   }
+}
+
+export interface RunView {
+  id: string;
+  runbook: string;
+  status: string;
+  trigger: string;
+  createdAt: string;
+  finishedAt: string | null;
+  steps: Array<Record<string, unknown> & { id: string; status: string }>;
+}
+
+function runView(run: RunRecord): RunView {
+  return {
+    id: run.id,
+    runbook: run.runbook,
+    status: run.status,
+    trigger: run.trigger,
+    createdAt: run.createdAt,
+    finishedAt: run.finishedAt ?? null,
+    steps: Object.entries(run.steps).map(([stepId, s]) => {
+      const { paramsJson, outputJson, ...rest } = s;
+      return {
+        id: stepId,
+        ...rest,
+        status: s.status,
+        params: paramsJson ? (JSON.parse(paramsJson) as unknown) : undefined,
+        output: outputJson ? (JSON.parse(outputJson) as unknown) : undefined,
+        durationMs: s.startedAt && s.finishedAt ? Date.parse(s.finishedAt) - Date.parse(s.startedAt) : undefined,
+      };
+    }),
+  };
 }

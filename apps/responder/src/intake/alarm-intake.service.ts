@@ -1,6 +1,7 @@
 import { BadRequestException, Inject, Injectable, Logger } from '@nestjs/common';
 import { type InputProblem, CatalogMatcher, type Catalog, parseAlarmEvent, problemsToText } from '@responder/domain';
 import { IncidentStore, type IngestResult } from '@responder/store';
+import { RunEngine } from '../engine/run-engine.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { CATALOG } from '../tokens';
 
@@ -25,6 +26,7 @@ export class AlarmIntakeService {
   constructor(
     private readonly store: IncidentStore,
     private readonly metrics: MetricsService,
+    private readonly engine: RunEngine,
     @Inject(CATALOG) catalog: Catalog,
   ) {
     this.matcher = new CatalogMatcher(catalog);
@@ -54,11 +56,17 @@ export class AlarmIntakeService {
     if (result.deduplicated) {
       this.metrics.eventsDeduplicated.inc({ source, reason: 'event_id' });
       this.logger.debug({ eventId: alarm.eventId, incidentId: result.incidentId }, 'repeated delivery ignored');
+      // If the first delivery stored the event but failed to hand it to the engine (and answered
+      // 503), this retry does it; planning is idempotent (one run per runbook per incident).
+      if (result.incidentId) await this.engine.incidentChanged(result.incidentId, alarm.eventId);
       return result;
     }
     if (!match) this.metrics.unroutedAlarms.inc();
     if (result.outcome === 'opened') this.metrics.incidentsOpened.inc({ routed: match ? 'true' : 'false' });
     if (result.outcome === 'resolved') this.metrics.incidentsResolved.inc();
+    if ((result.outcome === 'opened' || result.outcome === 'attached') && result.incidentId) {
+      await this.engine.incidentChanged(result.incidentId, alarm.eventId);
+    }
     this.logger.log(
       { eventId: alarm.eventId, alarm: alarm.alarmName, state: alarm.state, service: match?.service.name ?? null, incidentId: result.incidentId, outcome: result.outcome, source },
       `alarm ${alarm.alarmName} ${alarm.state}: ${result.outcome}`,

@@ -1,0 +1,53 @@
+# syntax=docker/dockerfile:1
+# Responder: multi-stage build on Node 22 LTS (the AWS SDK drops Node 20 in early 2027).
+# Debian slim rather than Alpine: the committed lockfile holds the glibc prebuilt binaries
+# (@msgpackr-extract/*-linux-*, @esbuild/linux-*), not musl ones.
+#
+#   docker build -t responder .
+#   docker run -e INGEST_API_KEY=... -e API_TOKEN=... -e REDIS_URL=redis://... -p 3000:3000 responder
+
+ARG NODE_IMAGE=node:22-bookworm-slim
+
+# ---- build: every dependency, compile to dist/ -------------------------------------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+
+# npm install, not npm ci: the lockfile is made on a registry that lacks some other-platform
+# optional packages, and npm ci refuses it ("missing from lock file"); npm install follows the
+# lockfile as committed. --ignore-scripts: the image's npm 10 would run install scripts that the
+# npm 11 used in development blocks (msgpackr-extract, @parcel/watcher, esbuild); all three load
+# their prebuilt binaries without them, and no third-party script runs in the build.
+COPY package.json package-lock.json ./
+RUN npm install --no-audit --no-fund --ignore-scripts
+
+COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY apps ./apps
+COPY libs ./libs
+RUN npm run build
+
+# ---- runtime: production dependencies, the compiled service, the runbooks ----------------------
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+
+COPY package.json package-lock.json ./
+RUN npm install --omit=dev --no-audit --no-fund --ignore-scripts \
+  && npm cache clean --force
+
+COPY --from=build /app/dist ./dist
+# The default RUNBOOKS_DIR (runbooks/) and SERVICE_CATALOG (runbooks/service-catalog.yaml) are
+# relative to /app. Mount your own over /app/runbooks, or point the variables elsewhere.
+COPY runbooks ./runbooks
+
+# Files stay root-owned and read-only for the service: it writes nothing to disk (logs go to
+# stdout, state to Redis).
+USER node
+EXPOSE 3000
+
+# No curl in slim images: Node's own fetch. /health says the process answers; /ready (Redis) is
+# for the load balancer, so that a Redis outage does not get healthy containers restarted.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+
+# node as PID 1 is fine here: Nest's shutdown hooks handle SIGTERM (close queues, quit Redis).
+CMD ["node", "dist/apps/responder/apps/responder/src/main.js"]

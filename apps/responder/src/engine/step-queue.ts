@@ -1,0 +1,81 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { type Job, type JobsOptions, Queue, Worker } from 'bullmq';
+import Redis from 'ioredis';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../tokens';
+
+/** Job data holds ids only (STYLE.md §5); state lives in the store. */
+export type EngineJob =
+  | { name: 'plan'; data: { incidentId: string } }
+  | { name: 'step'; data: { runId: string; stepId: string } }
+  | { name: 'approval-timeout'; data: { runId: string; stepId: string } };
+
+export const QUEUE_NAME = 'steps';
+/** Finished jobs are kept an hour (BullMQ dedupes a re-added id meanwhile), failed ones a day. */
+const RETENTION: JobsOptions = { removeOnComplete: { age: 3600 }, removeOnFail: { age: 24 * 3600 } };
+
+/**
+ * The BullMQ queue of the runbook engine and its worker. Keys live under `${REDIS_PREFIX}:bull`.
+ * The worker starts only once the engine gives it a processor (after the app is wired).
+ */
+@Injectable()
+export class StepQueue implements OnApplicationShutdown {
+  private readonly logger = new Logger('StepQueue');
+  private readonly connection: Redis;
+  readonly queue: Queue;
+  private worker: Worker | null = null;
+  private workerConnection: Redis | null = null;
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    // Fail fast when Redis is down (the intake answers 503) instead of queueing in memory.
+    this.connection = new Redis(config.redis.url, { maxRetriesPerRequest: null, enableOfflineQueue: false, lazyConnect: false });
+    this.connection.on('error', () => undefined);
+    this.queue = new Queue(QUEUE_NAME, { connection: this.connection, prefix: `${config.redis.prefix}:bull`, defaultJobOptions: RETENTION });
+    this.queue.on('error', (err) => this.logger.warn(`queue: ${err.message}`));
+  }
+
+  /** Deterministic job ids: a job added twice (two replicas, a retry, recovery at boot) runs once. */
+  async add(job: EngineJob, jobId: string, options: JobsOptions = {}): Promise<void> {
+    await this.queue.add(job.name, job.data, { jobId, ...options });
+  }
+
+  async remove(jobId: string): Promise<void> {
+    try {
+      await this.queue.remove(jobId);
+    } catch {
+      // locked by a worker: it will find the step already decided and do nothing
+    }
+  }
+
+  startWorker(processor: (job: Job) => Promise<unknown>): void {
+    if (this.worker) return;
+    const workerConnection = new Redis(this.config.redis.url, { maxRetriesPerRequest: null });
+    workerConnection.on('error', () => undefined);
+    this.workerConnection = workerConnection;
+    this.worker = new Worker(QUEUE_NAME, processor, {
+      connection: workerConnection,
+      prefix: `${this.config.redis.prefix}:bull`,
+      concurrency: this.config.engine.concurrency,
+      lockDuration: this.config.engine.stalledMs,
+      stalledInterval: Math.max(1000, Math.floor(this.config.engine.stalledMs / 2)),
+      // A job whose worker died is given back this many times before it is failed.
+      maxStalledCount: 5,
+    });
+    this.worker.on('error', (err) => this.logger.warn(`worker: ${err.message}`));
+  }
+
+  /** SIGTERM: the worker finishes the jobs in flight (or hands them back when they overrun). */
+  async onApplicationShutdown(): Promise<void> {
+    // With Redis unreachable, BullMQ's close would wait for a connection that never comes.
+    const reachable = this.connection.status === 'ready';
+    if (!reachable) {
+      this.workerConnection?.disconnect();
+      this.connection.disconnect();
+    }
+    // No jobs can be in flight without Redis: close the worker without waiting for them.
+    const closed = Promise.allSettled([this.worker?.close(!reachable), this.queue.close()]);
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, this.config.engine.stalledMs).unref())]);
+    this.workerConnection?.disconnect();
+    this.connection.disconnect();
+  }
+}

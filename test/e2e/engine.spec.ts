@@ -1,0 +1,275 @@
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import { FIXTURES } from '../support/events';
+import { startApp } from '../support/app';
+import { client } from '../support/engine';
+import { testRedis } from '../support/redis';
+import { createTestActions, testCount } from '../support/test-actions';
+import { StepQueue } from '../../apps/responder/src/engine/step-queue';
+
+const CATALOG = join(FIXTURES, 'catalog', 'engine.yaml');
+const { redis, prefix, cleanup } = testRedis('engine');
+const actions = createTestActions(redis, prefix);
+
+const RUNBOOKS = [
+  `
+name: parallel
+triggers: { services: [par] }
+steps:
+  - { id: a, action: test.diagnose, with: { value: 1, sleep_ms: 300 } }
+  - { id: b, action: test.diagnose, with: { value: 2, sleep_ms: 300 } }
+  - { id: c, action: test.diagnose, with: { value: 3, sleep_ms: 300 } }
+  - id: sum
+    action: test.diagnose
+    needs: [a, b, c]
+    with: { value: "\${{ steps.a.output.value + steps.b.output.value + steps.c.output.value }}" }
+  - { id: never, action: test.diagnose, needs: [a], when: "steps.a.output.value > 5" }
+  - { id: after-never, action: test.diagnose, needs: [never] }
+`,
+  `
+name: approvals
+triggers: { services: [appr] }
+steps:
+  - { id: look, action: test.diagnose, with: { value: look } }
+  - id: fix
+    action: test.mutate
+    needs: [look]
+    with: { target: "\${{ incident.id }}", value: "\${{ len(alarms) }}" }
+    approval: required
+    timeout: 2s
+    on_failure: continue
+  - id: fix-twice
+    action: test.mutate
+    needs: [look]
+    with: { target: "\${{ incident.id }}-2" }
+    approval: required
+    approvers: [oncall]
+    two_person: true
+    timeout: 30s
+    on_failure: continue
+`,
+  `
+name: exactly-once
+triggers: { services: [once] }
+steps:
+  - id: change
+    action: test.mutate
+    with: { target: "\${{ incident.id }}", sleep_ms: 50, fail_after_call_once: true }
+    approval: none
+    retries: { attempts: 3, backoff: fixed, delay: 100ms }
+`,
+  `
+name: held
+triggers: { services: [held] }
+steps:
+  - { id: look, action: test.diagnose, with: { value: 1 } }
+  - { id: change, action: test.mutate, with: { target: "\${{ incident.id }}" }, approval: none }
+`,
+  `
+name: locked
+triggers: { services: [lock-a, lock-b] }
+steps:
+  - { id: change, action: test.mutate, with: { target: shared, sleep_ms: 400 }, approval: none }
+`,
+  `
+name: cooled
+triggers: { services: [cool] }
+steps:
+  - { id: change, action: test.mutate, with: { target: cool-target }, approval: none }
+`,
+];
+
+let app: INestApplication;
+let api: ReturnType<typeof client>;
+beforeAll(async () => {
+  ({ app } = await startApp(prefix, { ENGINE_STALLED_MS: '5000' }, { catalogFile: CATALOG, runbooks: RUNBOOKS, actions }));
+  api = client(app);
+});
+afterAll(async () => {
+  await app.close();
+  await cleanup();
+});
+
+const ms = (iso: unknown) => Number(iso);
+
+describe('runbook engine', () => {
+  it('runs independent diagnostics in parallel, waits for dependents, skips on a false when', async () => {
+    const incidentId = await api.alarm('par-5xx');
+    const run = await api.waitRun(incidentId, ['succeeded']);
+    const step = (id: string) => run.steps.find((s) => s.id === id)!;
+    const [a, b, c, sum] = ['a', 'b', 'c', 'sum'].map((id) => step(id).output!);
+    // a, b and c overlap: each started before any of them finished.
+    expect(Math.max(ms(a.startedAt), ms(b.startedAt), ms(c.startedAt))).toBeLessThan(Math.min(ms(a.finishedAt), ms(b.finishedAt), ms(c.finishedAt)));
+    expect(ms(sum.startedAt)).toBeGreaterThanOrEqual(Math.max(ms(a.finishedAt), ms(b.finishedAt), ms(c.finishedAt)));
+    expect(sum.value).toBe(6);
+    expect(step('never')).toMatchObject({ status: 'skipped', reason: 'when was false: steps.a.output.value > 5' });
+    expect(step('after-never')).toMatchObject({ status: 'skipped', reason: 'needs never which was skipped' });
+    const types = (await api.timeline(incidentId)).map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['run.planned', 'step.queued', 'step.started', 'step.succeeded', 'step.skipped', 'run.finished']));
+  });
+
+  it('starts one run of a runbook per incident, however many alarms attach', async () => {
+    const incidentId = await api.alarm('par-latency');
+    await api.alarm('par-errors');
+    await api.alarm('par-cpu');
+    await api.waitRun(incidentId, ['succeeded']);
+    expect(await api.runs(incidentId)).toHaveLength(1);
+  });
+
+  describe('approvals', () => {
+    let incidentId: string;
+    beforeAll(async () => {
+      incidentId = await api.alarm('appr-5xx');
+    });
+
+    it('asks for approval with the exact call, refuses a wrong approver, and runs once granted', async () => {
+      const fix = await api.waitStep(incidentId, 'fix', ['awaiting_approval']);
+      expect(fix.plan).toBe(`set ${incidentId} to 1`);
+      const refused = await api.post(`/incidents/${incidentId}/steps/fix/approve`, { approver: 'mallory@example.com', paramsHash: fix.paramsHash }).expect(403);
+      expect(refused.body.message).toMatch(/not one of the approvers/);
+      expect((await api.timeline(incidentId)).some((e) => e.type === 'approval.refused' && e.data.by === 'mallory@example.com')).toBe(true);
+
+      await api.post(`/incidents/${incidentId}/steps/fix/approve`, { approver: 'alice@example.com', paramsHash: fix.paramsHash }).expect(200, );
+      const done = await api.waitStep(incidentId, 'fix', ['succeeded']);
+      expect(done).toMatchObject({ approval: 'granted', approvals: [expect.objectContaining({ by: 'alice@example.com' })] });
+      expect(await testCount(redis, prefix, 'calls-total', incidentId)).toBe(1);
+      // a second click on a decided step changes nothing
+      await api.post(`/incidents/${incidentId}/steps/fix/approve`, { approver: 'bob@example.com', paramsHash: fix.paramsHash }).expect(409);
+    });
+
+    it('two-person: the same person twice is not enough, a second person is', async () => {
+      const step = await api.waitStep(incidentId, 'fix-twice', ['awaiting_approval']);
+      await api.post(`/incidents/${incidentId}/steps/fix-twice/approve`, { approver: 'alice@example.com', paramsHash: step.paramsHash }).expect(200);
+      const again = await api.post(`/incidents/${incidentId}/steps/fix-twice/approve`, { approver: 'alice@example.com', paramsHash: step.paramsHash }).expect(409);
+      expect(again.body.code).toBe('duplicate');
+      expect((await api.step(incidentId, 'fix-twice'))!.status).toBe('awaiting_approval');
+      await api.post(`/incidents/${incidentId}/steps/fix-twice/approve`, { approver: 'U0ALICE01', paramsHash: step.paramsHash }).expect(200);
+      await api.waitStep(incidentId, 'fix-twice', ['succeeded']);
+      expect(await testCount(redis, prefix, 'calls-total', `${incidentId}-2`)).toBe(1);
+    });
+
+    it('refuses an approval of parameters that changed since (new evidence), and takes the new ones', async () => {
+      await api.alarm('appr-5xx', 'OK');
+      const second = await api.alarm('appr-latency');
+      expect(second).not.toBe(incidentId);
+      const before = await api.waitStep(second, 'fix', ['awaiting_approval']);
+      expect(before.params).toEqual({ target: second, value: 1 });
+      await api.alarm('appr-errors'); // attaches: len(alarms) is now 2
+      const stale = await api.post(`/incidents/${second}/steps/fix/approve`, { approver: 'bob@example.com', paramsHash: before.paramsHash }).expect(409);
+      expect(stale.body).toMatchObject({ code: 'stale', plan: `set ${second} to 2` });
+      expect(stale.body.paramsHash).not.toBe(before.paramsHash);
+      expect((await api.timeline(second)).some((e) => e.type === 'approval.stale')).toBe(true);
+      await api.post(`/incidents/${second}/steps/fix/approve`, { approver: 'bob@example.com', paramsHash: stale.body.paramsHash }).expect(200);
+      const done = await api.waitStep(second, 'fix', ['succeeded']);
+      expect(done.params).toEqual({ target: second, value: 2 });
+      await api.post(`/incidents/${second}/steps/fix-twice/reject`, { approver: 'bob@example.com', reason: 'not needed' }).expect(200);
+      expect(await api.waitStep(second, 'fix-twice', ['rejected'])).toMatchObject({ approval: 'rejected', approvedBy: 'bob@example.com' });
+      expect(await testCount(redis, prefix, 'calls-total', `${second}-2`)).toBe(0);
+      await api.alarm('appr-latency', 'OK');
+      await api.alarm('appr-errors', 'OK');
+    });
+
+    it('times out a pending approval and goes on as the step says', async () => {
+      const third = await api.alarm('appr-disk');
+      await api.waitStep(third, 'fix', ['awaiting_approval']);
+      const step = await api.waitStep(third, 'fix', ['timed_out'], 10_000);
+      expect(step.approval).toBe('timed_out');
+      expect((await api.timeline(third)).some((e) => e.type === 'approval.timed_out')).toBe(true);
+      expect(await testCount(redis, prefix, 'calls-total', third)).toBe(0);
+      // on_failure: continue: the run is not aborted; fix-twice still waits for people
+      expect((await api.step(third, 'fix-twice'))!.status).toBe('awaiting_approval');
+    });
+  });
+
+  describe('exactly once', () => {
+    it('reconciles instead of calling again when the call happened but its outcome was not recorded', async () => {
+      const incidentId = await api.alarm('once-5xx');
+      const step = await api.waitStep(incidentId, 'change', ['succeeded']);
+      expect(step.output).toMatchObject({ reconciled: true });
+      const [run] = await api.runs(incidentId);
+      expect(await testCount(redis, prefix, 'calls', run.id, 'change')).toBe(1);
+      expect(await testCount(redis, prefix, 'reconciles', run.id, 'change')).toBe(1);
+      expect((await api.timeline(incidentId)).map((e) => e.type)).toEqual(expect.arrayContaining(['step.retrying', 'step.reconciling', 'step.succeeded']));
+    });
+
+    it('does nothing when the job of a finished step runs again', async () => {
+      const incidentId = await api.alarm('once-latency');
+      await api.waitStep(incidentId, 'change', ['succeeded']);
+      const [run] = await api.runs(incidentId);
+      const queue = app.get(StepQueue);
+      const job = await queue.queue.add('step', { runId: run.id, stepId: 'change' }, { jobId: `again-${run.id}` });
+      await job.waitUntilFinished(queueEventsFor(queue), 5000);
+      expect(await testCount(redis, prefix, 'calls', run.id, 'change')).toBe(1);
+    });
+  });
+
+  it('dry-run: mutating steps are planned and reported, never called', async () => {
+    const dryPrefix = `${prefix}-dry`;
+    const { app: dry } = await startApp(dryPrefix, { RESPONDER_MODE: 'dry-run' }, { catalogFile: CATALOG, runbooks: RUNBOOKS, actions: createTestActions(redis, dryPrefix) });
+    try {
+      const dryApi = client(dry);
+      const incidentId = await dryApi.alarm('held-5xx');
+      const step = await dryApi.waitStep(incidentId, 'change', ['succeeded']);
+      expect(step).toMatchObject({ dryRun: true, output: { dryRun: true, wouldCall: `set ${incidentId} to null` } });
+      expect(await testCount(redis, dryPrefix, 'calls-total', incidentId)).toBe(0);
+    } finally {
+      await dry.close();
+    }
+  });
+
+  it('the kill switch holds mutating steps, lets diagnostics run, and releases them on resume', async () => {
+    const bystander = await api.alarm('dry-5xx'); // an open incident with no runbook: the pause is on its timeline too
+    await api.post('/automation/pause', { by: 'alice@example.com', reason: 'investigating' }).expect(200);
+    try {
+      const incidentId = await api.alarm('held-5xx');
+      await api.waitStep(incidentId, 'look', ['succeeded']);
+      const held = await api.waitStep(incidentId, 'change', ['queued']);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect((await api.step(incidentId, 'change'))!.status).toBe('queued');
+      expect(held.reason ?? (await api.step(incidentId, 'change'))!.reason).toMatch(/automation paused by alice@example.com/);
+      expect(await testCount(redis, prefix, 'calls-total', incidentId)).toBe(0);
+      await api.post('/automation/resume', { by: 'alice@example.com' }).expect(200);
+      await api.waitStep(incidentId, 'change', ['succeeded']);
+      expect(await testCount(redis, prefix, 'calls-total', incidentId)).toBe(1);
+      const types = (await api.timeline(incidentId)).map((e) => e.type);
+      expect(types).toEqual(expect.arrayContaining(['step.held', 'automation.resumed']));
+      expect((await api.timeline(bystander)).filter((e) => e.type.startsWith('automation.')).map((e) => e.data)).toEqual([
+        { by: 'alice@example.com', reason: 'investigating' },
+        { by: 'alice@example.com', reason: null },
+      ]);
+    } finally {
+      await api.post('/automation/resume', { by: 'alice@example.com' });
+    }
+  });
+
+  it('never runs two mutating steps on one resource at once, across incidents', async () => {
+    const [a, b] = await Promise.all([api.alarm('lock-a-5xx'), api.alarm('lock-b-5xx')]);
+    await Promise.all([api.waitStep(a, 'change', ['succeeded']), api.waitStep(b, 'change', ['succeeded'])]);
+    const held = [...(await api.timeline(a)), ...(await api.timeline(b))].filter((e) => e.type === 'step.held');
+    expect(held.map((e) => e.data.reason)).toEqual(['waiting for the lock on test:shared']);
+    expect(await testCount(redis, prefix, 'calls-total', 'shared')).toBe(2);
+    expect(await testCount(redis, prefix, 'max-active', 'shared')).toBe(1);
+  });
+
+  it('honours the cooldown of an action on a resource', async () => {
+    const first = await api.alarm('cool-5xx');
+    await api.waitStep(first, 'change', ['succeeded']);
+    await api.alarm('cool-5xx', 'OK');
+    const second = await api.alarm('cool-5xx', 'ALARM', new Date(Date.now() + 1000));
+    expect(second).not.toBe(first);
+    const skipped = await api.waitStep(second, 'change', ['skipped']);
+    expect(skipped.reason).toMatch(/^cooldown: test.mutate ran on test:cool-target/);
+    expect(await testCount(redis, prefix, 'calls-total', 'cool-target')).toBe(1);
+  });
+});
+
+import { QueueEvents } from 'bullmq';
+const opened: QueueEvents[] = [];
+function queueEventsFor(queue: StepQueue): QueueEvents {
+  const events = new QueueEvents(queue.queue.name, { connection: { host: '127.0.0.1', port: 6379 }, prefix: queue.queue.opts.prefix });
+  opened.push(events);
+  return events;
+}
+afterAll(async () => {
+  await Promise.all(opened.map((e) => e.close()));
+});
