@@ -78,6 +78,15 @@ describe('RunStore', () => {
     expect(await store.acquireLock('ecs:prod/checkout', 'run2', 10_000)).not.toBeNull();
   });
 
+  it('gives a step resumed after a crash its own lock back, and nobody else', async () => {
+    const first = await store.acquireLock('ecs:prod/payments', 'run9/change', 10_000);
+    expect(await store.acquireLock('ecs:prod/payments', 'run8/change', 10_000)).toBeNull();
+    const again = await store.acquireLock('ecs:prod/payments', 'run9/change', 10_000);
+    expect(again).not.toBeNull();
+    expect(again).not.toBe(first);
+    expect(await store.acquireLock('ecs:prod/payments', 'run9/change-other', 10_000)).toBeNull();
+  });
+
   it('pauses and resumes automation', async () => {
     expect(await store.paused()).toBeNull();
     expect(await store.setPaused(true, 'alice', 'investigating')).toBe(true);

@@ -133,3 +133,16 @@ local key = P .. ':lock:' .. ARGV[2]
 if redis.call('GET', key) == ARGV[3] then return redis.call('PEXPIRE', key, ARGV[4]) end
 return 0
 `;
+
+/**
+ * Takes a lock, or takes back a lock the same holder took before (a step resumed after its
+ * process died still owns its lock: BullMQ runs one job per step at a time).
+ * ARGV: prefix, resource, holder, token, ttlMs. Returns 1 when the caller now holds the lock.
+ */
+export const ACQUIRE_LOCK_LUA = `${HEAD}
+local key = P .. ':lock:' .. ARGV[2]
+local current = redis.call('GET', key)
+if current and string.sub(current, 1, string.len(ARGV[3]) + 1) ~= ARGV[3] .. '|' then return 0 end
+redis.call('SET', key, ARGV[4], 'PX', ARGV[5])
+return 1
+`;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import {
+  ACQUIRE_LOCK_LUA,
   ADD_APPROVAL_LUA,
   CREATE_RUN_LUA,
   EXTEND_LOCK_LUA,
@@ -82,6 +83,7 @@ interface RunCommands {
   responderLedgerBegin: Cmd;
   responderReleaseLock: Cmd;
   responderExtendLock: Cmd;
+  responderAcquireLock: Cmd;
 }
 
 const SCRIPTS: Record<keyof RunCommands, string> = {
@@ -92,6 +94,7 @@ const SCRIPTS: Record<keyof RunCommands, string> = {
   responderLedgerBegin: LEDGER_BEGIN_LUA,
   responderReleaseLock: RELEASE_LOCK_LUA,
   responderExtendLock: EXTEND_LOCK_LUA,
+  responderAcquireLock: ACQUIRE_LOCK_LUA,
 };
 
 export type ApprovalOutcome = 'granted' | 'recorded' | 'duplicate' | 'stale' | 'not_pending';
@@ -239,11 +242,14 @@ export class RunStore {
 
   // --- locks, cooldowns, kill switch --------------------------------------------------------
 
-  /** One mutating action per resource at a time, across incidents and replicas. */
+  /**
+   * One mutating action per resource at a time, across incidents and replicas. `holder` names the
+   * step (`runId/stepId`): the same step resumed after a crash takes its own lock back.
+   */
   async acquireLock(resource: string, holder: string, ttlMs: number): Promise<string | null> {
-    const token = `${holder}:${randomBytes(6).toString('hex')}`;
-    const ok = await this.redis.set(this.key('lock', resource), token, 'PX', ttlMs, 'NX');
-    return ok === 'OK' ? token : null;
+    const token = `${holder}|${randomBytes(6).toString('hex')}`;
+    const ok = await this.cmd.responderAcquireLock(this.prefix, resource, holder, token, ttlMs);
+    return ok === 1 ? token : null;
   }
 
   async lockHolder(resource: string): Promise<string | null> {

@@ -292,7 +292,7 @@ export class RunEngine implements OnApplicationBootstrap, OnApplicationShutdown 
       const paused = await this.runs.paused();
       if (paused) return this.hold(job, run, step, state, `automation paused by ${paused.by}`);
       if (live) {
-        lock = await this.runs.acquireLock(resource, run.id, step.timeoutMs + LOCK_MARGIN_MS);
+        lock = await this.runs.acquireLock(resource, `${run.id}/${step.id}`, step.timeoutMs + LOCK_MARGIN_MS);
         if (!lock) return this.hold(job, run, step, state, `waiting for the lock on ${resource}`);
       }
     }

@@ -1,0 +1,113 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { API_TOKEN, INGEST_KEY } from '../support/app';
+import { client, eventually } from '../support/engine';
+import { FIXTURES } from '../support/events';
+import { testRedis } from '../support/redis';
+import { testCount } from '../support/test-actions';
+
+const ROOT = join(__dirname, '..', '..');
+const { redis, prefix, cleanup } = testRedis('crash');
+const dir = mkdtempSync(join(tmpdir(), 'crash-'));
+const runbookFile = join(dir, 'crash.yaml');
+writeFileSync(
+  runbookFile,
+  `
+name: crash
+triggers: { services: [crash] }
+steps:
+  - { id: look, action: test.diagnose, with: { value: 1, sleep_ms: 1500 } }
+  - id: change
+    action: test.mutate
+    needs: [look]
+    with: { target: "\${{ incident.id }}", sleep_ms: 2500 }
+    approval: none
+  - { id: verify, action: test.diagnose, needs: [change], with: { value: 2, sleep_ms: 100 } }
+`,
+);
+
+const children: ChildProcess[] = [];
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await cleanup();
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts the service in a child process and waits until it listens. */
+async function startChild(): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'test/support/engine-child.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      TS_NODE_PROJECT: join(ROOT, 'tsconfig.json'),
+      PORT: String(port),
+      REDIS_PREFIX: prefix,
+      INGEST_API_KEY: INGEST_KEY,
+      API_TOKEN,
+      LOG_LEVEL: 'warn',
+      // A killed worker's job is given back after this long (BullMQ lock duration).
+      ENGINE_STALLED_MS: '2000',
+      CATALOG_FILE: join(FIXTURES, 'catalog', 'engine.yaml'),
+      RUNBOOK_FILES: runbookFile,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+    child.on('exit', (code) => reject(new Error(`child exited with ${code}: ${stderr}`)));
+  });
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+function kill(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+describe('crash safety', () => {
+  it('a run survives SIGKILL during a diagnostic and during a mutating call, and calls the mutating action once', async () => {
+    let { child, url } = await startChild();
+    const incidentId = await client(url).alarm('crash-5xx');
+
+    // 1. killed while the diagnostic runs
+    await eventually('the diagnostic to start', async () => ((await client(url).step(incidentId, 'look'))?.status === 'running' ? true : undefined));
+    await kill(child);
+    ({ child, url } = await startChild());
+
+    // 2. killed while the mutating action is in flight: called, outcome not recorded
+    await eventually('the mutating call', async () => ((await testCount(redis, prefix, 'calls-total', incidentId)) === 1 ? true : undefined), 30_000);
+    await kill(child);
+    ({ child, url } = await startChild());
+
+    const run = await client(url).waitRun(incidentId, ['succeeded'], 30_000);
+    expect(run.steps.map((s) => [s.id, s.status]).sort()).toEqual([
+      ['change', 'succeeded'],
+      ['look', 'succeeded'],
+      ['verify', 'succeeded'],
+    ]);
+    expect(await testCount(redis, prefix, 'calls-total', incidentId)).toBe(1);
+    expect(await testCount(redis, prefix, 'reconciles', run.id, 'change')).toBe(1);
+    const types = (await client(url).timeline(incidentId)).map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['step.resumed', 'step.reconciling']));
+    expect(types.filter((t) => t === 'run.finished')).toHaveLength(1);
+    await kill(child);
+  }, 90_000);
+});
