@@ -67,9 +67,9 @@ async function startChild(): Promise<{ child: ChildProcess; url: string }> {
   });
   children.push(child);
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+    child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
     child.on('exit', (code) => reject(new Error(`child exited with ${code}: ${stderr}`)));
   });
   return { child, url: `http://127.0.0.1:${port}` };
