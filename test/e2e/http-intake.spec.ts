@@ -65,6 +65,7 @@ describe('POST /events/eventbridge', () => {
         .send(JSON.stringify(body))
         .expect(400);
       expect(res.body.message).toContain(error);
+      expect(logs()).toContain(`event rejected: ${error}`.replace(/"/g, '\\"'));
     });
   });
 

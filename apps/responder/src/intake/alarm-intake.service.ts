@@ -40,7 +40,9 @@ export class AlarmIntakeService {
     if (!parsed.ok) {
       this.metrics.eventsRejected.inc({ source, reason: 'invalid' });
       stop({ outcome: 'invalid' });
-      throw new InvalidEventError(parsed.problems);
+      const error = new InvalidEventError(parsed.problems);
+      if (source === 'http') this.logger.warn({ problems: parsed.problems }, `event rejected: ${problemsToText(parsed.problems)}`);
+      throw error;
     }
     const alarm = parsed.value;
     const match = this.matcher.match(alarm);
