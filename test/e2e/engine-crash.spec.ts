@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,7 +57,7 @@ async function startChild(): Promise<{ child: ChildProcess; url: string }> {
       REDIS_PREFIX: prefix,
       INGEST_API_KEY: INGEST_KEY,
       API_TOKEN,
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env.CHILD_LOG ? 'debug' : 'warn',
       // A killed worker's job is given back after this long (BullMQ lock duration).
       ENGINE_STALLED_MS: '2000',
       CATALOG_FILE: join(FIXTURES, 'catalog', 'engine.yaml'),
@@ -68,17 +68,18 @@ async function startChild(): Promise<{ child: ChildProcess; url: string }> {
   children.push(child);
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  if (process.env.CHILD_LOG) child.stdout.on('data', (d: Buffer) => appendFileSync(process.env.CHILD_LOG!, d));
   await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+    child.stdout.on('data', (d: Buffer) => d.toString().includes('CHILD-LISTENING') && resolve());
     child.on('exit', (code) => reject(new Error(`child exited with ${code}: ${stderr}`)));
   });
   return { child, url: `http://127.0.0.1:${port}` };
 }
 
-function kill(child: ChildProcess): Promise<void> {
+function kill(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
   return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
+    child.once('exit', (code) => resolve(code));
+    child.kill(signal);
   });
 }
 
@@ -108,6 +109,26 @@ describe('crash safety', () => {
     const types = (await client(url).timeline(incidentId)).map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['step.resumed', 'step.reconciling']));
     expect(types.filter((t) => t === 'run.finished')).toHaveLength(1);
+    await client(url).alarm('crash-5xx', 'OK', new Date(Date.now() + 30_000));
+    await kill(child);
+  }, 90_000);
+
+  it('SIGTERM lets the mutating step in flight finish, and the next process goes on from there', async () => {
+    let { child, url } = await startChild();
+    const incidentId = await client(url).alarm('crash-latency', 'ALARM', new Date(Date.now() + 60_000));
+    await client(url).waitStep(incidentId, 'change', ['running'], 30_000);
+    await kill(child, 'SIGTERM'); // Nest closes the app, then re-raises the signal
+    const exitedAt = Date.now();
+    ({ child, url } = await startChild());
+    const done = await client(url).waitRun(incidentId, ['succeeded'], 30_000);
+    const change = done.steps.find((s) => s.id === 'change')!;
+    expect(change.status).toBe('succeeded');
+    // finished by the process that got SIGTERM, before it exited: not resumed by the next one
+    expect(Date.parse(change.finishedAt!)).toBeLessThanOrEqual(exitedAt);
+    const resumed = (await client(url).timeline(incidentId)).filter((e) => e.type === 'step.resumed' || e.type === 'step.reconciling');
+    expect(resumed).toEqual([]);
+    expect(await testCount(redis, prefix, 'calls-total', incidentId)).toBe(1);
+    expect(await testCount(redis, prefix, 'reconciles', done.id, 'change')).toBe(0);
     await kill(child);
   }, 90_000);
 });

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   );
   const app = await createApp({ config, catalog: catalog.value, runbooks, actions });
   await app.listen(config.port, '127.0.0.1');
-  process.stdout.write('ready\n');
+  process.stdout.write('CHILD-LISTENING\n');
 }
 
 main().catch((err: unknown) => {

@@ -37,6 +37,7 @@ const schema = z
     DEDUPE_TTL_SECONDS: int(60, 7 * 24 * 3600).default(48 * 3600),
     ENGINE_CONCURRENCY: int(1, 256).default(32),
     ENGINE_STALLED_MS: int(1000, 10 * 60_000).default(30_000),
+    SHUTDOWN_GRACE_MS: int(0, 10 * 60_000).default(25_000),
   })
   .superRefine((env, ctx) => {
     if (env.SLACK_BOT_TOKEN && !env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
@@ -63,7 +64,7 @@ export interface AppConfig {
   logLevel: (typeof LOG_LEVELS)[number];
   dedupeTtlSeconds: number;
   /** Step jobs one process runs at once; how long a crashed worker's job stays claimed (BullMQ lockDuration). */
-  engine: { concurrency: number; stalledMs: number };
+  engine: { concurrency: number; stalledMs: number; shutdownGraceMs: number };
 }
 
 export class ConfigError extends Error {
@@ -96,7 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     mode: e.RESPONDER_MODE,
     logLevel: e.LOG_LEVEL,
     dedupeTtlSeconds: e.DEDUPE_TTL_SECONDS,
-    engine: { concurrency: e.ENGINE_CONCURRENCY, stalledMs: e.ENGINE_STALLED_MS },
+    engine: { concurrency: e.ENGINE_CONCURRENCY, stalledMs: e.ENGINE_STALLED_MS, shutdownGraceMs: e.SHUTDOWN_GRACE_MS },
   };
 }
 

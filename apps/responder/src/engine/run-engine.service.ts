@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import { type Action, type Catalog, type Incident, PermanentActionError } from '@responder/domain';
 import {
@@ -30,7 +30,7 @@ const LOCK_MARGIN_MS = 60_000;
  * the gates in order: approval, kill switch, dry-run, lock, cooldown, idempotency ledger.
  */
 @Injectable()
-export class RunEngine implements OnApplicationBootstrap, OnApplicationShutdown {
+export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Engine');
   private readonly runbooks: Map<string, Runbook>;
   private readonly actions: Map<string, Action>;
@@ -55,7 +55,7 @@ export class RunEngine implements OnApplicationBootstrap, OnApplicationShutdown 
     this.recovery = this.recoverUntilDone();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopping.abort();
     await this.recovery;
   }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { type Job, type JobsOptions, Queue, Worker } from 'bullmq';
 import Redis from 'ioredis';
 import type { AppConfig } from '../config/config';
@@ -19,7 +19,7 @@ const RETENTION: JobsOptions = { removeOnComplete: { age: 3600 }, removeOnFail: 
  * The worker starts only once the engine gives it a processor (after the app is wired).
  */
 @Injectable()
-export class StepQueue implements OnApplicationShutdown {
+export class StepQueue implements BeforeApplicationShutdown {
   private readonly logger = new Logger('StepQueue');
   private readonly connection: Redis;
   readonly queue: Queue;
@@ -65,7 +65,7 @@ export class StepQueue implements OnApplicationShutdown {
   }
 
   /** SIGTERM: the worker finishes the jobs in flight (or hands them back when they overrun). */
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     // With Redis unreachable, BullMQ's close would wait for a connection that never comes.
     const reachable = this.connection.status === 'ready';
     if (!reachable) {
@@ -73,8 +73,14 @@ export class StepQueue implements OnApplicationShutdown {
       this.connection.disconnect();
     }
     // No jobs can be in flight without Redis: close the worker without waiting for them.
-    const closed = Promise.allSettled([this.worker?.close(!reachable), this.queue.close()]);
-    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, this.config.engine.stalledMs).unref())]);
+    // The worker first: a step finishing now still enqueues what follows it.
+    const closed = (async () => {
+      await this.worker?.close(!reachable).catch(() => undefined);
+      await this.queue.close().catch(() => undefined);
+    })();
+    // Bounded below the orchestrator's stop timeout (ECS: 30 s): a step still running after it is
+    // handed back by BullMQ's stalled-job check and resumed by another worker.
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, this.config.engine.shutdownGraceMs).unref())]);
     this.workerConnection?.disconnect();
     this.connection.disconnect();
   }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { type QueueMessage, SqsAdapter } from '@responder/aws';
 import { problemsToText } from '@responder/domain';
@@ -16,7 +16,7 @@ const MAX_BACKOFF_MS = 30_000;
  * queue's redrive policy moves it to the dead-letter queue after maxReceiveCount receives.
  */
 @Injectable()
-export class SqsIntakeService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class SqsIntakeService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('SqsIntake');
   private readonly abort = new AbortController();
   private loop: Promise<void> | null = null;
@@ -41,7 +41,7 @@ export class SqsIntakeService implements OnApplicationBootstrap, OnApplicationSh
     this.logger.log(`polling ${this.config.sqs.queueUrl}`);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     this.abort.abort();
     await this.loop;
     this.loop = null;
