@@ -44,10 +44,7 @@ export class ApprovalService {
     const result = await this.runs.addApproval(run.id, step.id, decision.approver, state.paramsHash!, state.approversNeeded ?? 1);
     switch (result.outcome) {
       case 'granted':
-        await this.queue.add({ name: 'step', data: { runId: run.id, stepId: step.id } }, jobId(run.id, step.id), {
-          attempts: step.retries.attempts,
-          backoff: { type: step.retries.backoff, delay: step.retries.delayMs },
-        });
+        await this.engine.enqueueStep(run.id, step);
         await this.queue.remove(`timeout-${jobId(run.id, step.id)}`);
         this.logger.log({ incidentId, runId: run.id, step: step.id, by: decision.approver }, `step ${step.id} approved`);
         return { ok: true, outcome: 'granted', runId: run.id, step: step.id, approvals: result.state!.approvals!.length, needed: state.approversNeeded ?? 1 };

@@ -93,7 +93,8 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       const run = await this.runs.getRun(runId);
       if (!run) continue;
       for (const [stepId, state] of Object.entries(run.steps)) {
-        if (state.status === 'queued' || state.status === 'running') await this.enqueueStep(run.id, stepId);
+        const step = this.runbooks.get(run.runbook)?.steps.find((s) => s.id === stepId);
+        if (step && (state.status === 'queued' || state.status === 'running')) await this.enqueueStep(run.id, step);
         if (state.status === 'awaiting_approval') await this.scheduleApprovalTimeout(run, stepId);
       }
       await this.advance(runId);
@@ -190,7 +191,7 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     if (!step.mutating || step.approval.kind === 'none') {
       const approval = step.mutating ? 'not_required' : undefined;
       if (await this.runs.transition(run.id, step.id, ['pending'], { ...base, status: 'queued', approval, queuedAt: now() }, stepEvent('step.queued', { action: step.action, params, plan: plan?.summary }))) {
-        await this.enqueueStep(run.id, step.id);
+        await this.enqueueStep(run.id, step);
       }
       return;
     }
@@ -203,7 +204,7 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
         { ...base, status: 'queued', approval: 'policy', approvedBy: `policy:${policy}`, queuedAt: now() },
         stepEvent('approval.granted', { by: `policy:${policy}`, policy, plan: plan?.summary, params, paramsHash: base.paramsHash }),
       );
-      if (granted) await this.enqueueStep(run.id, step.id);
+      if (granted) await this.enqueueStep(run.id, step);
       return;
     }
     const requested = await this.runs.transition(
@@ -231,11 +232,9 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
 
   // --- jobs -----------------------------------------------------------------------------------
 
-  private async enqueueStep(runId: string, stepId: string): Promise<void> {
-    const loaded = await this.load(runId);
-    const step = loaded?.runbook.steps.find((s) => s.id === stepId);
-    if (!step) return;
-    await this.queue.add({ name: 'step', data: { runId, stepId } }, jobId(runId, stepId), {
+  /** Adds a step's job (its retries from the runbook); the approval service uses it too. */
+  async enqueueStep(runId: string, step: RunbookStep): Promise<void> {
+    await this.queue.add({ name: 'step', data: { runId, stepId: step.id } }, jobId(runId, step.id), {
       attempts: step.retries.attempts,
       backoff: { type: step.retries.backoff, delay: step.retries.delayMs },
     });

@@ -2,6 +2,7 @@ import { BadRequestException, Controller, Get, NotFoundException, Param, Query, 
 import { z } from 'zod';
 import { INCIDENT_STATUSES, type Incident, type TimelineEntry, problemsToText, toProblems } from '@responder/domain';
 import { IncidentStore, RunStore, type RunRecord } from '@responder/store';
+import { RunEngine } from '../engine/run-engine.service';
 import { BearerTokenGuard } from '../http/bearer-token.guard';
 
 const listQuery = z
@@ -33,6 +34,7 @@ export class IncidentsController {
   constructor(
     private readonly store: IncidentStore,
     private readonly runs: RunStore,
+    private readonly engine: RunEngine,
   ) {}
 
   /** Newest first. Filters: status, service, unrouted=true; pages with limit and offset. */
@@ -58,7 +60,7 @@ export class IncidentsController {
     if (!incident) throw new NotFoundException(`no incident ${id}`);
     const runIds = Object.values(await this.runs.runsOf(id));
     const runs = (await Promise.all(runIds.map((r) => this.runs.getRun(r)))).filter((r): r is RunRecord => r !== null);
-    return { ...incident, runs: runs.sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map(runView) };
+    return { ...incident, runs: runs.sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map((r) => runView(r, this.engine.runbook(r.runbook)?.steps.map((s) => s.id) ?? [])) };
   }
 
   /** In order of recording; `after` (an entry id) and `limit` page through a long one. */
@@ -80,7 +82,9 @@ export interface RunView {
   steps: Array<Record<string, unknown> & { id: string; status: string }>;
 }
 
-function runView(run: RunRecord): RunView {
+/** A run as the API shows it, its steps in the runbook's order. */
+function runView(run: RunRecord, order: string[]): RunView {
+  const position = (id: string) => (order.includes(id) ? order.indexOf(id) : order.length);
   return {
     id: run.id,
     runbook: run.runbook,
@@ -88,7 +92,9 @@ function runView(run: RunRecord): RunView {
     trigger: run.trigger,
     createdAt: run.createdAt,
     finishedAt: run.finishedAt ?? null,
-    steps: Object.entries(run.steps).map(([stepId, s]) => {
+    steps: Object.entries(run.steps)
+      .sort(([a], [b]) => position(a) - position(b))
+      .map(([stepId, s]) => {
       const { paramsJson, outputJson, ...rest } = s;
       return {
         id: stepId,
