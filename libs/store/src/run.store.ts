@@ -165,6 +165,28 @@ export class RunStore {
     };
   }
 
+  /** The run with only one of its steps: what a step job needs. */
+  async getRunStep(runId: string, stepId: string): Promise<RunRecord | null> {
+    const [[, meta], [, raw]] = (await this.redis
+      .multi()
+      .hmget(this.key('run', runId), 'id', 'incidentId', 'runbook', 'status', 'trigger', 'createdAt', 'finishedAt', 'inputsJson')
+      .hget(`${this.key('run', runId)}:steps`, stepId)
+      .exec()) as [[null, (string | null)[]], [null, string | null]];
+    const [id, incidentId, runbook, status, trigger, createdAt, finishedAt, inputsJson] = meta;
+    if (!id || !incidentId || !runbook) return null;
+    return {
+      id,
+      incidentId,
+      runbook,
+      status: status as RunStatus,
+      trigger: trigger ?? '',
+      createdAt: createdAt ?? '',
+      finishedAt: finishedAt ?? undefined,
+      inputsJson: inputsJson ?? '{}',
+      steps: raw ? { [stepId]: normalise(JSON.parse(raw) as StepState) } : {},
+    };
+  }
+
   /** runbook name → run id, for an incident. */
   async runsOf(incidentId: string): Promise<Record<string, string>> {
     return this.redis.hgetall(`${this.prefix}:incident:${incidentId}:runs`);

@@ -157,35 +157,41 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       }
       const ready = readySteps(runbook, statuses);
       if (ready.length === 0) return;
-      let context: Record<string, unknown> | null = null;
-      for (const decision of ready) {
-        if (decision.decision === 'skip') {
-          await this.runs.transition(runId, decision.step.id, ['pending'], { status: 'skipped', reason: decision.reason, finishedAt: now() }, stepEvent('step.skipped', { reason: decision.reason }));
-          continue;
-        }
-        context ??= await this.context(run);
-        if (!context) return;
-        await this.prepare(run, decision.step, context);
-      }
+      const context = ready.some((d) => d.decision === 'run') ? await this.context(run) : null;
+      // Ready steps are prepared together (ioredis pipelines the calls). Another pass is needed only
+      // when one settled without running (skipped, or failed to plan): its dependents may be ready.
+      const settled = await Promise.all(
+        ready.map(async (decision) => {
+          if (decision.decision === 'skip') {
+            await this.runs.transition(runId, decision.step.id, ['pending'], { status: 'skipped', reason: decision.reason, finishedAt: now() }, stepEvent('step.skipped', { reason: decision.reason }));
+            return true;
+          }
+          return context ? this.prepare(run, decision.step, context) : false;
+        }),
+      );
+      if (!settled.some(Boolean)) return;
     }
   }
 
-  /** A step whose needs are settled: skipped by its `when`, queued, or waiting for approval. */
-  private async prepare(run: RunRecord, step: RunbookStep, context: Record<string, unknown>): Promise<void> {
+  /**
+   * A step whose needs are settled: skipped by its `when`, queued, or waiting for approval.
+   * Returns true when the step settled here (skipped, or failed to plan).
+   */
+  private async prepare(run: RunRecord, step: RunbookStep, context: Record<string, unknown>): Promise<boolean> {
     let params: Record<string, unknown>;
     let plan: { summary: string; resource?: string } | undefined;
     try {
       const when = checkWhen(step, context);
       if (!when.run) {
         await this.runs.transition(run.id, step.id, ['pending'], { status: 'skipped', reason: when.reason, finishedAt: now() }, stepEvent('step.skipped', { reason: when.reason }));
-        return;
+        return true;
       }
       params = renderParams(step, context);
       if (step.mutating) plan = this.action(step).plan(params);
     } catch (err) {
       const error = `could not plan: ${(err as Error).message}`;
       await this.runs.transition(run.id, step.id, ['pending'], { status: 'failed', error, finishedAt: now() }, stepEvent('step.failed', { error }));
-      return;
+      return true;
     }
     const base = { paramsJson: JSON.stringify(params), paramsHash: paramsHash(params), plan: plan?.summary, resource: plan?.resource };
     if (!step.mutating || step.approval.kind === 'none') {
@@ -193,7 +199,7 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       if (await this.runs.transition(run.id, step.id, ['pending'], { ...base, status: 'queued', approval, queuedAt: now() }, stepEvent('step.queued', { action: step.action, params, plan: plan?.summary }))) {
         await this.enqueueStep(run.id, step);
       }
-      return;
+      return false;
     }
     if (policyGrants(step, context)) {
       const policy = step.approval.kind === 'policy' ? step.approval.name : '';
@@ -205,7 +211,7 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
         stepEvent('approval.granted', { by: `policy:${policy}`, policy, plan: plan?.summary, params, paramsHash: base.paramsHash }),
       );
       if (granted) await this.enqueueStep(run.id, step);
-      return;
+      return false;
     }
     const requested = await this.runs.transition(
       run.id,
@@ -215,6 +221,7 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       stepEvent('approval.requested', { plan: plan?.summary, params, paramsHash: base.paramsHash, approvers: this.approverGroups(step, (context.service as { name?: string } | null)?.name ?? null), twoPerson: step.twoPerson }),
     );
     if (requested) await this.scheduleApprovalTimeout(run, step.id);
+    return false;
   }
 
   private async abort(run: RunRecord, runbook: Runbook, abortedBy: string, settled: boolean): Promise<void> {
@@ -275,9 +282,10 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
 
   private async runStepJob(job: Job): Promise<void> {
     const { runId, stepId } = job.data as { runId: string; stepId: string };
-    const loaded = await this.load(runId);
-    if (!loaded) return;
-    const { run, runbook } = loaded;
+    // Only this step's state: reading the whole run would cost in proportion to its size.
+    const run = await this.runs.getRunStep(runId, stepId);
+    const runbook = run ? this.runbooks.get(run.runbook) : undefined;
+    if (!run || !runbook) return;
     const step = runbook.steps.find((s) => s.id === stepId);
     const state = run.steps[stepId];
     if (!step || !state || TERMINAL_STEP_STATUSES.has(state.status)) return; // already decided: a retried job does nothing
