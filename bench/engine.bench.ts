@@ -42,6 +42,7 @@ import { AlarmIntakeService } from '../apps/responder/src/intake/alarm-intake.se
 import { REDIS } from '../apps/responder/src/tokens';
 import { runbooksFrom } from '../test/support/app';
 import { alarmEvent } from '../test/support/events';
+import { deleteByPrefix } from '../test/support/redis';
 
 const ROOT = resolve(__dirname, '..');
 const OUT_DIR = join(ROOT, '.bench');
@@ -724,17 +725,6 @@ function codeVersion(): string {
 
 async function redisVersion(admin: Redis): Promise<string> {
   return /redis_version:(\S+)/.exec(await admin.info('server'))?.[1] ?? 'unknown';
-}
-
-async function deleteByPrefix(redis: Redis, prefix: string): Promise<number> {
-  let cursor = '0';
-  let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
-  } while (cursor !== '0');
-  return deleted;
 }
 
 function positiveInt(name: string, fallback: number): number {

@@ -29,6 +29,7 @@ import autocannon from 'autocannon';
 import Redis from 'ioredis';
 import { parseAlarmEvent } from '@responder/domain';
 import { alarmEvent } from '../test/support/events';
+import { deleteByPrefix } from '../test/support/redis';
 
 const ROOT = resolve(__dirname, '..');
 const MAIN = resolve(ROOT, process.env.BENCH_MAIN ?? 'dist/apps/responder/apps/responder/src/main.js');
@@ -391,17 +392,6 @@ function fieldMap(fields: string[]): Record<string, string> {
   const map: Record<string, string> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) map[fields[i]] = fields[i + 1];
   return map;
-}
-
-async function deleteByPrefix(redis: Redis, prefix: string): Promise<number> {
-  let cursor = '0';
-  let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
-  } while (cursor !== '0');
-  return deleted;
 }
 
 // ---------------------------------------------------------------------------------------------

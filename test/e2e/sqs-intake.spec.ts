@@ -2,6 +2,7 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } 
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { API_TOKEN, startApp } from '../support/app';
+import { eventually } from '../support/engine';
 import { alarmEvent } from '../support/events';
 import { type EventBridgeToSqs, eventBridgeToSqs } from '../support/moto';
 import { testRedis } from '../support/redis';
@@ -26,16 +27,6 @@ afterAll(async () => {
 });
 
 const api = (path: string) => request(app.getHttpServer()).get(path).set('Authorization', `Bearer ${API_TOKEN}`);
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function messagesLeft(queueUrl: string): Promise<number> {
   const { Attributes } = await queue.sqs.send(

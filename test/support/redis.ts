@@ -15,11 +15,14 @@ export function testRedis(name: string): { redis: Redis; prefix: string; cleanup
   };
 }
 
-export async function deleteByPrefix(redis: Redis, prefix: string): Promise<void> {
+/** Removes every key under `prefix:` (tests and benchmarks); returns how many. */
+export async function deleteByPrefix(redis: Redis, prefix: string): Promise<number> {
   let cursor = '0';
+  let deleted = 0;
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
     cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
+    if (keys.length > 0) deleted += await redis.unlink(...keys);
   } while (cursor !== '0');
+  return deleted;
 }
