@@ -76,8 +76,8 @@ services:
   a: { alarms: { names: [x] }, approvers: [oncall, ghosts] }
   b: { alarms: { names: [x] } }
 `).join('\n');
-    expect(crossChecked).toContain('unknown approver group "ghosts"');
-    expect(crossChecked).toContain('alarm name x is already claimed by service "a"');
+    expect(crossChecked).toContain('catalog.yaml:5:52: services.a.approvers[1]: unknown approver group "ghosts"');
+    expect(crossChecked).toContain('catalog.yaml:6:26: services.b.alarms.names[0]: alarm name x is already claimed by service "a"');
   });
 
   it('reports YAML syntax errors with their position', () => {

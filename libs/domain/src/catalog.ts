@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseYamlWith, type SourceParsed, type SourceProblem } from './yaml-source';
+import { parseYamlSource, type SourceParsed, type SourceProblem, type YamlLocator } from './yaml-source';
 
 /**
  * The service catalog: which alarms belong to which service, and the service's resources.
@@ -77,30 +77,34 @@ export const EMPTY_CATALOG: Catalog = { services: {}, approverGroups: {} };
 
 /** Parses and checks a catalog file's text: schema, approver groups that exist, no alarm claimed twice. */
 export function parseCatalog(file: string, text: string): SourceParsed<Catalog> {
-  const parsed = parseYamlWith(file, text, catalogSchema.nullable());
+  const parsed = parseYamlSource(file, text, catalogSchema.nullable());
   if (!parsed.ok) return parsed;
   const raw = parsed.value ?? { services: {}, approverGroups: {} };
   const services: Record<string, CatalogService> = {};
   for (const [key, svc] of Object.entries(raw.services)) services[key] = { ...svc, name: key };
   const catalog: Catalog = { services, approverGroups: raw.approverGroups };
-  const problems = crossCheck(file, catalog);
+  const problems = crossCheck(parsed.locator, catalog);
   return problems.length > 0 ? { ok: false, problems } : { ok: true, value: catalog };
 }
 
-function crossCheck(file: string, catalog: Catalog): SourceProblem[] {
+function crossCheck(locator: YamlLocator, catalog: Catalog): SourceProblem[] {
   const problems: SourceProblem[] = [];
-  const at = (path: string, message: string) => problems.push({ file, line: 1, column: 1, path, message });
+  const at = (path: (string | number)[], message: string) => problems.push(locator.problem(path, message));
   const claimed = new Map<string, string>();
   for (const svc of Object.values(catalog.services)) {
-    for (const group of svc.approvers) {
-      if (!catalog.approverGroups[group]) at(`services.${svc.name}.approvers`, `unknown approver group "${group}" (not in approverGroups)`);
-    }
-    for (const key of [...svc.alarms.names.map((n) => `name ${n}`), ...svc.alarms.arns.map((a) => `arn ${a}`)]) {
+    svc.approvers.forEach((group, i) => {
+      if (!catalog.approverGroups[group]) at(['services', svc.name, 'approvers', i], `unknown approver group "${group}" (not in approverGroups)`);
+    });
+    const keys: Array<[string, (string | number)[]]> = [
+      ...svc.alarms.names.map((n, i): [string, (string | number)[]] => [`name ${n}`, ['services', svc.name, 'alarms', 'names', i]]),
+      ...svc.alarms.arns.map((a, i): [string, (string | number)[]] => [`arn ${a}`, ['services', svc.name, 'alarms', 'arns', i]]),
+    ];
+    for (const [key, path] of keys) {
       const owner = claimed.get(key);
-      if (owner && owner !== svc.name) at(`services.${svc.name}.alarms`, `alarm ${key} is already claimed by service "${owner}"`);
+      if (owner && owner !== svc.name) at(path, `alarm ${key} is already claimed by service "${owner}"`);
       claimed.set(key, svc.name);
     }
-    if (svc.limits.minTasks > svc.limits.maxTasks) at(`services.${svc.name}.limits`, 'minTasks is above maxTasks');
+    if (svc.limits.minTasks > svc.limits.maxTasks) at(['services', svc.name, 'limits', 'minTasks'], 'minTasks is above maxTasks');
   }
   return problems;
 }
