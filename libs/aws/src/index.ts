@@ -1,1 +1,2 @@
 export * from './sqs.adapter';
+export * from './elbv2.adapter';

@@ -66,6 +66,8 @@ export interface RunRecord {
   id: string;
   incidentId: string;
   runbook: string;
+  /** The incident's service when the run was planned ('' for an unrouted incident). */
+  service?: string;
   status: RunStatus;
   trigger: string;
   createdAt: string;
@@ -126,13 +128,14 @@ export class RunStore {
   async createRun(input: {
     incidentId: string;
     runbook: string;
+    service?: string | null;
     trigger: string;
     inputs: Record<string, unknown>;
     steps: Record<string, StepState>;
   }): Promise<{ runId: string; created: boolean }> {
     const runId = RunStore.newRunId();
     const now = this.now();
-    const run = { id: runId, incidentId: input.incidentId, runbook: input.runbook, status: 'running', trigger: input.trigger, createdAt: now, inputsJson: JSON.stringify(input.inputs) };
+    const run = { id: runId, incidentId: input.incidentId, runbook: input.runbook, service: input.service ?? '', status: 'running', trigger: input.trigger, createdAt: now, inputsJson: JSON.stringify(input.inputs) };
     const [id, created] = (await this.cmd.responderCreateRun(
       this.prefix,
       input.incidentId,
@@ -156,6 +159,7 @@ export class RunStore {
       id: run.id,
       incidentId: run.incidentId,
       runbook: run.runbook,
+      service: run.service,
       status: run.status as RunStatus,
       trigger: run.trigger,
       createdAt: run.createdAt,

@@ -124,7 +124,7 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     for (const step of runbook.steps) {
       steps[step.id] = { status: 'pending', action: step.action, mutating: step.mutating, attempts: 0, approvals: [] };
     }
-    const { runId, created } = await this.runs.createRun({ incidentId: incident.id, runbook: runbook.name, trigger, inputs: inputs.inputs, steps });
+    const { runId, created } = await this.runs.createRun({ incidentId: incident.id, runbook: runbook.name, service: incident.service, trigger, inputs: inputs.inputs, steps });
     if (!created) return null;
     this.logger.log({ incidentId: incident.id, runId, runbook: runbook.name }, `run ${runId} of ${runbook.name} planned`);
     await this.advance(runId);
@@ -157,7 +157,8 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       }
       const ready = readySteps(runbook, statuses);
       if (ready.length === 0) return;
-      const context = ready.some((d) => d.decision === 'run') ? await this.context(run) : null;
+      const toRun = ready.filter((d) => d.decision === 'run').map((d) => d.step);
+      const context = toRun.length > 0 ? await this.context(run, toRun) : null;
       // Ready steps are prepared together (ioredis pipelines the calls). Another pass is needed only
       // when one settled without running (skipped, or failed to plan): its dependents may be ready.
       const settled = await Promise.all(
@@ -458,15 +459,30 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 
   /** The expression context of a run, from the store (never from process memory). */
-  async context(run: RunRecord): Promise<Record<string, unknown> | null> {
-    const incident = await this.incidents.get(run.incidentId);
+  async context(run: RunRecord, forSteps?: RunbookStep[]): Promise<Record<string, unknown> | null> {
+    // The incident (its alarms change as they attach) is read only when the steps at hand read it.
+    const incident =
+      forSteps && run.service !== undefined && !forSteps.some((s) => this.readsIncident(s))
+        ? incidentStub(run.incidentId, run.service || null)
+        : await this.incidents.get(run.incidentId);
     if (!incident) return null;
     const steps: Record<string, StepContext> = {};
-    for (const [id, s] of Object.entries(run.steps)) {
-      steps[id] = { status: s.status, output: s.outputJson ? (JSON.parse(s.outputJson) as Record<string, unknown>) : undefined };
-    }
+    for (const [id, s] of Object.entries(run.steps)) steps[id] = lazyStepContext(s.status, s.outputJson);
     const service = incident.service ? (this.catalog.services[incident.service] ?? null) : null;
     return buildContext({ incident, service, inputs: JSON.parse(run.inputsJson) as Record<string, unknown>, steps, mode: this.config.mode, now: new Date() });
+  }
+
+  private readonly incidentReaders = new WeakMap<RunbookStep, boolean>();
+
+  /** Whether a step's `when`, `with` or approval policy reads the incident or its alarms. */
+  private readsIncident(step: RunbookStep): boolean {
+    let reads = this.incidentReaders.get(step);
+    if (reads === undefined) {
+      const paths = [...(step.when?.references() ?? []), ...step.with.references(), ...(step.approval.kind === 'policy' ? step.approval.when.references() : [])];
+      reads = paths.some((p) => p[0] === 'incident' || p[0] === 'alarm' || p[0] === 'alarms');
+      this.incidentReaders.set(step, reads);
+    }
+    return reads;
   }
 
   /** What a mutating step will do with these parameters, in one line. */
@@ -485,6 +501,22 @@ export function jobId(runId: string, stepId: string): string {
 }
 
 type StepResult = { output: Record<string, unknown>; summary?: string; dryRun?: boolean };
+
+/** A step's status and output for expressions; the output is parsed only if an expression reads it. */
+function lazyStepContext(status: StepContext['status'], outputJson: string | undefined): StepContext {
+  let parsed: Record<string, unknown> | undefined;
+  const context = { status } as StepContext;
+  Object.defineProperty(context, 'output', {
+    enumerable: true,
+    get: () => (parsed ??= outputJson ? (JSON.parse(outputJson) as Record<string, unknown>) : undefined),
+  });
+  return context;
+}
+
+/** Stands in for the incident when no step at hand reads it: only its id and service are used. */
+function incidentStub(id: string, service: string | null): Incident {
+  return { id, status: 'open', service, routed: service !== null, title: '', openedAt: '', resolvedAt: null, onsetAt: '', alarms: [] };
+}
 
 function now(): string {
   return new Date().toISOString();
