@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ActionDescriptor, type Catalog, type SourceProblem, formatSourceProblem, parseCatalog } from '@responder/domain';
+import { awsActions } from '@responder/aws/actions';
 import { NOT_RUNBOOKS, knownActions, loadRunbooks } from '@responder/runbooks';
 
 /**
@@ -68,6 +69,6 @@ if (require.main === module) {
     env: process.env,
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
-    actions: knownActions(),
+    actions: knownActions(awsActions({ region: process.env.AWS_REGION })),
   });
 }

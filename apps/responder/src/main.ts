@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { basename } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { formatSourceProblem } from '@responder/domain';
+import { awsActions } from '@responder/aws/actions';
 import { knownActions, loadRunbooks } from '@responder/runbooks';
 import { CatalogError, loadCatalog } from './catalog/catalog.loader';
 import { ConfigError, loadConfig } from './config/config';
@@ -21,12 +22,13 @@ async function bootstrap(): Promise<void> {
     }
     throw err;
   }
-  const loaded = loadRunbooks(config.runbooksDir, knownActions(), { catalog, skip: [basename(config.catalog.path)] });
+  const actions = awsActions({ region: config.awsRegion });
+  const loaded = loadRunbooks(config.runbooksDir, knownActions(actions), { catalog, skip: [basename(config.catalog.path)] });
   if (loaded.problems.length > 0) {
     process.stderr.write(`responder: invalid runbooks:\n${loaded.problems.map((p) => `  ${formatSourceProblem(p)}`).join('\n')}\n`);
     process.exit(1);
   }
-  const app = await createApp({ config, catalog, runbooks: loaded.runbooks });
+  const app = await createApp({ config, catalog, runbooks: loaded.runbooks, actions });
   const logger = new Logger('Responder');
   if (catalogMissing) logger.warn(`no service catalog at ${config.catalog.path}: every alarm becomes an unrouted incident`);
   if (!config.ingestApiKey) logger.warn('INGEST_API_KEY is not set: POST /events/eventbridge refuses every request');

@@ -66,9 +66,9 @@ export interface StoppedTask {
   containers: StoppedContainer[];
 }
 
-export interface CallOptions {
-  /** Aborts the request in flight (the step's timeout). */
-  signal?: AbortSignal;
+export interface EcsCallOptions {
+  /** Aborting it cancels the call in flight (and any retry still to come); the call rejects with the SDK's AbortError. */
+  abortSignal?: AbortSignal;
 }
 
 export interface EcsAdapterOptions {
@@ -78,8 +78,11 @@ export interface EcsAdapterOptions {
   client?: ECSClient;
 }
 
-/** The SDK retries throttling, 5xx and network errors this many times (attempts in all) before the step sees the error. */
-export const AWS_MAX_ATTEMPTS = 5;
+/**
+ * Attempts per call, the first included: the SDK retries throttling, 5xx and network errors with
+ * backoff and jitter; what still fails after that is left to the step's own retries.
+ */
+export const ECS_MAX_ATTEMPTS = 5;
 
 /** DescribeTasks takes at most 100 tasks per call; ListTasks returns at most 100 per page. */
 const BATCH = 100;
@@ -96,15 +99,15 @@ export class EcsAdapter {
   private readonly client: ECSClient;
 
   constructor(options: EcsAdapterOptions = {}) {
-    this.client = options.client ?? new ECSClient({ region: options.region, maxAttempts: AWS_MAX_ATTEMPTS });
+    this.client = options.client ?? new ECSClient({ region: options.region, maxAttempts: ECS_MAX_ATTEMPTS });
   }
 
   /** The service's counts, deployments and its last `events` service events (default 10). */
-  async describeService(cluster: string, service: string, options: CallOptions & { events?: number } = {}): Promise<EcsService> {
+  async describeService(cluster: string, service: string, options: EcsCallOptions & { events?: number } = {}): Promise<EcsService> {
     const call = { iamAction: 'ecs:DescribeServices', resource: `ECS service ${cluster}/${service}` };
     let out;
     try {
-      out = await this.client.send(new DescribeServicesCommand({ cluster, services: [service] }), { abortSignal: options.signal });
+      out = await this.client.send(new DescribeServicesCommand({ cluster, services: [service] }), { abortSignal: options.abortSignal });
     } catch (err) {
       throw toActionError(err, call, { notFound: notFound(cluster, service) });
     }
@@ -148,7 +151,7 @@ export class EcsAdapter {
    * The service's stopped tasks that ECS still lists (about an hour after they stop), newest
    * first, at most `max`: ListTasks (desiredStatus STOPPED) then DescribeTasks in batches of 100.
    */
-  async stoppedTasks(cluster: string, service: string, max = 100, options: CallOptions = {}): Promise<StoppedTask[]> {
+  async stoppedTasks(cluster: string, service: string, max = 100, options: EcsCallOptions = {}): Promise<StoppedTask[]> {
     const resource = `ECS service ${cluster}/${service}`;
     const arns: string[] = [];
     let nextToken: string | undefined;
@@ -156,8 +159,8 @@ export class EcsAdapter {
       let page;
       try {
         page = await this.client.send(
-          new ListTasksCommand({ cluster, serviceName: lastSegment(service), desiredStatus: DesiredStatus.STOPPED, maxResults: Math.min(BATCH, Math.max(1, max - arns.length)), nextToken }),
-          { abortSignal: options.signal },
+          new ListTasksCommand({ cluster, serviceName: ecsName(service), desiredStatus: DesiredStatus.STOPPED, maxResults: Math.min(BATCH, Math.max(1, max - arns.length)), nextToken }),
+          { abortSignal: options.abortSignal },
         );
       } catch (err) {
         throw toActionError(err, { iamAction: 'ecs:ListTasks', resource }, { notFound: notFound(cluster, service) });
@@ -170,14 +173,14 @@ export class EcsAdapter {
     for (let i = 0; i < Math.min(arns.length, max); i += BATCH) {
       let out;
       try {
-        out = await this.client.send(new DescribeTasksCommand({ cluster, tasks: arns.slice(i, Math.min(i + BATCH, max)) }), { abortSignal: options.signal });
+        out = await this.client.send(new DescribeTasksCommand({ cluster, tasks: arns.slice(i, Math.min(i + BATCH, max)) }), { abortSignal: options.abortSignal });
       } catch (err) {
         throw toActionError(err, { iamAction: 'ecs:DescribeTasks', resource }, { notFound: notFound(cluster, service) });
       }
       for (const t of out.tasks ?? []) {
         // ECS puts a service's tasks in the group "service:<name>". ListTasks already filters by
         // service on AWS; moto ignores serviceName, and this keeps other tasks out either way.
-        if (t.group && t.group !== `service:${lastSegment(service)}`) continue;
+        if (t.group && t.group !== `service:${ecsName(service)}`) continue;
         tasks.push({
           taskArn: t.taskArn ?? '',
           taskDefinition: t.taskDefinitionArn ?? null,
@@ -196,7 +199,7 @@ export class EcsAdapter {
    * UpdateService desiredCount; resolves to the desired count ECS accepted. When it rejects, the
    * error says whether the change certainly did not happen (`notApplied`, see errors.ts).
    */
-  async setDesiredCount(cluster: string, service: string, desiredCount: number, options: CallOptions = {}): Promise<number> {
+  async setDesiredCount(cluster: string, service: string, desiredCount: number, options: EcsCallOptions = {}): Promise<number> {
     const command = new UpdateServiceCommand({ cluster, service, desiredCount });
     // Every attempt the SDK's retry makes passes here: a 5xx or a timeout in an early attempt may
     // have changed the service even if the last attempt was refused (e.g. throttled).
@@ -213,7 +216,7 @@ export class EcsAdapter {
       { step: 'deserialize', name: 'responderRecordAttemptOutcome', priority: 'high' },
     );
     try {
-      const out = await this.client.send(command, { abortSignal: options.signal });
+      const out = await this.client.send(command, { abortSignal: options.abortSignal });
       return out.service?.desiredCount ?? desiredCount;
     } catch (err) {
       throw toActionError(err, { iamAction: 'ecs:UpdateService', resource: `ECS service ${cluster}/${service}` }, {
@@ -238,7 +241,7 @@ function notFound(cluster: string, service: string): Record<string, string> {
 }
 
 /** A name from a name or an ARN (`arn:aws:ecs:…:service/prod/checkout` → `checkout`). */
-export function lastSegment(nameOrArn: string): string {
+export function ecsName(nameOrArn: string): string {
   return nameOrArn.slice(nameOrArn.lastIndexOf('/') + 1);
 }
 

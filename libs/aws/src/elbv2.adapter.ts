@@ -5,11 +5,12 @@ import {
   type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { PermanentActionError } from '@responder/domain';
+import { toActionError } from './errors';
 
 /**
  * Attempts per call, the first included. The SDK retries throttling, 5xx and network errors with
- * exponential backoff and jitter; five attempts ride out a few seconds of throttling, and what still
- * fails after that is left to the step's own retries (a retryable Error, below).
+ * exponential backoff and jitter (after throttling: up to 1, 2, 4, 8 s), so five attempts ride out
+ * about 15 s of throttling; what still fails is left to the step's own retries (a plain Error).
  */
 export const ELBV2_MAX_ATTEMPTS = 5;
 
@@ -78,10 +79,11 @@ export interface Elbv2AdapterOptions {
  * Credentials come from the SDK's default provider chain. No endpoint is set here, so
  * AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2 (moto, LocalStack) apply without code.
  *
- * Errors: AccessDenied, a target group that does not exist and a request AWS rejects as invalid
- * become `PermanentActionError` (retrying cannot help); anything else the SDK could not get past in
- * ELBV2_MAX_ATTEMPTS is thrown as a plain Error, for the step to retry. An aborted call rejects with
- * the SDK's own AbortError.
+ * Errors (`toActionError`, shared by the adapters): AccessDenied (naming the IAM action), a target
+ * group that does not exist (naming its ARN) and any other request AWS refuses become
+ * `PermanentActionError`, since retrying cannot help; throttling, 5xx and network errors the SDK
+ * could not get past in ELBV2_MAX_ATTEMPTS are thrown as a plain Error, for the step to retry. An
+ * aborted call rejects with the SDK's own AbortError.
  */
 export class Elbv2Adapter {
   private readonly client: ElasticLoadBalancingV2Client;
@@ -104,7 +106,7 @@ export class Elbv2Adapter {
       // AWS says only "One or more target groups not found": ask for each ARN to name the missing ones.
       if (errorName(error) === 'TargetGroupNotFoundException' && unique.length > 1) {
         const missing = await this.missingTargetGroups(unique, options);
-        throw new PermanentActionError(`target group not found: ${(missing.length > 0 ? missing : unique).join(', ')}`, { cause: error });
+        throw domainError(error, 'DescribeTargetGroups', (missing.length > 0 ? missing : unique).join(', '));
       }
       throw domainError(error, 'DescribeTargetGroups', unique.join(', '));
     }
@@ -201,28 +203,12 @@ export function nameOfTargetGroupArn(arn: string): string {
   return /:targetgroup\/([^/]+)\//.exec(arn)?.[1] ?? arn;
 }
 
-const ACCESS_DENIED = new Set(['AccessDenied', 'AccessDeniedException']);
-
-/**
- * The error a caller sees for a failed call. `operation` is the API name (the IAM action is
- * `elasticloadbalancing:<operation>`), `resource` what it was about.
- */
-function domainError(error: unknown, operation: string, resource: string): Error {
-  const name = errorName(error);
-  const message = error instanceof Error ? error.message : String(error);
-  if (name === 'AbortError') return error as Error;
-  if (name && ACCESS_DENIED.has(name)) {
-    return new PermanentActionError(
-      `access denied: the role Responder runs as needs elasticloadbalancing:${operation} on ${resource} (AWS: ${message})`,
-      { cause: error },
-    );
-  }
-  if (name === 'TargetGroupNotFoundException') return new PermanentActionError(`target group not found: ${resource}`, { cause: error });
-  if (name === 'ValidationError') return new PermanentActionError(`elasticloadbalancing:${operation} rejected ${resource}: ${message}`, { cause: error });
-  const attempts = (error as { $metadata?: { attempts?: number } } | null)?.$metadata?.attempts;
-  return new Error(
-    `elasticloadbalancing:${operation} failed${attempts ? ` after ${attempts} attempt${attempts === 1 ? '' : 's'}` : ''} for ${resource}: ${name ?? 'Error'}: ${message}`,
-    { cause: error },
+/** The error a caller sees for a failed call of `operation` (the API name; the IAM action is `elasticloadbalancing:<operation>`). */
+function domainError(error: unknown, operation: string, targetGroups: string): Error {
+  return toActionError(
+    error,
+    { iamAction: `elasticloadbalancing:${operation}`, resource: targetGroups },
+    { notFound: { TargetGroupNotFoundException: `target group not found: ${targetGroups}` } },
   );
 }
 

@@ -53,7 +53,7 @@ const NOT_SENT_NAMES = new Set(['CredentialsProviderError', 'ProviderError', 'To
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
 
 function shape(error: unknown): SdkErrorShape {
-  return typeof error === 'object' && error !== null ? (error as SdkErrorShape) : { message: String(error) };
+  return typeof error === 'object' && error !== null ? error : { message: String(error) };
 }
 
 function statusOf(e: SdkErrorShape): number | undefined {
@@ -93,10 +93,10 @@ export function attemptOutcome(error: unknown): AttemptOutcome {
  * Turns an SDK error into what the engine acts on (STYLE §7):
  * - access denied → PermanentActionError naming the IAM action (retrying cannot help);
  * - a resource that does not exist, or any other 4xx (validation) → PermanentActionError;
- * - throttling (and the other transient 4xx) and 5xx, already retried by the SDK, and network
- *   errors → a plain Error: the step's
- *   own retries apply. For a mutating call, when every attempt was rejected or never sent
- *   (`attempts`), it is a NotAppliedError so that the retry calls again instead of reconciling.
+ * - throttling (and the other transient 4xx), 5xx and network errors, which the SDK has already
+ *   retried → a plain Error, for the step's own retries. For a mutating call, when every attempt
+ *   was rejected or never sent (`attempts`: the outcome of each attempt the SDK's retry made),
+ *   it is a NotAppliedError, so that the retry calls again instead of reconciling.
  * `notFound` names the missing resource for the error names that mean "it does not exist".
  */
 export function toActionError(
@@ -105,9 +105,12 @@ export function toActionError(
   options: { notFound?: Record<string, string>; mutating?: boolean; attempts?: readonly AttemptOutcome[] } = {},
 ): Error {
   const e = shape(error);
+  // The step's timeout or shutdown, not AWS: passed on as it is (for a mutating call it is not
+  // `notApplied`, since the request may have been sent).
+  if (e.name === 'AbortError' && error instanceof Error) return error;
   const detail = `${e.name ?? 'Error'}: ${e.message ?? ''}`.trim();
   if (isAccessDenied(error)) {
-    return new PermanentActionError(`access denied: the role may not call ${call.iamAction} on ${call.resource} (add it to the task role's policy; see cli iam-policy): ${detail}`, { cause: error });
+    return new PermanentActionError(`access denied: the role Responder runs as needs ${call.iamAction} on ${call.resource} (AWS: ${detail})`, { cause: error });
   }
   const missing = e.name !== undefined ? options.notFound?.[e.name] : undefined;
   if (missing) return new PermanentActionError(`${missing} (${detail})`, { cause: error });
@@ -119,7 +122,10 @@ export function toActionError(
   const tries = e.$metadata?.attempts;
   const message = `${call.iamAction} on ${call.resource} failed${tries && tries > 1 ? ` after ${tries} attempts` : ''}: ${detail}`;
   if (options.mutating) {
-    const outcomes = [...(options.attempts ?? []), attemptOutcome(error)];
+    // Every attempt that reached the network is in `attempts` (recorded below the SDK's retry);
+    // one that is missing there failed before it was sent. Without a record (a stubbed client),
+    // the final error is all there is to go by.
+    const outcomes = options.attempts?.length ? options.attempts : [attemptOutcome(error)];
     if (outcomes.every((o) => o !== 'unknown')) return new NotAppliedError(`${message} (not applied: retrying is safe)`, { cause: error });
   }
   return new Error(message, { cause: error });

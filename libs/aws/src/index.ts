@@ -1,2 +1,5 @@
 export * from './sqs.adapter';
 export * from './elbv2.adapter';
+export * from './errors';
+export * from './ecs.adapter';
+export * from './app-autoscaling.adapter';
