@@ -51,7 +51,10 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 
   onApplicationBootstrap(): void {
-    this.queue.startWorker((job) => this.process(job));
+    this.queue.startWorker(
+      (job) => this.process(job),
+      (job, error) => this.jobFailed(job, error),
+    );
     this.recovery = this.recoverUntilDone();
   }
 
@@ -268,6 +271,15 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       default:
         throw new UnrecoverableError(`unknown job ${job.name}`);
     }
+  }
+
+  /** A step job that BullMQ gave up on without the processor recording it (e.g. stalled too often). */
+  private async jobFailed(job: Job, error: Error): Promise<void> {
+    if (job.name !== 'step') return;
+    const { runId, stepId } = job.data as { runId: string; stepId: string };
+    const message = `the job failed: ${error.message}`;
+    const failed = await this.runs.transition(runId, stepId, ['queued', 'running'], { status: 'failed', error: message, finishedAt: now() }, stepEvent('step.failed', { error: message }));
+    if (failed) await this.advance(runId);
   }
 
   private async approvalTimedOut({ runId, stepId }: { runId: string; stepId: string }): Promise<void> {

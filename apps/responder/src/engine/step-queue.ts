@@ -47,7 +47,7 @@ export class StepQueue implements BeforeApplicationShutdown {
     }
   }
 
-  startWorker(processor: (job: Job) => Promise<unknown>): void {
+  startWorker(processor: (job: Job) => Promise<unknown>, onFailed: (job: Job, error: Error) => Promise<void>): void {
     if (this.worker) return;
     const workerConnection = new Redis(this.config.redis.url, { maxRetriesPerRequest: null });
     workerConnection.on('error', () => undefined);
@@ -62,6 +62,10 @@ export class StepQueue implements BeforeApplicationShutdown {
       maxStalledCount: 5,
     });
     this.worker.on('error', (err) => this.logger.warn(`worker: ${err.message}`));
+    // Final failures the processor did not handle itself (a job stalled too often, Redis errors).
+    this.worker.on('failed', (job, err) => {
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) onFailed(job, err).catch((e: Error) => this.logger.error(`recording a failed job: ${e.message}`));
+    });
   }
 
   /** SIGTERM: the worker finishes the jobs in flight (or hands them back when they overrun). */
