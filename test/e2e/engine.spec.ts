@@ -5,6 +5,7 @@ import { startApp } from '../support/app';
 import { client } from '../support/engine';
 import { testRedis } from '../support/redis';
 import { createTestActions, testCount } from '../support/test-actions';
+import { RunEngine } from '../../apps/responder/src/engine/run-engine.service';
 import { StepQueue } from '../../apps/responder/src/engine/step-queue';
 
 const CATALOG = join(FIXTURES, 'catalog', 'engine.yaml');
@@ -240,6 +241,24 @@ describe('runbook engine', () => {
     } finally {
       await api.post('/automation/resume', { by: 'alice@example.com' });
     }
+  });
+
+  it('marks a step failed when BullMQ gives up on its job without the engine recording it', async () => {
+    await api.alarm('held-5xx', 'OK'); // resolve the kill-switch test's incident: this one opens anew
+    await api.post('/automation/pause', { by: 'alice@example.com' }).expect(200);
+    try {
+      const incidentId = await api.alarm('held-stalled', 'ALARM', new Date(Date.now() + 1000));
+      await api.waitStep(incidentId, 'change', ['queued']);
+      const [run] = await api.runs(incidentId);
+      // What the worker's 'failed' event hands over, e.g. for a job that stalled too often.
+      const engine = app.get(RunEngine) as unknown as { jobFailed(job: object, error: Error): Promise<void> };
+      await engine.jobFailed({ name: 'step', data: { runId: run.id, stepId: 'change' } }, new Error('job stalled more than allowable limit'));
+      expect(await api.step(incidentId, 'change')).toMatchObject({ status: 'failed', error: 'the job failed: job stalled more than allowable limit' });
+      await api.waitRun(incidentId, ['aborted']);
+    } finally {
+      await api.post('/automation/resume', { by: 'alice@example.com' });
+    }
+    await api.alarm('held-stalled', 'OK');
   });
 
   it('never runs two mutating steps on one resource at once, across incidents', async () => {
