@@ -251,7 +251,7 @@ describe('runbook engine', () => {
       await api.waitStep(incidentId, 'change', ['queued']);
       const [run] = await api.runs(incidentId);
       // What the worker's 'failed' event hands over, e.g. for a job that stalled too often.
-      const engine = app.get(RunEngine) as unknown as { jobFailed(job: object, error: Error): Promise<void> };
+      const engine = app.get(RunEngine);
       await engine.jobFailed({ name: 'step', data: { runId: run.id, stepId: 'change' } }, new Error('job stalled more than allowable limit'));
       expect(await api.step(incidentId, 'change')).toMatchObject({ status: 'failed', error: 'the job failed: job stalled more than allowable limit' });
       await api.waitRun(incidentId, ['aborted']);

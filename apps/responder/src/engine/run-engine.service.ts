@@ -274,7 +274,7 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 
   /** A step job that BullMQ gave up on without the processor recording it (e.g. stalled too often). */
-  private async jobFailed(job: Job, error: Error): Promise<void> {
+  async jobFailed(job: Pick<Job, 'name' | 'data'>, error: Error): Promise<void> {
     if (job.name !== 'step') return;
     const { runId, stepId } = job.data as { runId: string; stepId: string };
     const message = `the job failed: ${error.message}`;
