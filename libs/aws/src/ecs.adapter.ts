@@ -3,7 +3,10 @@ import {
   DescribeTasksCommand,
   DesiredStatus,
   ECSClient,
+  ListTaskDefinitionsCommand,
   ListTasksCommand,
+  SortOrder,
+  TaskDefinitionStatus,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { type AttemptOutcome, attemptOutcome, toActionError } from './errors';
@@ -227,6 +230,66 @@ export class EcsAdapter {
     }
   }
 
+  /**
+   * The newest ACTIVE revision of the same family below `taskDefinition` (an ARN or family:revision):
+   * what a service most likely ran before, when no ACTIVE deployment says so any more. ListTaskDefinitions
+   * (familyPrefix, newest first); null when there is none.
+   */
+  async previousRevision(taskDefinition: string, options: EcsCallOptions = {}): Promise<string | null> {
+    const current = parseTaskDefinition(taskDefinition);
+    if (!current) return null;
+    let nextToken: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(
+          new ListTaskDefinitionsCommand({ familyPrefix: current.family, status: TaskDefinitionStatus.ACTIVE, sort: SortOrder.DESC, nextToken }),
+          { abortSignal: options.abortSignal },
+        );
+      } catch (err) {
+        throw toActionError(err, { iamAction: 'ecs:ListTaskDefinitions', resource: `ECS task definition family ${current.family}` });
+      }
+      // familyPrefix is a prefix: "checkout" also lists "checkout-worker".
+      const older = (page.taskDefinitionArns ?? [])
+        .map((arn) => ({ arn, td: parseTaskDefinition(arn) }))
+        .filter((x) => x.td && x.td.family === current.family && x.td.revision < current.revision)
+        .sort((a, b) => b.td!.revision - a.td!.revision);
+      if (older.length > 0) return older[0].arn;
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return null;
+  }
+
+  /**
+   * UpdateService taskDefinition (a rolling deployment to it); resolves to the task definition ECS
+   * accepted. Errors as for `setDesiredCount` (`notApplied` when it certainly did not happen).
+   */
+  async setTaskDefinition(cluster: string, service: string, taskDefinition: string, options: EcsCallOptions = {}): Promise<string> {
+    const command = new UpdateServiceCommand({ cluster, service, taskDefinition });
+    const attempts: AttemptOutcome[] = [];
+    command.middlewareStack.add(
+      (next) => async (args) => {
+        try {
+          return await next(args);
+        } catch (err) {
+          attempts.push(attemptOutcome(err));
+          throw err;
+        }
+      },
+      { step: 'deserialize', name: 'responderRecordAttemptOutcome', priority: 'high' },
+    );
+    try {
+      const out = await this.client.send(command, { abortSignal: options.abortSignal });
+      return out.service?.taskDefinition ?? taskDefinition;
+    } catch (err) {
+      throw toActionError(err, { iamAction: 'ecs:UpdateService', resource: `ECS service ${cluster}/${service}` }, {
+        notFound: notFound(cluster, service),
+        mutating: true,
+        attempts,
+      });
+    }
+  }
+
   close(): void {
     this.client.destroy();
   }
@@ -247,4 +310,18 @@ export function ecsName(nameOrArn: string): string {
 
 function iso(date: Date | undefined): string | null {
   return date ? date.toISOString() : null;
+}
+
+/** `{ family, revision }` from `arn:…:task-definition/checkout:7` or `checkout:7`; null without a revision. */
+export function parseTaskDefinition(taskDefinition: string): { family: string; revision: number } | null {
+  const match = /(?:task-definition\/)?([A-Za-z0-9_-]+):(\d+)$/.exec(taskDefinition);
+  return match ? { family: match[1], revision: Number(match[2]) } : null;
+}
+
+/** Whether two task definitions (ARNs or family:revision) are the same revision. */
+export function sameTaskDefinition(a: string | null | undefined, b: string | null | undefined): boolean {
+  if (!a || !b) return false;
+  const pa = parseTaskDefinition(a);
+  const pb = parseTaskDefinition(b);
+  return pa && pb ? pa.family === pb.family && pa.revision === pb.revision : a === b;
 }

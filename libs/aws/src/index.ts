@@ -3,3 +3,6 @@ export * from './elbv2.adapter';
 export * from './errors';
 export * from './ecs.adapter';
 export * from './app-autoscaling.adapter';
+export * from './codedeploy.adapter';
+export * from './cloudwatch.adapter';
+export * from './logs.adapter';

@@ -1,10 +1,17 @@
 import type { Action } from '@responder/domain';
 import { ApplicationAutoScalingAdapter } from '../app-autoscaling.adapter';
+import { CodeDeployAdapter } from '../codedeploy.adapter';
 import { EcsAdapter } from '../ecs.adapter';
 import { Elbv2Adapter } from '../elbv2.adapter';
+import { CloudWatchAdapter } from '../cloudwatch.adapter';
+import { LogsAdapter } from '../logs.adapter';
 import { albTargetHealthAction } from './alb-target-health.action';
 import { ecsScaleUpAction } from './ecs-scale-up.action';
 import { ecsServiceStatusAction } from './ecs-service-status.action';
+import { cloudwatchMetricsAction } from './metrics.action';
+import { logErrorsAction } from './log-errors.action';
+import { recentDeploymentAction } from './recent-deployment.action';
+import { rollbackAction } from './rollback.action';
 
 /**
  * The AWS actions, each on its adapter. Clients are created here and connect on first use, with
@@ -12,9 +19,14 @@ import { ecsServiceStatusAction } from './ecs-service-status.action';
  */
 export function awsActions(options: { region?: string } = {}): Action[] {
   const ecs = new EcsAdapter({ region: options.region });
+  const codedeploy = new CodeDeployAdapter({ region: options.region });
   return [
     albTargetHealthAction(new Elbv2Adapter({ region: options.region })),
     ecsServiceStatusAction(ecs),
     ecsScaleUpAction(ecs, new ApplicationAutoScalingAdapter({ region: options.region })),
+    cloudwatchMetricsAction(new CloudWatchAdapter({ region: options.region })),
+    logErrorsAction(new LogsAdapter({ region: options.region })),
+    recentDeploymentAction(ecs, codedeploy),
+    rollbackAction(ecs, codedeploy),
   ];
 }
