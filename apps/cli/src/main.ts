@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { type ActionDescriptor, type Catalog, type SourceProblem, formatSourceProblem, parseCatalog } from '@responder/domain';
 import { awsActions } from '@responder/aws/actions';
 import { NOT_RUNBOOKS, knownActions, loadRunbooks } from '@responder/runbooks';
+import { IAM_POLICY_USAGE, buildIamPolicy, parseIamPolicyArgs } from './iam-policy';
 
 /**
- * The command line: `npm run cli -- runbook validate [dir]`. No Nest here: a command reads files
+ * The command line: `npm run cli -- runbook validate [dir]`, `npm run cli -- iam-policy [dir]`. No Nest here: a command reads files
  * and prints, and runs under tsx (`npm run cli`).
  */
 
@@ -14,14 +15,19 @@ const USAGE = `usage: npm run cli -- <command>
 commands:
   runbook validate [dir]   validate every runbook in dir (default: $RUNBOOKS_DIR or runbooks),
                            and the service catalog (service-catalog.yaml) when dir has one
+  ${IAM_POLICY_USAGE}
+                           print the least-privilege IAM policy (JSON) for the runbooks in dir,
+                           scoped to the catalog's resources; region and account come from the
+                           catalog's ARNs unless given (region: else $AWS_REGION); with
+                           $SQS_QUEUE_URL set it includes the SQS intake's permissions
 `;
 
 type Write = (text: string) => void;
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-/** Validates a runbooks directory against the actions given; returns the exit code (0 valid, 1 problems). */
-export function validateRunbooks(dir: string, actions: ReadonlyMap<string, ActionDescriptor>, out: Write): number {
+/** The runbooks of a directory and its service catalog (when it has one), with every problem of both. */
+function loadDir(dir: string, actions: ReadonlyMap<string, ActionDescriptor>) {
   const problems: SourceProblem[] = [];
   let catalog: Catalog | undefined;
   const catalogFile = NOT_RUNBOOKS.map((f) => join(dir, f)).find((f) => existsSync(f));
@@ -32,6 +38,12 @@ export function validateRunbooks(dir: string, actions: ReadonlyMap<string, Actio
   }
   const loaded = loadRunbooks(dir, actions, { catalog });
   problems.push(...loaded.problems);
+  return { loaded, catalog, catalogFile, problems };
+}
+
+/** Validates a runbooks directory against the actions given; returns the exit code (0 valid, 1 problems). */
+export function validateRunbooks(dir: string, actions: ReadonlyMap<string, ActionDescriptor>, out: Write): number {
+  const { loaded, catalogFile, problems } = loadDir(dir, actions);
 
   for (const p of problems) out(`${formatSourceProblem(p)}\n`);
   if (problems.length === 0) {
@@ -41,6 +53,38 @@ export function validateRunbooks(dir: string, actions: ReadonlyMap<string, Actio
   const files = new Set(problems.map((p) => p.file)).size;
   out(`${plural(problems.length, 'problem')} in ${plural(files, 'file')}\n`);
   return 1;
+}
+
+/**
+ * Prints the least-privilege IAM policy for a directory's runbooks (stdout: the JSON document;
+ * stderr: warnings). Exit 0; 1 when the runbooks or the catalog have problems (printed on stderr).
+ */
+export function iamPolicy(args: readonly string[], { env, out, err, actions }: CliIo): number {
+  const parsed = parseIamPolicyArgs(args);
+  if (typeof parsed === 'string') {
+    err(`iam-policy: ${parsed}\n\n${USAGE}`);
+    return 2;
+  }
+  const dir = parsed.dir ?? env.RUNBOOKS_DIR ?? 'runbooks';
+  const { loaded, catalog, problems } = loadDir(dir, actions);
+  if (problems.length > 0) {
+    for (const p of problems) err(`${formatSourceProblem(p)}\n`);
+    err(`iam-policy: fix the ${plural(problems.length, 'problem')} above first (npm run cli -- runbook validate ${dir})\n`);
+    return 1;
+  }
+  if (loaded.runbooks.length === 0) err(`warning: no runbooks in ${dir}\n`);
+  const { policy, warnings } = buildIamPolicy({
+    runbooks: loaded.runbooks,
+    actions,
+    catalog,
+    sqsQueueUrl: env.SQS_QUEUE_URL || undefined,
+    region: parsed.region,
+    account: parsed.account,
+    defaultRegion: env.AWS_REGION || undefined,
+  });
+  for (const w of warnings) err(`${w}\n`);
+  out(`${JSON.stringify(policy, null, 2)}\n`);
+  return 0;
 }
 
 export interface CliIo {
@@ -59,6 +103,9 @@ export function run(argv: readonly string[], { env, out, err, actions }: CliIo):
   }
   if (command === 'runbook' && sub === 'validate' && rest.length <= 1) {
     return validateRunbooks(rest[0] ?? env.RUNBOOKS_DIR ?? 'runbooks', actions, out);
+  }
+  if (command === 'iam-policy') {
+    return iamPolicy(argv.slice(1), { env, out, err, actions });
   }
   err(`unknown command: ${argv.join(' ')}\n\n${USAGE}`);
   return 2;
