@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -79,5 +79,85 @@ describe('npm run cli -- runbook validate', () => {
     const r = cli(CLI, ['runbook', 'check']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('usage: npm run cli -- <command>');
+  });
+});
+
+describe('npm run cli -- iam-policy', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cli-iam-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A folder with the shipped catalog and the runbooks given (file name → YAML). */
+  function folder(name: string, runbooks: Record<string, string>): string {
+    const d = join(dir, name);
+    mkdirSync(d);
+    copyFileSync(join(ROOT, 'runbooks', 'service-catalog.yaml'), join(d, 'service-catalog.yaml'));
+    for (const [file, text] of Object.entries(runbooks)) writeFileSync(join(d, file), text);
+    return d;
+  }
+  const NO_SQS = { SQS_QUEUE_URL: '', AWS_REGION: '' };
+  type Policy = { Version: string; Statement: Array<{ Sid: string; Effect: string; Action: string[]; Resource: string | string[] }> };
+  const actionsOf = (p: Policy) => p.Statement.flatMap((s) => s.Action).sort();
+
+  it('alb.target-health only: exactly its two elasticloadbalancing actions', () => {
+    const d = folder('alb', {
+      'alb.yaml': 'name: alb\ntriggers: { services: [checkout] }\nsteps:\n  - { id: alb, action: alb.target-health, with: { target_groups: "${{ service.loadBalancer.targetGroups }}" } }\n',
+    });
+    const r = cli(CLI, ['iam-policy', d], NO_SQS);
+    expect(r.code).toBe(0);
+    const policy = JSON.parse(r.stdout) as Policy;
+    expect(policy.Version).toBe('2012-10-17');
+    expect(actionsOf(policy)).toEqual(['elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetHealth']);
+  });
+
+  it('the runbooks/README.md example: ECS scoped to the checkout service ARN with UpdateService, nothing of unused actions', () => {
+    const readme = readFileSync(join(ROOT, 'runbooks', 'README.md'), 'utf8');
+    const example = /### A complete example\n\n```yaml\n([\s\S]*?)```/.exec(readme)![1];
+    const d = folder('readme', { 'production-down.yaml': example });
+    const r = cli(CLI, ['iam-policy', d], NO_SQS);
+    expect(r.code).toBe(0);
+    const policy = JSON.parse(r.stdout) as Policy;
+    const ecs = policy.Statement.find((s) => s.Action.includes('ecs:UpdateService'))!;
+    expect(ecs.Resource).toContain('arn:aws:ecs:us-east-1:123456789012:service/prod/checkout');
+    expect(ecs.Resource).not.toContain('*');
+    // the example uses alb.target-health, deploy.recent, deploy.rollback, ecs.scale-up: no logs, metrics, tasks or SQS
+    const actions = actionsOf(policy);
+    for (const unused of ['logs:FilterLogEvents', 'cloudwatch:GetMetricData', 'ecs:DescribeTasks', 'ecs:ListTasks', 'sqs:ReceiveMessage']) expect(actions).not.toContain(unused);
+    expect(policy.Statement.find((s) => s.Action.includes('codedeploy:CreateDeployment'))?.Resource).toEqual([
+      'arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:AppECS-prod-checkout/DgpECS-prod-checkout',
+    ]);
+  });
+
+  it('adds the SQS intake on its queue when SQS_QUEUE_URL is set, and warns on stderr when it cannot scope', () => {
+    const d = folder('sqs', {});
+    const r = cli(CLI, ['iam-policy', d], { SQS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/responder-alarms' });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        { Sid: 'SqsIntakeQueue', Effect: 'Allow', Action: ['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'], Resource: ['arn:aws:sqs:us-east-1:123456789012:responder-alarms'] },
+      ],
+    });
+
+    const bare = join(dir, 'bare');
+    mkdirSync(bare);
+    writeFileSync(join(bare, 'service-catalog.yaml'), 'services:\n  a:\n    alarms: { names: [x] }\n    logGroups: [/ecs/a]\n');
+    writeFileSync(join(bare, 'logs.yaml'), 'name: logs\nsteps:\n  - { id: logs, action: logs.errors, with: { log_groups: "${{ service.logGroups }}", since: "${{ incident.onsetAt }}" } }\n');
+    const w = cli(CLI, ['iam-policy', bare, '--region', 'eu-west-1'], NO_SQS);
+    expect(w.code).toBe(0);
+    expect(JSON.parse(w.stdout)).toMatchObject({ Statement: [{ Sid: 'LogGroups', Action: ['logs:FilterLogEvents'], Resource: '*' }] });
+    expect(w.stderr).toMatch(/warning: LogGroups .*unknown account/);
+    const given = cli(CLI, ['iam-policy', bare, '--region', 'eu-west-1', '--account', '111122223333'], NO_SQS);
+    expect(JSON.parse(given.stdout)).toMatchObject({ Statement: [{ Resource: ['arn:aws:logs:eu-west-1:111122223333:log-group:/ecs/a:*'] }] });
+  });
+
+  it('refuses invalid runbooks (exit 1, problems on stderr) and bad flags (exit 2)', () => {
+    const r = cli(CLI, ['iam-policy', `${FIXTURES}/ok`]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('unknown action "test.mutate"');
+    expect(cli(CLI, ['iam-policy', '--account', 'x']).code).toBe(2);
   });
 });

@@ -116,6 +116,8 @@ if (require.main === module) {
     env: process.env,
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
-    actions: knownActions(awsActions({ region: process.env.AWS_REGION })),
+    // The CLI only reads the actions' descriptors: the clients never connect, but the SDK refuses
+    // to build one without a region, so any region does when AWS_REGION is not set.
+    actions: knownActions(awsActions({ region: process.env.AWS_REGION || 'us-east-1' })),
   });
 }

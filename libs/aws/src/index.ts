@@ -6,3 +6,4 @@ export * from './app-autoscaling.adapter';
 export * from './codedeploy.adapter';
 export * from './cloudwatch.adapter';
 export * from './logs.adapter';
+export * from './rds.adapter';

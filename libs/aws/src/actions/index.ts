@@ -6,3 +6,5 @@ export * from './rollback.action';
 export * from './metrics.action';
 export * from './log-errors.action';
 export * from './registry';
+export * from './aurora-health.action';
+export * from './aurora-failover.action';

@@ -6,6 +6,9 @@ import { Elbv2Adapter } from '../elbv2.adapter';
 import { CloudWatchAdapter } from '../cloudwatch.adapter';
 import { LogsAdapter } from '../logs.adapter';
 import { albTargetHealthAction } from './alb-target-health.action';
+import { RdsAdapter } from '../rds.adapter';
+import { auroraFailoverAction } from './aurora-failover.action';
+import { auroraHealthAction } from './aurora-health.action';
 import { ecsScaleUpAction } from './ecs-scale-up.action';
 import { ecsServiceStatusAction } from './ecs-service-status.action';
 import { cloudwatchMetricsAction } from './metrics.action';
@@ -20,6 +23,8 @@ import { rollbackAction } from './rollback.action';
 export function awsActions(options: { region?: string } = {}): Action[] {
   const ecs = new EcsAdapter({ region: options.region });
   const codedeploy = new CodeDeployAdapter({ region: options.region });
+  const rds = new RdsAdapter({ region: options.region });
+  const auroraMetrics = new CloudWatchAdapter({ region: options.region });
   return [
     albTargetHealthAction(new Elbv2Adapter({ region: options.region })),
     ecsServiceStatusAction(ecs),
@@ -28,5 +33,7 @@ export function awsActions(options: { region?: string } = {}): Action[] {
     logErrorsAction(new LogsAdapter({ region: options.region })),
     recentDeploymentAction(ecs, codedeploy),
     rollbackAction(ecs, codedeploy),
+    auroraHealthAction(rds, auroraMetrics),
+    auroraFailoverAction(rds, auroraMetrics),
   ];
 }
