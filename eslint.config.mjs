@@ -23,5 +23,5 @@ export default tseslint.config(
       '@typescript-eslint/unbound-method': 'off',
     },
   },
-  { files: ['bench/**/*.ts', 'apps/cli/**/*.ts'], rules: { 'no-console': 'off' } },
+  { files: ['bench/**/*.ts', 'scripts/**/*.ts', 'apps/cli/**/*.ts'], rules: { 'no-console': 'off' } },
 );
