@@ -47,7 +47,7 @@ describe('npm run cli -- runbook validate', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`${FIXTURES}/ok/manual.yml:6:13: steps[0].action: unknown action "test.mutate" (known actions: `);
     // the CLI knows the built-in and the AWS actions
-    expect(r.stdout).toMatch(/known actions: alb\.target-health, [^)]*ecs\.scale-up, [^)]*note, wait\)/);
+    expect(r.stdout).toMatch(/known actions: alb\.target-health, [^)]*ecs\.scale-up, [^)]*note, [^)]*wait\)/);
     expect(r.stdout).toMatch(/\n6 problems in 2 files\n$/);
   });
 

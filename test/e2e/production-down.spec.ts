@@ -66,11 +66,10 @@ services:
     limits: { autoRollbackWindowMinutes: 30, cooldownMinutes: 0 }
 `,
   );
-  // The shipped runbook, with a short settle time for the test.
-  const runbook = readFileSync(join(ROOT, 'runbooks', 'production-down.yaml'), 'utf8').replace(
-    'settle_seconds: { default: 120,',
-    'settle_seconds: { default: 1,',
-  );
+  // The shipped runbook, with short settle and verify times for the test.
+  const runbook = readFileSync(join(ROOT, 'runbooks', 'production-down.yaml'), 'utf8')
+    .replace('settle_seconds: { default: 120,', 'settle_seconds: { default: 1,')
+    .replace('verify_seconds: { default: 300,', 'verify_seconds: { default: 1,');
   process.env.AWS_ENDPOINT_URL = MOTO_URL;
   const { awsActions } = await import('@responder/aws/actions');
   ({ app } = await startApp(prefix, {}, { catalogFile, runbooks: [runbook], actions: awsActions({ region: 'us-east-1' }) }));
@@ -96,6 +95,7 @@ describe('production-down against moto_server', () => {
     expect(step('rollback')).toMatchObject({ status: 'succeeded', approval: 'policy', approvedBy: 'policy:recent-deploy' });
     expect(step('scale-up')).toMatchObject({ status: 'skipped' });
     expect(step('settle').status).toBe('succeeded');
+    expect(step('verify')).toMatchObject({ status: 'succeeded', output: expect.objectContaining({ recovered: false }) }); // moto never evaluates alarms
     expect(await taskDefinitionOf('web')).toBe(revisions.web[0]);
     const granted = (await api.timeline(incidentId)).find((e) => e.type === 'approval.granted');
     expect(granted?.data).toMatchObject({ by: 'policy:recent-deploy', step: 'rollback' });

@@ -1,4 +1,4 @@
-import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, type MetricDataQuery, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
 import { toActionError } from './errors';
 
 /** Attempts per call, the first included (the SDK's retry of throttling, 5xx and network errors). */
@@ -37,6 +37,20 @@ export interface MetricSeries {
   /** CloudWatch's status: Complete, PartialData (the page limit was reached), InternalError, Forbidden. */
   status: string;
 }
+
+/** An alarm's current state, as DescribeAlarms reports it (metric and composite alarms alike). */
+export interface AlarmState {
+  name: string;
+  /** OK, ALARM or INSUFFICIENT_DATA. */
+  state: string;
+  /** CloudWatch's StateReason for the last change. */
+  reason: string | null;
+  /** ISO time of the last state change (StateUpdatedTimestamp). */
+  updatedAt: string | null;
+}
+
+/** DescribeAlarms takes at most 100 names per request. */
+const MAX_ALARM_NAMES = 100;
 
 export interface CloudWatchCallOptions {
   abortSignal?: AbortSignal;
@@ -102,6 +116,41 @@ export class CloudWatchAdapter {
       if (nextToken) s.status = 'PartialData';
     }
     return series;
+  }
+
+  /**
+   * The current state of the named alarms (metric and composite), in the order asked for, duplicates
+   * dropped; an alarm that does not exist is left out (DescribeAlarms does not fail for it). Requests
+   * of at most 100 names, each read page by page (NextToken). An empty list returns [] without a call.
+   */
+  async alarmStates(names: readonly string[], options: CloudWatchCallOptions = {}): Promise<AlarmState[]> {
+    const unique = [...new Set(names)];
+    const byName = new Map<string, AlarmState>();
+    try {
+      for (let i = 0; i < unique.length; i += MAX_ALARM_NAMES) {
+        const batch = unique.slice(i, i + MAX_ALARM_NAMES);
+        let nextToken: string | undefined;
+        do {
+          const out = await this.client.send(
+            new DescribeAlarmsCommand({ AlarmNames: batch, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], NextToken: nextToken }),
+            { abortSignal: options.abortSignal },
+          );
+          for (const a of [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])]) {
+            if (!a.AlarmName) continue;
+            byName.set(a.AlarmName, {
+              name: a.AlarmName,
+              state: a.StateValue ?? 'INSUFFICIENT_DATA',
+              reason: a.StateReason ?? null,
+              updatedAt: a.StateUpdatedTimestamp?.toISOString() ?? null,
+            });
+          }
+          nextToken = out.NextToken;
+        } while (nextToken);
+      }
+    } catch (error) {
+      throw toActionError(error, { iamAction: 'cloudwatch:DescribeAlarms', resource: `alarms ${unique.join(', ')}` });
+    }
+    return unique.flatMap((n) => byName.get(n) ?? []);
   }
 
   close(): void {

@@ -8,3 +8,4 @@ export * from './log-errors.action';
 export * from './registry';
 export * from './aurora-health.action';
 export * from './aurora-failover.action';
+export * from './verify-recovery.action';

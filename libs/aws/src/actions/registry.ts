@@ -15,6 +15,7 @@ import { cloudwatchMetricsAction } from './metrics.action';
 import { logErrorsAction } from './log-errors.action';
 import { recentDeploymentAction } from './recent-deployment.action';
 import { rollbackAction } from './rollback.action';
+import { verifyRecoveryAction } from './verify-recovery.action';
 
 /**
  * The AWS actions, each on its adapter. Clients are created here and connect on first use, with
@@ -35,5 +36,6 @@ export function awsActions(options: { region?: string } = {}): Action[] {
     rollbackAction(ecs, codedeploy),
     auroraHealthAction(rds, auroraMetrics),
     auroraFailoverAction(rds, auroraMetrics),
+    verifyRecoveryAction(new CloudWatchAdapter({ region: options.region }), new Elbv2Adapter({ region: options.region })),
   ];
 }
