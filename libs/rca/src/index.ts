@@ -1,0 +1,2 @@
+export * from './rca';
+export * from './redact';
