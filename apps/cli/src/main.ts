@@ -1,8 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ActionDescriptor, type Catalog, type SourceProblem, formatSourceProblem, parseCatalog } from '@responder/domain';
 import { awsActions } from '@responder/aws/actions';
 import { NOT_RUNBOOKS, knownActions, loadRunbooks } from '@responder/runbooks';
+import Redis from 'ioredis';
+import { loadRcaInput, renderRca } from '@responder/rca';
+import { IncidentStore, RunStore } from '@responder/store';
 import { IAM_POLICY_USAGE, buildIamPolicy, parseIamPolicyArgs } from './iam-policy';
 
 /**
@@ -20,6 +23,9 @@ commands:
                            scoped to the catalog's resources; region and account come from the
                            catalog's ARNs unless given (region: else $AWS_REGION); with
                            $SQS_QUEUE_URL set it includes the SQS intake's permissions
+  rca <incident-id> [-o file]
+                           print (or write) the incident's RCA draft as markdown, read from Redis
+                           ($REDIS_URL, default redis://127.0.0.1:6379; $REDIS_PREFIX, default responder)
 `;
 
 type Write = (text: string) => void;
@@ -111,7 +117,39 @@ export function run(argv: readonly string[], { env, out, err, actions }: CliIo):
   return 2;
 }
 
-if (require.main === module) {
+/** `rca <id> [-o file]`: the same document as GET /incidents/:id/rca.md. Exit 0, 1 (no incident, no Redis), 2 (usage). */
+export async function rca(args: readonly string[], { env, out, err }: Pick<CliIo, 'env' | 'out' | 'err'>): Promise<number> {
+  const [id, flag, file, ...extra] = args;
+  if (!id || extra.length > 0 || (flag !== undefined && (flag !== '-o' || !file))) {
+    err(`usage: npm run cli -- rca <incident-id> [-o file]\n`);
+    return 2;
+  }
+  const prefix = env.REDIS_PREFIX || 'responder';
+  const redis = new Redis(env.REDIS_URL || 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  try {
+    await redis.connect();
+    const input = await loadRcaInput(new IncidentStore(redis, { prefix, dedupeTtlSeconds: 60, unattachedMaxLen: 1 }), new RunStore(redis, prefix), id);
+    if (!input) {
+      err(`no incident ${id} (under the Redis prefix "${prefix}")\n`);
+      return 1;
+    }
+    const markdown = renderRca(input);
+    if (file) writeFileSync(file, markdown);
+    else out(markdown);
+    return 0;
+  } catch (e) {
+    err(`rca: ${(e as Error).message}\n`);
+    return 1;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+if (require.main === module && process.argv[2] === 'rca') {
+  void rca(process.argv.slice(3), { env: process.env, out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }).then((code) => {
+    process.exitCode = code;
+  });
+} else if (require.main === module) {
   process.exitCode = run(process.argv.slice(2), {
     env: process.env,
     out: (t) => process.stdout.write(t),

@@ -1,2 +1,3 @@
 export * from './rca';
 export * from './redact';
+export * from './load';

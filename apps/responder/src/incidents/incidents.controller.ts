@@ -1,4 +1,5 @@
-import { BadRequestException, Controller, Get, NotFoundException, Param, Query, UseGuards } from '@nestjs/common';
+import { BadRequestException, Controller, Get, Header, NotFoundException, Param, Query, UseGuards } from '@nestjs/common';
+import { loadRcaInput, renderRca } from '@responder/rca';
 import { z } from 'zod';
 import { INCIDENT_STATUSES, type Incident, type TimelineEntry, problemsToText, toProblems } from '@responder/domain';
 import { IncidentStore, RunStore, type RunRecord } from '@responder/store';
@@ -51,6 +52,15 @@ export class IncidentsController {
     });
     const next = q.offset + items.length;
     return { items, total, limit: q.limit, offset: q.offset, nextOffset: next < total ? next : null };
+  }
+
+  /** The RCA draft of the incident as markdown (open or resolved), from its timeline and runs. */
+  @Get(':id/rca.md')
+  @Header('Content-Type', 'text/markdown; charset=utf-8')
+  async rca(@Param('id') id: string): Promise<string> {
+    const input = await loadRcaInput(this.store, this.runs, id);
+    if (!input) throw new NotFoundException(`no incident ${id}`);
+    return renderRca(input);
   }
 
   /** The incident, its alarms, and its runs: each step's status, timings, approval and output. */
