@@ -8,7 +8,7 @@ import {
   type RevisionLocation,
   StopDeploymentCommand,
 } from '@aws-sdk/client-codedeploy';
-import { type AttemptOutcome, attemptOutcome, toActionError } from './errors';
+import { recordAttempts, toActionError } from './errors';
 
 /** One CodeDeploy deployment, as the actions read it. */
 export interface CodeDeployDeployment {
@@ -135,24 +135,6 @@ export class CodeDeployAdapter {
   close(): void {
     this.client.destroy();
   }
-}
-
-/** Records how each attempt of the SDK's retry ended (errors.ts `attemptOutcome`), for `notApplied`. */
-function recordAttempts(command: { middlewareStack: StopDeploymentCommand['middlewareStack'] | CreateDeploymentCommand['middlewareStack'] }): AttemptOutcome[] {
-  const attempts: AttemptOutcome[] = [];
-  // Both stacks take the same deserialize middleware; the cast only narrows the union for the compiler.
-  (command.middlewareStack as StopDeploymentCommand['middlewareStack']).add(
-    (next) => async (args) => {
-      try {
-        return await next(args);
-      } catch (err) {
-        attempts.push(attemptOutcome(err));
-        throw err;
-      }
-    },
-    { step: 'deserialize', name: 'responderRecordAttemptOutcome', priority: 'high' },
-  );
-  return attempts;
 }
 
 function toDeployment(d: DeploymentInfo): CodeDeployDeployment {

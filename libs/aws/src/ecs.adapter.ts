@@ -9,7 +9,7 @@ import {
   TaskDefinitionStatus,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
-import { type AttemptOutcome, attemptOutcome, toActionError } from './errors';
+import { recordAttempts, toActionError } from './errors';
 
 /** One deployment of a service (ECS rolling updates: PRIMARY is the newest, ACTIVE the ones it replaces). */
 export interface EcsDeployment {
@@ -206,18 +206,7 @@ export class EcsAdapter {
     const command = new UpdateServiceCommand({ cluster, service, desiredCount });
     // Every attempt the SDK's retry makes passes here: a 5xx or a timeout in an early attempt may
     // have changed the service even if the last attempt was refused (e.g. throttled).
-    const attempts: AttemptOutcome[] = [];
-    command.middlewareStack.add(
-      (next) => async (args) => {
-        try {
-          return await next(args);
-        } catch (err) {
-          attempts.push(attemptOutcome(err));
-          throw err;
-        }
-      },
-      { step: 'deserialize', name: 'responderRecordAttemptOutcome', priority: 'high' },
-    );
+    const attempts = recordAttempts(command);
     try {
       const out = await this.client.send(command, { abortSignal: options.abortSignal });
       return out.service?.desiredCount ?? desiredCount;
@@ -266,18 +255,7 @@ export class EcsAdapter {
    */
   async setTaskDefinition(cluster: string, service: string, taskDefinition: string, options: EcsCallOptions = {}): Promise<string> {
     const command = new UpdateServiceCommand({ cluster, service, taskDefinition });
-    const attempts: AttemptOutcome[] = [];
-    command.middlewareStack.add(
-      (next) => async (args) => {
-        try {
-          return await next(args);
-        } catch (err) {
-          attempts.push(attemptOutcome(err));
-          throw err;
-        }
-      },
-      { step: 'deserialize', name: 'responderRecordAttemptOutcome', priority: 'high' },
-    );
+    const attempts = recordAttempts(command);
     try {
       const out = await this.client.send(command, { abortSignal: options.abortSignal });
       return out.service?.taskDefinition ?? taskDefinition;

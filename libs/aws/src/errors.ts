@@ -1,3 +1,4 @@
+import type { DeserializeMiddleware, MiddlewareStack } from '@smithy/types';
 import { PermanentActionError } from '@responder/domain';
 
 /**
@@ -78,6 +79,25 @@ export function isAccessDenied(error: unknown): boolean {
  * - 'unknown': a 5xx, a timeout, a reset connection, an abort: the change may have happened.
  */
 export type AttemptOutcome = 'rejected' | 'not-sent' | 'unknown';
+
+/**
+ * Records how each attempt of the SDK's retry ends for one command (a deserialize middleware on that
+ * command only), for `toActionError`'s `attempts`: a 5xx in an early attempt may have changed
+ * production even if the last attempt was refused (e.g. throttled).
+ */
+export function recordAttempts<I extends object, O extends object>(command: { middlewareStack: MiddlewareStack<I, O> }): AttemptOutcome[] {
+  const attempts: AttemptOutcome[] = [];
+  const middleware: DeserializeMiddleware<I, O> = (next) => async (args) => {
+    try {
+      return await next(args);
+    } catch (err) {
+      attempts.push(attemptOutcome(err));
+      throw err;
+    }
+  };
+  command.middlewareStack.add(middleware, { step: 'deserialize', name: 'responderRecordAttemptOutcome', priority: 'high' });
+  return attempts;
+}
 
 export function attemptOutcome(error: unknown): AttemptOutcome {
   const e = shape(error);

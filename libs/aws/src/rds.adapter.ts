@@ -1,5 +1,5 @@
 import { DescribeDBClustersCommand, DescribeDBInstancesCommand, DescribeEventsCommand, FailoverDBClusterCommand, RDSClient, SourceType } from '@aws-sdk/client-rds';
-import { type AttemptOutcome, attemptOutcome, toActionError } from './errors';
+import { recordAttempts, toActionError } from './errors';
 
 /** Attempts per call, the first included (the SDK's retry of throttling, 5xx and network errors). */
 export const RDS_MAX_ATTEMPTS = 5;
@@ -147,18 +147,7 @@ export class RdsAdapter {
     const command = new FailoverDBClusterCommand({ DBClusterIdentifier: cluster, TargetDBInstanceIdentifier: targetInstance });
     // Every attempt of the SDK's retry passes here: a 5xx in an early attempt may have started the
     // failover even if the last attempt was refused.
-    const attempts: AttemptOutcome[] = [];
-    command.middlewareStack.add(
-      (next) => async (args) => {
-        try {
-          return await next(args);
-        } catch (err) {
-          attempts.push(attemptOutcome(err));
-          throw err;
-        }
-      },
-      { step: 'deserialize', name: 'responderRecordAttemptOutcome', priority: 'high' },
-    );
+    const attempts = recordAttempts(command);
     try {
       const out = await this.client.send(command, { abortSignal: options.abortSignal });
       return { status: out.DBCluster?.Status ?? 'unknown' };
