@@ -22,7 +22,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import autocannon from 'autocannon';
@@ -30,6 +29,7 @@ import Redis from 'ioredis';
 import { parseAlarmEvent } from '@responder/domain';
 import { alarmEvent } from '../test/support/events';
 import { deleteByPrefix } from '../test/support/redis';
+import { freePort } from '../test/support/net';
 
 const ROOT = resolve(__dirname, '..');
 const MAIN = resolve(ROOT, process.env.BENCH_MAIN ?? 'dist/apps/responder/apps/responder/src/main.js');
@@ -615,17 +615,6 @@ function nonNegativeInt(name: string, fallback: number): number {
   return n;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => done(port));
-    });
-  });
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((done) => setTimeout(done, ms));

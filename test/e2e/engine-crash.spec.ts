@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { API_TOKEN, INGEST_KEY } from '../support/app';
@@ -8,6 +7,7 @@ import { client, eventually } from '../support/engine';
 import { FIXTURES } from '../support/events';
 import { testRedis } from '../support/redis';
 import { testCount } from '../support/test-actions';
+import { freePort } from '../support/net';
 
 const ROOT = join(__dirname, '..', '..');
 const { redis, prefix, cleanup } = testRedis('crash');
@@ -35,15 +35,6 @@ afterAll(async () => {
   await cleanup();
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts the service in a child process and waits until it listens. */
 async function startChild(): Promise<{ child: ChildProcess; url: string }> {

@@ -3,7 +3,7 @@ import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { type ActionContext, PermanentActionError } from '@responder/domain';
 import { CodeDeployAdapter, EcsAdapter } from '@responder/aws';
 import { recentDeploymentAction, rollbackAction, type RecentDeploymentOutput } from '@responder/aws/actions';
-import { uniqueName } from '../support/moto';
+import { countingEcsClient, uniqueName } from '../support/moto';
 
 /**
  * deploy.recent and deploy.rollback for ECS rolling services against moto_server (5.2.1).
@@ -16,15 +16,8 @@ import { uniqueName } from '../support/moto';
 const MOTO_URL = process.env.MOTO_URL!;
 const ecsClient = new ECSClient({ endpoint: MOTO_URL });
 
-let updateServiceCalls = 0;
-const adapterClient = new ECSClient({ endpoint: MOTO_URL });
-adapterClient.middlewareStack.add(
-  (next, context) => (args) => {
-    if (context.commandName === 'UpdateServiceCommand') updateServiceCalls++;
-    return next(args);
-  },
-  { step: 'initialize', name: 'countUpdateService' },
-);
+const counted = countingEcsClient(MOTO_URL);
+const adapterClient = counted.client;
 const ecs = new EcsAdapter({ client: adapterClient });
 const codedeploy = new CodeDeployAdapter({ client: new CodeDeployClient({ endpoint: MOTO_URL }) });
 const recent = recentDeploymentAction(ecs, codedeploy);
@@ -37,7 +30,7 @@ afterAll(() => {
 });
 
 beforeEach(() => {
-  updateServiceCalls = 0;
+  counted.reset();
 });
 
 const ctx = (stepId: string): ActionContext => ({
@@ -109,11 +102,11 @@ describe('deploy.rollback against moto_server (ECS rolling)', () => {
     expect(first.output).toMatchObject({ controller: 'ECS', action: 'update-service', from: p.revs[1], to: p.revs[0] });
     expect(typeof first.output.steady).toBe('boolean');
     expect(await taskDefinitionOf(p.cluster, p.service)).toBe(p.revs[0]);
-    expect(updateServiceCalls).toBe(1);
+    expect(counted.sent('UpdateServiceCommand')).toBe(1);
 
     const second = await rollback.run(params, ctx('rollback'));
     expect(second.output).toMatchObject({ skipped: true, reason: 'already rolled back' });
-    expect(updateServiceCalls).toBe(1);
+    expect(counted.sent('UpdateServiceCommand')).toBe(1);
   });
 
   it('fails for good when the service has moved to a third revision since the plan', async () => {
@@ -122,7 +115,7 @@ describe('deploy.rollback against moto_server (ECS rolling)', () => {
     const error = await rollback.run({ cluster: p.cluster, service: p.service, from_task_definition: p.revs[1], to_task_definition: p.revs[0] }, ctx('rollback')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PermanentActionError);
     expect((error as Error).message).toMatch(/the plan is stale/);
-    expect(updateServiceCalls).toBe(0);
+    expect(counted.sent('UpdateServiceCommand')).toBe(0);
     expect(await taskDefinitionOf(p.cluster, p.service)).toBe(p.revs[2]);
   });
 
@@ -131,14 +124,14 @@ describe('deploy.rollback against moto_server (ECS rolling)', () => {
     await ecsClient.send(new UpdateServiceCommand({ cluster: p.cluster, service: p.service, taskDefinition: p.revs[0] }));
     const result = await rollback.reconcile!({ cluster: p.cluster, service: p.service, from_task_definition: p.revs[1], to_task_definition: p.revs[0] }, ctx('rollback'));
     expect(result.output).toEqual({ reconciled: true, controller: 'ECS', taskDefinition: p.revs[0] });
-    expect(updateServiceCalls).toBe(0);
+    expect(counted.sent('UpdateServiceCommand')).toBe(0);
   });
 
   it('reconcile fails for good, without calling, when the rollback did not land', async () => {
     const p = await deployed();
     const error = await rollback.reconcile!({ cluster: p.cluster, service: p.service, from_task_definition: p.revs[1], to_task_definition: p.revs[0] }, ctx('rollback')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PermanentActionError);
-    expect(updateServiceCalls).toBe(0);
+    expect(counted.sent('UpdateServiceCommand')).toBe(0);
     expect(await taskDefinitionOf(p.cluster, p.service)).toBe(p.revs[1]);
   });
 });

@@ -12,7 +12,7 @@ import {
 import { type ActionContext, PermanentActionError } from '@responder/domain';
 import { ApplicationAutoScalingAdapter, EcsAdapter } from '@responder/aws';
 import { ecsScaleUpAction, ecsServiceStatusAction, type EcsServiceStatusOutput } from '@responder/aws/actions';
-import { uniqueName } from '../support/moto';
+import { countingEcsClient, uniqueName } from '../support/moto';
 
 /**
  * ECS actions against moto_server (5.2.1). moto never launches a service's tasks (runningCount
@@ -25,16 +25,8 @@ const MOTO_URL = process.env.MOTO_URL!;
 const ecsClient = new ECSClient({ endpoint: MOTO_URL });
 const aasClient = new ApplicationAutoScalingClient({ endpoint: MOTO_URL });
 
-/** UpdateService calls the adapters' client sends, counted on the wire side of the SDK. */
-let updateServiceCalls = 0;
-const adapterClient = new ECSClient({ endpoint: MOTO_URL });
-adapterClient.middlewareStack.add(
-  (next, context) => (args) => {
-    if (context.commandName === 'UpdateServiceCommand') updateServiceCalls++;
-    return next(args);
-  },
-  { step: 'initialize', name: 'countUpdateService' },
-);
+const counted = countingEcsClient(MOTO_URL);
+const adapterClient = counted.client;
 const ecs = new EcsAdapter({ client: adapterClient });
 const autoscaling = new ApplicationAutoScalingAdapter({ client: new ApplicationAutoScalingClient({ endpoint: MOTO_URL }) });
 const status = ecsServiceStatusAction(ecs);
@@ -171,7 +163,7 @@ describe('ecs.service-status against moto_server', () => {
 
 describe('ecs.scale-up against moto_server', () => {
   beforeEach(() => {
-    updateServiceCalls = 0;
+    counted.reset();
   });
 
   it('scales 2 → 4 with factor 2, then is a skip (no UpdateService) at max 4, however often it runs', async () => {
@@ -179,14 +171,14 @@ describe('ecs.scale-up against moto_server', () => {
     const first = await scaleUp.run({ cluster: p.cluster, service: p.service, max_tasks: 10, factor: 2 }, ctx('scale-up'));
     expect(first.output).toMatchObject({ from: 2, to: 4, cappedBy: null });
     expect(await desiredCount(p)).toBe(4);
-    expect(updateServiceCalls).toBe(1);
+    expect(counted.sent('UpdateServiceCommand')).toBe(1);
 
     for (let i = 0; i < 2; i++) {
       const again = await scaleUp.run({ cluster: p.cluster, service: p.service, max_tasks: 4, factor: 2 }, ctx('scale-up'));
       expect(again.output).toMatchObject({ skipped: true, reason: 'already at 4 tasks', desiredCount: 4, cappedBy: 'catalog' });
     }
     expect(await desiredCount(p)).toBe(4);
-    expect(updateServiceCalls).toBe(1);
+    expect(counted.sent('UpdateServiceCommand')).toBe(1);
   });
 
   it("stops at the max capacity of the service's Application Auto Scaling target", async () => {
@@ -203,7 +195,7 @@ describe('ecs.scale-up against moto_server', () => {
     const p = await production(5);
     const result = await scaleUp.reconcile!({ cluster: p.cluster, service: p.service, max_tasks: 10, factor: 2 }, ctx('scale-up'));
     expect(result.output).toEqual({ reconciled: true, desiredCount: 5, runningCount: 0 });
-    expect(updateServiceCalls).toBe(0);
+    expect(counted.sent('UpdateServiceCommand')).toBe(0);
     expect(await desiredCount(p)).toBe(5);
   });
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ECSClient } from '@aws-sdk/client-ecs';
 import {
   CreateEventBusCommand,
   EventBridgeClient,
@@ -150,4 +151,21 @@ export async function eventBridgeToSqs(motoUrl: string, name: string, options: E
 async function queueArnOf(sqs: SQSClient, queueUrl: string): Promise<string> {
   const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
   return out.Attributes!.QueueArn!;
+}
+
+/**
+ * An ECS client on moto that counts the commands it sends (`sent('UpdateServiceCommand')`): a test
+ * checks that a mutating action did not call, not only that its output says so.
+ */
+export function countingEcsClient(motoUrl: string): { client: ECSClient; sent(command: string): number; reset(): void } {
+  const counts = new Map<string, number>();
+  const client = new ECSClient({ endpoint: motoUrl });
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      counts.set(context.commandName ?? '', (counts.get(context.commandName ?? '') ?? 0) + 1);
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCommands' },
+  );
+  return { client, sent: (command) => counts.get(command) ?? 0, reset: () => counts.clear() };
 }
