@@ -2,3 +2,4 @@ export * from './incident.store';
 export * from './keys';
 export * from './redis-health';
 export * from './run.store';
+export * from './change-feed';

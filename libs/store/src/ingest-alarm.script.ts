@@ -27,6 +27,7 @@ if serviceIndex == '' then serviceIndex = '(unrouted)' end
 local function incidentKey(id) return P .. ':incident:' .. id end
 local function timeline(id, kind_, data)
   redis.call('XADD', incidentKey(id) .. ':timeline', '*', 'type', kind_, 'at', nowIso, 'data', data)
+  redis.call('XADD', P .. ':changes', 'MAXLEN', '~', 100000, '*', 'incident', id, 'type', kind_)
 end
 local function indexes(status)
   return { P .. ':incidents:status:' .. status, P .. ':incidents:service:' .. serviceIndex .. ':status:' .. status }

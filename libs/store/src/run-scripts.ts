@@ -7,6 +7,7 @@ const HEAD = `
 local P = ARGV[1]
 local function timeline(incidentId, kind, at, data)
   redis.call('XADD', P .. ':incident:' .. incidentId .. ':timeline', '*', 'type', kind, 'at', at, 'data', data)
+  redis.call('XADD', P .. ':changes', 'MAXLEN', '~', 100000, '*', 'incident', incidentId, 'type', kind)
 end
 `;
 

@@ -246,7 +246,11 @@ export class RunStore {
   }
 
   async appendTimeline(incidentId: string, type: string, data: Record<string, unknown>): Promise<void> {
-    await this.redis.xadd(`${this.prefix}:incident:${incidentId}:timeline`, '*', 'type', type, 'at', this.now(), 'data', JSON.stringify(data));
+    await this.redis
+      .multi()
+      .xadd(`${this.prefix}:incident:${incidentId}:timeline`, '*', 'type', type, 'at', this.now(), 'data', JSON.stringify(data))
+      .xadd(`${this.prefix}:changes`, 'MAXLEN', '~', 100_000, '*', 'incident', incidentId, 'type', type)
+      .exec();
   }
 
   // --- idempotency ledger -------------------------------------------------------------------

@@ -1,0 +1,58 @@
+import type { Redis } from 'ioredis';
+
+/** One timeline entry's notice: which incident changed, and how. */
+export interface Change {
+  id: string;
+  incidentId: string;
+  type: string;
+}
+
+/**
+ * The change feed: every timeline entry, of every incident, is also noted on one capped Redis
+ * Stream (`<prefix>:changes`), in the same atomic step as the entry itself. Reporters (Slack) read it
+ * with a consumer group, so that a change made by any replica reaches them, and one that arrives
+ * while they are down is read when they come back: nothing is lost to a crash between a change and
+ * its notice.
+ */
+export class ChangeFeed {
+  private readonly key: string;
+
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+  ) {
+    this.key = `${prefix}:changes`;
+  }
+
+  /** Creates the group if it does not exist; a new group starts with the changes made from now on. */
+  async ensureGroup(group: string): Promise<void> {
+    try {
+      await this.redis.xgroup('CREATE', this.key, group, '$', 'MKSTREAM');
+    } catch (err) {
+      if (!/BUSYGROUP/.test((err as Error).message)) throw err;
+    }
+  }
+
+  /** Waits up to `blockMs` for changes not yet given to any consumer of the group. */
+  async read(group: string, consumer: string, options: { blockMs: number; count: number }): Promise<Change[]> {
+    const reply = (await this.redis.xreadgroup('GROUP', group, consumer, 'COUNT', options.count, 'BLOCK', options.blockMs, 'STREAMS', this.key, '>')) as
+      | Array<[string, Array<[string, string[]]>]>
+      | null;
+    return reply ? reply.flatMap(([, entries]) => entries.map(toChange)) : [];
+  }
+
+  /** Takes over changes another consumer read and never acknowledged (it crashed) for `minIdleMs`. */
+  async claimStale(group: string, consumer: string, minIdleMs: number, count = 100): Promise<Change[]> {
+    const [, entries] = (await this.redis.xautoclaim(this.key, group, consumer, minIdleMs, '0', 'COUNT', count)) as [string, Array<[string, string[]] | null>];
+    return entries.filter((e): e is [string, string[]] => e !== null).map(toChange);
+  }
+
+  async ack(group: string, ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.redis.xack(this.key, group, ...ids);
+  }
+}
+
+function toChange([id, fields]: [string, string[]]): Change {
+  const value = (name: string) => fields[fields.indexOf(name) + 1] ?? '';
+  return { id, incidentId: value('incident'), type: value('type') };
+}
