@@ -7,14 +7,16 @@ import { BUILTIN_ACTIONS, type Runbook } from '@responder/runbooks';
 import { IncidentStore } from '@responder/store';
 import type { AppConfig } from './config/config';
 import { HealthController } from './health/health.controller';
-import { IncidentsController } from './incidents/incidents.controller';
+import { IncidentsModule } from './incidents/incidents.module';
 import { IntakeModule } from './intake/intake.module';
 import { loggerParams } from './logging';
 import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
 import { RedisModule } from './redis/redis.module';
+import { RunbooksModule } from './runbooks/runbooks.module';
 import { ACTIONS, APP_CONFIG, CATALOG, REDIS, RUNBOOKS } from './tokens';
 import { EngineModule } from './engine/engine.module';
+import { SlackModule } from './slack/slack.module';
 
 export interface AppOptions {
   config: AppConfig;
@@ -51,8 +53,8 @@ export class AppModule {
     };
     return {
       module: AppModule,
-      imports: [LoggerModule.forRoot(loggerParams(config, logDestination)), core, RedisModule, EngineModule, IntakeModule],
-      controllers: [HealthController, MetricsController, IncidentsController],
+      imports: [LoggerModule.forRoot(loggerParams(config, logDestination)), core, RedisModule, EngineModule, IntakeModule, IncidentsModule, RunbooksModule, ...(config.slack ? [SlackModule] : [])],
+      controllers: [HealthController, MetricsController],
     };
   }
 }

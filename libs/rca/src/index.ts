@@ -1,3 +1,4 @@
+export * from './model';
 export * from './rca';
 export * from './redact';
 export * from './load';

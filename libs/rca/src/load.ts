@@ -1,5 +1,5 @@
 import type { IncidentStore, RunRecord, RunStore } from '@responder/store';
-import type { RcaInput, RcaRun } from './rca';
+import type { RcaInput, RcaRun } from './model';
 
 /**
  * Reads what renderRca needs from the stores: the one place the API and the CLI build it, so that

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Incident, TimelineEntry } from '@responder/domain';
-import { type RcaInput, type RcaRun, duration, renderRca } from './rca';
+import { type RcaInput, type RcaRun, buildRca, duration } from './model';
+import { renderRca, renderRcaMarkdown } from './rca';
 import { redactSecrets } from './redact';
 
 const ROOT = join(__dirname, '../../..');
@@ -190,5 +191,73 @@ describe('secrets', () => {
     expect(redactSecrets('redis://:s3cret@cache:6379')).toBe('redis://:[REDACTED]@cache:6379');
     expect(redactSecrets('mysql://root:toor@db/orders')).toBe('mysql://root:[REDACTED]@db/orders');
     expect(redactSecrets('an ordinary reason with no secret')).toBe('an ordinary reason with no secret');
+  });
+});
+
+/** What a reader sees of the markdown: escapes, code-span ticks and autolink brackets removed. */
+function unmarkdown(md: string): string {
+  return md
+    .replace(/(?<!\\)<(https?:\/\/[^>]+)>/g, '$1')
+    .replace(/(?<!\\)`/g, '')
+    .replace(/\\([\\`*_[\]<>#|~])/g, '$1');
+}
+const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
+
+describe('rca.json (buildRca) and rca.md (renderRca) say the same', () => {
+  it.each(CASES)('%s: the markdown is the rendering of the model', (_name, build) => {
+    expect(renderRcaMarkdown(buildRca(build()))).toBe(renderRca(build()));
+  });
+
+  it.each(CASES)('%s: every timeline row, finding, action, key time and prompt of the model is in the markdown', (_name, build) => {
+    const model = buildRca(build());
+    const raw = renderRca(build());
+    const md = unmarkdown(raw);
+    expect(md).toContain(`# ${model.title.text}`);
+    expect(md).toContain(`- **What happened**: ${model.summary.whatHappened.text}`);
+    expect(model.timeline.length).toBeGreaterThan(0);
+    for (const row of model.timeline) expect(md).toContain(`| ${oneLine(row.event)} | ${row.actor} |`);
+    for (const time of Object.values(model.keyTimes)) if (time) expect(md).toContain(`${time.slice(0, 10)} ${time.slice(11, 19)} UTC`);
+    for (const f of model.findings) {
+      expect(md).toContain(`### ${f.runbook}: ${f.step} (${f.action})`);
+      for (const h of f.highlights) expect(md).toContain(`- ${h.key}: ${h.value.text}`);
+      for (const r of f.rerun) expect(raw).toContain(`To re-run (${r.kind}):\n\n\`\`\`json\n${JSON.stringify(r.value, null, 2)}`);
+    }
+    for (const a of model.actions) {
+      expect(md).toContain(`### ${a.runbook}: ${a.step} (${a.action})`);
+      expect(md).toContain(`- Approval: ${oneLine(a.approval.text)}`);
+      expect(md).toContain(`- Request id: ${a.requestId ?? '—'}`);
+    }
+    for (const section of model.prompts) {
+      expect(md).toContain(`## ${section.title}\n\n> ${section.prompt}`);
+      for (const item of section.items) expect(md).toContain(`- ${item.text}`);
+    }
+    for (const note of model.notes) expect(md).toContain(`Note: ${oneLine(note.text)}`);
+  });
+
+  it.each(CASES)('%s: the model is plain JSON with no secret in it', (_name, build) => {
+    const model = buildRca(build());
+    const json = JSON.stringify(model);
+    expect(JSON.parse(json)).toEqual(model);
+    for (const secret of ['hunter2', 'xoxb-123456-abcdef', 's3cret', 'eyJhbGciOi', 'AKIAIOSFODNN7EXAMPLE', 'wJalrXUtnFEMI', 'sup3rs3cret', 'abc123def', 'toor']) {
+      expect(json).not.toContain(secret);
+    }
+  });
+
+  it('gives approvers and request ids as data', () => {
+    const [rollback, scaleUp] = [buildRca(rollbackByPolicy()).actions[0], buildRca(approvalsAndRejection()).actions[0]];
+    expect(rollback).toMatchObject({ step: 'rollback', requestId: 'f3a1c2d4-0000-4000-8000-000000000001', approval: { outcome: 'policy', by: ['policy:recent-deploy'] } });
+    expect(scaleUp.approval).toEqual({ outcome: 'approved', by: ['alice', 'bob'], reason: null, text: 'approved by alice and bob' });
+    expect(buildRca(approvalsAndRejection()).actions[1].approval).toMatchObject({ outcome: 'rejected', by: ['carol'], reason: 'writer is fine | readers lag' });
+    expect(buildRca(rollbackByPolicy()).durations).toEqual({ toDetectMs: 40_000, toAcknowledgeMs: null, toMitigateMs: 250_000, toResolveMs: 540_000 });
+    expect(buildRca(openWithFailedStep())).toMatchObject({ draft: true, status: 'open', summary: { impactWindow: { end: null, ongoing: true } } });
+  });
+
+  it('lists notes from the API with their author, who is the first human response', () => {
+    const input = openWithFailedStep();
+    input.timeline.push(entry('2024-11-21T08:20:00Z', 'note', { by: 'dana@example.com', author: 'dana@example.com', text: 'restarting the\nworkers', source: 'api' }));
+    const model = buildRca(input);
+    expect(model.notes).toEqual([{ id: expect.any(String), at: '2024-11-21T08:20:00Z', by: 'dana@example.com', text: 'restarting the\nworkers', source: 'api' }]);
+    expect(model.keyTimes.firstHumanResponse).toBe('2024-11-21T08:20:00.000Z');
+    expect(renderRca(input)).toContain('| 08:20:00 | +5m | Note: restarting the workers | dana@example.com |');
   });
 });

@@ -1,367 +1,121 @@
-import type { Incident, TimelineEntry } from '@responder/domain';
-import { redactDeep } from './redact';
-
-export interface RcaStep {
-  id: string;
-  action: string;
-  status: string;
-  /** When absent, a step with a plan or an approval is taken as mutating. */
-  mutating?: boolean;
-  approval?: string;
-  approvedBy?: string;
-  approvals?: Array<{ by: string; at?: string }>;
-  plan?: string;
-  params?: Record<string, unknown>;
-  output?: Record<string, unknown>;
-  summary?: string;
-  error?: string;
-  reason?: string;
-  startedAt?: string;
-  finishedAt?: string;
-}
-
-export interface RcaRun {
-  runbook: string;
-  steps: RcaStep[];
-}
-
-export interface RcaInput {
-  incident: Incident;
-  timeline: TimelineEntry[];
-  runs: RcaRun[];
-  now: Date;
-}
+import { clock, day, ms, stamp } from './format';
+import { type RcaInput, type RcaModel, type RcaPart, type RcaProse, buildRca, duration } from './model';
 
 const NONE = '—';
-const HUMAN_RESPONSES = new Set(['approval.granted', 'approval.recorded', 'approval.rejected', 'note']);
-const RERUN_KEYS = ['query', 'queries', 'filters'] as const;
 
 /**
  * The RCA draft of an incident as GitHub-flavoured markdown (lint-clean with the repo's
- * .markdownlint-cli2.jsonc). Pure: the same input always renders the same document.
+ * .markdownlint-cli2.jsonc). Pure: the same input always renders the same document. It is the
+ * markdown form of `buildRca(input)`, so rca.md and rca.json never say different things.
  */
-export function renderRca(raw: RcaInput): string {
-  const input = redactDeep(raw);
-  const { incident, timeline, runs, now } = input;
-  const steps = runs.flatMap((run) => run.steps.map((step) => ({ run, step })));
-  const mutating = steps.filter(({ step }) => isMutating(step));
-  const diagnostics = steps.filter(({ step }) => !isMutating(step));
-  const t = keyTimes(input);
-  const firstAlarm = timeline.find((e) => e.type === 'alarm.received');
-  const alarmName = str(firstAlarm?.data.alarm) ?? incident.alarms[0]?.name ?? 'unknown alarm';
-  const service = incident.service ?? 'unrouted';
+export function renderRca(input: RcaInput): string {
+  return renderRcaMarkdown(buildRca(input));
+}
+
+/** Renders a model built by buildRca; it adds layout and wording, never facts. */
+export function renderRcaMarkdown(model: RcaModel): string {
   const out: string[] = [];
   const block = (...lines: string[]) => out.push(...lines, '');
+  const { summary, keyTimes: k, durations: d } = model;
+  const writtenAt = Date.parse(model.writtenAt);
 
-  block(`# RCA: ${text(service)} — ${text(alarmName)} — ${t.onset ? day(t.onset) : day(Date.parse(incident.openedAt))}`);
-  block(`> **Draft — check before publishing.** Written by Responder from incident ${code(incident.id)}'s timeline at ${stamp(now.getTime())}; every sentence below needs a human to confirm it.`);
+  block(`# ${md(model.title)}`);
+  block(`> **Draft — check before publishing.** Written by Responder from incident ${code(model.incidentId)}'s timeline at ${stamp(writtenAt)}; every sentence below needs a human to confirm it.`);
 
   block('## Summary');
-  const mitigations = mutating.filter(({ step }) => step.status === 'succeeded');
-  const reason = str(firstAlarm?.data.reason) ?? incident.alarms[0]?.reason;
+  const w = summary.impactWindow;
+  const window = w.end
+    ? `${stamp(Date.parse(w.end))} (${w.durationMs !== null ? duration(w.durationMs) : NONE})`
+    : `still open at ${stamp(writtenAt)}${w.durationMs !== null ? ` (${duration(w.durationMs)} so far)` : ''}`;
   block(
-    `- **What happened**: ${incident.alarms.length > 1 ? `${incident.alarms.length} alarms` : `alarm ${text(alarmName)}`} went into ALARM for ${text(service)}${reason ? `: ${text(reason)}` : '.'}`,
-    `- **Impact window**: ${t.onset ? stamp(t.onset) : NONE} to ${t.resolved ? `${stamp(t.resolved)} (${t.onset ? duration(t.resolved - t.onset) : NONE})` : `still open at ${stamp(now.getTime())}${t.onset ? ` (${duration(now.getTime() - t.onset)} so far)` : ''}`}`,
-    `- **Status**: ${incident.status}`,
+    `- **What happened**: ${md(summary.whatHappened)}`,
+    `- **Impact window**: ${w.start ? stamp(Date.parse(w.start)) : NONE} to ${window}`,
+    `- **Status**: ${summary.status}`,
     `- **Severity**: ${NONE} (to be set by the responders)`,
-    `- **Mitigation**: ${mitigations.length ? mitigations.map(({ step }) => `${text(step.plan ?? step.summary ?? step.action)} (${text(approver(step, timeline))})`).join('; ') : 'no mitigating action succeeded.'}`,
+    `- **Mitigation**: ${summary.mitigations.length ? summary.mitigations.map((m) => `${text(m.description)} (${text(m.approval)})`).join('; ') : 'no mitigating action succeeded.'}`,
   );
 
   block('## Key times (UTC)');
-  const since = (a?: number, b?: number) => (a !== undefined && b !== undefined ? duration(b - a) : NONE);
   block(
     '| Moment | Time (UTC) |',
     '| --- | --- |',
-    `| Onset (alarm state change) | ${at(t.onset)} |`,
-    `| Detected (incident opened) | ${at(t.detected)} |`,
-    `| First human response | ${at(t.firstHuman)} |`,
-    `| Mitigated (first mitigating action succeeded) | ${at(t.mitigated)} |`,
-    `| Resolved (alarms back to OK) | ${at(t.resolved)} |`,
+    `| Onset (alarm state change) | ${at(k.onset)} |`,
+    `| Detected (incident opened) | ${at(k.detected)} |`,
+    `| First human response | ${at(k.firstHumanResponse)} |`,
+    `| Mitigated (first mitigating action succeeded) | ${at(k.mitigated)} |`,
+    `| Resolved (alarms back to OK) | ${at(k.resolved)} |`,
   );
+  const took = (v: number | null) => (v === null ? NONE : duration(v));
   block(
     '| Duration | Value |',
     '| --- | --- |',
-    `| Time to detect (onset → detected) | ${since(t.onset, t.detected)} |`,
-    `| Time to acknowledge (detected → first human response) | ${since(t.detected, t.firstHuman)} |`,
-    `| Time to mitigate (onset → mitigated) | ${since(t.onset, t.mitigated)} |`,
-    `| Time to resolve (onset → resolved) | ${since(t.onset, t.resolved)} |`,
+    `| Time to detect (onset → detected) | ${took(d.toDetectMs)} |`,
+    `| Time to acknowledge (detected → first human response) | ${took(d.toAcknowledgeMs)} |`,
+    `| Time to mitigate (onset → mitigated) | ${took(d.toMitigateMs)} |`,
+    `| Time to resolve (onset → resolved) | ${took(d.toResolveMs)} |`,
   );
 
   block('## Timeline');
-  const base = t.onset ?? (timeline[0] ? Date.parse(timeline[0].at) : now.getTime());
-  const rows = timeline.map((e) => {
-    const ms = Date.parse(e.at);
-    const when = day(ms) === day(base) ? clock(ms) : `${day(ms)} ${clock(ms)}`;
-    return `| ${when} | ${elapsed(ms - base)} | ${cell(describe(e))} | ${cell(actor(e))} |`;
+  // Times show the date only when it is not the onset's day (an incident across midnight).
+  const first = model.timeline[0];
+  const base = first ? Date.parse(first.at) - first.sinceOnsetMs : 0;
+  const rows = model.timeline.map((row) => {
+    const t = Date.parse(row.at);
+    const when = day(t) === day(base) ? clock(t) : `${day(t)} ${clock(t)}`;
+    return `| ${when} | ${elapsed(row.sinceOnsetMs)} | ${cell(row.event)} | ${cell(row.actor)} |`;
   });
   block('| Time (UTC) | Since onset | Event | Actor |', '| --- | --- | --- | --- |', ...(rows.length ? rows : [`| ${NONE} | ${NONE} | no timeline entries | ${NONE} |`]));
 
   block('## Findings');
-  if (!diagnostics.length) block(`${NONE} No diagnostic ran.`);
-  for (const { run, step } of diagnostics) {
-    block(`### ${text(run.runbook)}: ${text(step.id)} (${text(step.action)})`);
-    const bullets = [`- Status: ${text(step.status)}${step.error ? `: ${text(step.error)}` : step.reason ? `: ${text(step.reason)}` : ''}`];
-    if (step.summary) bullets.push(`- ${text(step.summary)}`);
-    for (const [key, value] of Object.entries(step.output ?? {})) {
-      if ((RERUN_KEYS as readonly string[]).includes(key)) continue;
-      const h = highlight(value);
-      if (h !== undefined) bullets.push(`- ${text(key)}: ${h}`);
-    }
+  if (!model.findings.length) block(`${NONE} No diagnostic ran.`);
+  for (const f of model.findings) {
+    block(`### ${text(f.runbook)}: ${text(f.step)} (${text(f.action)})`);
+    const bullets = [`- Status: ${text(f.status)}${f.error ? `: ${text(f.error)}` : f.reason ? `: ${text(f.reason)}` : ''}`];
+    if (f.summary) bullets.push(`- ${text(f.summary)}`);
+    for (const h of f.highlights) bullets.push(`- ${text(h.key)}: ${md(h.value)}`);
     block(...bullets);
-    const rerun = RERUN_KEYS.filter((k) => step.output?.[k] !== undefined);
-    for (const key of rerun) {
-      block(`To re-run (${key}):`);
-      block(fence('json', JSON.stringify(step.output?.[key], null, 2)));
+    for (const { kind, value } of f.rerun) {
+      block(`To re-run (${kind}):`);
+      block(fence('json', JSON.stringify(value, null, 2)));
     }
   }
 
   block('## Actions taken');
-  if (!mutating.length) block(`${NONE} No mitigating action was planned.`);
-  for (const { run, step } of mutating) {
-    block(`### ${text(run.runbook)}: ${text(step.id)} (${text(step.action)})`);
-    const requestId = str(step.output?.requestId);
+  if (!model.actions.length) block(`${NONE} No mitigating action was planned.`);
+  for (const a of model.actions) {
+    block(`### ${text(a.runbook)}: ${text(a.step)} (${text(a.action)})`);
     block(
-      `- Approval: ${text(approver(step, timeline))}`,
-      `- Plan: ${step.plan ? text(step.plan) : NONE}`,
-      `- Outcome: ${text(step.status)}${step.summary ? `: ${text(step.summary)}` : ''}${step.error ? `: ${text(step.error)}` : ''}${step.reason ? ` (${text(step.reason)})` : ''}`,
-      `- Request id: ${requestId ? code(requestId) : NONE}`,
-      `- Started: ${at(ms(step.startedAt))}; finished: ${at(ms(step.finishedAt))}`,
+      `- Approval: ${text(a.approval.text)}`,
+      `- Plan: ${a.plan ? text(a.plan) : NONE}`,
+      `- Outcome: ${text(a.status)}${a.summary ? `: ${text(a.summary)}` : ''}${a.error ? `: ${text(a.error)}` : ''}${a.reason ? ` (${text(a.reason)})` : ''}`,
+      `- Request id: ${a.requestId ? code(a.requestId) : NONE}`,
+      `- Started: ${at(a.startedAt)}; finished: ${at(a.finishedAt)}`,
     );
-    if (step.params && Object.keys(step.params).length) block('Parameters:');
-    if (step.params && Object.keys(step.params).length) block(fence('json', JSON.stringify(step.params, null, 2)));
+    if (a.params && Object.keys(a.params).length) {
+      block('Parameters:');
+      block(fence('json', JSON.stringify(a.params, null, 2)));
+    }
   }
 
-  const { well, wrong, cause, followUps } = prefill(input, t, diagnostics.map((d) => d.step), mutating.map((m) => m.step));
-  section(block, 'What went well', 'What helped detect, understand or mitigate the incident?', well);
-  section(block, 'What went wrong', 'What slowed the response or made the impact worse?', wrong);
-  section(block, 'Root cause', 'Why did it happen? Keep asking why until the answer is something the team can change.', cause);
-  section(block, 'Follow-ups', 'Actions with an owner and a due date, each linked to a ticket.', followUps);
+  for (const section of model.prompts) {
+    block(`## ${section.title}`);
+    block(`> ${section.prompt}`);
+    block(...(section.items.length ? section.items.map((p) => `- ${md(p)}`) : [`- ${NONE}`]));
+  }
 
   while (out[out.length - 1] === '') out.pop();
   return `${out.join('\n')}\n`;
 }
 
-interface KeyTimes {
-  onset?: number;
-  detected?: number;
-  firstHuman?: number;
-  mitigated?: number;
-  resolved?: number;
+/** Prose as markdown: Responder's words as they are, free text escaped, identifiers as code. */
+function md(p: RcaProse): string {
+  return p.parts.map((part: RcaPart) => (typeof part === 'string' ? part : 'code' in part ? code(part.code) : text(part.text))).join('');
 }
 
-function keyTimes({ incident, timeline, runs }: RcaInput): KeyTimes {
-  const first = (pred: (e: TimelineEntry) => boolean) => ms(timeline.find(pred)?.at);
-  const received = timeline.find((e) => e.type === 'alarm.received');
-  const mutatingIds = new Set(runs.flatMap((r) => r.steps.filter(isMutating).map((s) => s.id)));
-  const fromRuns = runs
-    .flatMap((r) => r.steps)
-    .filter((s) => isMutating(s) && s.status === 'succeeded' && s.finishedAt)
-    .map((s) => Date.parse(s.finishedAt!))
-    .sort((a, b) => a - b)[0];
-  return {
-    onset: ms(str(received?.data.stateChangedAt)) ?? ms(incident.onsetAt),
-    detected: first((e) => e.type === 'incident.opened') ?? ms(incident.openedAt),
-    firstHuman: first((e) => HUMAN_RESPONSES.has(e.type) && isPerson(str(e.data.by))),
-    mitigated: first((e) => e.type === 'step.succeeded' && mutatingIds.has(str(e.data.step) ?? '') && e.data.dryRun !== true) ?? fromRuns,
-    resolved: first((e) => e.type === 'incident.resolved') ?? ms(incident.resolvedAt ?? undefined),
-  };
-}
-
-function prefill(input: RcaInput, t: KeyTimes, diagnostics: RcaStep[], mutating: RcaStep[]) {
-  const well: string[] = [];
-  const wrong: string[] = [];
-  const cause: string[] = [];
-  const followUps: string[] = [];
-  if (t.onset !== undefined && t.detected !== undefined) well.push(`Responder opened the incident ${duration(t.detected - t.onset)} after the alarm's onset.`);
-  for (const s of mutating.filter((m) => m.status === 'succeeded')) {
-    well.push(`${code(s.id)} succeeded${s.finishedAt && t.onset !== undefined ? ` ${duration(Date.parse(s.finishedAt) - t.onset)} after onset` : ''} (${text(approver(s, input.timeline))}).`);
-  }
-  for (const s of [...diagnostics, ...mutating]) {
-    if (s.status === 'failed') wrong.push(`${code(s.id)} (${text(s.action)}) failed${s.error ? `: ${text(s.error)}` : '.'}`);
-    if (s.status === 'rejected') wrong.push(`${code(s.id)} was not run: ${text(approver(s, input.timeline))}.`);
-    if (s.status === 'timed_out') wrong.push(`${code(s.id)} timed out waiting for an approval.`);
-  }
-  if (input.incident.status === 'open') wrong.push(`The incident was still open when this draft was written (${stamp(input.now.getTime())}).`);
-  const deploy = diagnostics.find((s) => s.output?.correlated === true);
-  const rollback = mutating.find((s) => s.action === 'deploy.rollback' && s.status === 'succeeded');
-  if (deploy && rollback) {
-    const current = deploy.output?.current as { taskDefinition?: unknown; id?: unknown } | undefined;
-    const ref = str(current?.taskDefinition) ?? str(current?.id) ?? 'the latest deployment';
-    const minutes = typeof deploy.output?.minutesBeforeOnset === 'number' ? ` ${deploy.output.minutesBeforeOnset} minutes after` : ' after';
-    const restored = rollback.finishedAt && t.onset !== undefined ? ` ${duration(Date.parse(rollback.finishedAt) - t.onset)} after onset` : '';
-    cause.push(`Likely the deployment ${code(ref)}: the alarm began${minutes} it, and rolling back (${code(rollback.id)}) succeeded${restored}. Confirm what in that change caused it.`);
-  }
-  for (const s of [...diagnostics, ...mutating].filter((x) => x.status === 'failed')) followUps.push(`Find out why ${code(s.id)} failed and fix it or the runbook.`);
-  return { well, wrong, cause, followUps };
-}
-
-function section(block: (...lines: string[]) => void, title: string, prompt: string, lines: string[]) {
-  block(`## ${title}`);
-  block(`> ${prompt}`);
-  block(...(lines.length ? lines.map((l) => `- ${l}`) : [`- ${NONE}`]));
-}
-
-function describe(e: TimelineEntry): string {
-  const d = e.data;
-  const s = (k: string) => str(d[k]);
-  const step = s('step') ? `step ${s('step')}` : 'a step';
-  const tail = (k: string) => (s(k) ? `: ${s(k)}` : '');
-  switch (e.type) {
-    case 'alarm.received':
-      return `Alarm ${s('alarm') ?? ''} changed to ${s('state') ?? '?'}${tail('reason')}`;
-    case 'incident.opened':
-      return `Incident opened for ${s('service') ?? 'an unrouted alarm'}`;
-    case 'alarm.attached':
-      return `Alarm ${s('alarm') ?? ''} attached to the incident`;
-    case 'alarm.stale':
-      return `An out-of-date state of alarm ${s('alarm') ?? ''} was ignored`;
-    case 'incident.resolved':
-      return 'Incident resolved: its alarms are back to OK';
-    case 'run.planned':
-      return `Runbook ${s('runbook') ?? ''} planned`.trim();
-    case 'run.finished':
-      return `Runbook run finished${tail('status')}`;
-    case 'step.queued':
-      return `${cap(step)} queued`;
-    case 'step.started':
-      return `${cap(step)} started${s('action') ? ` (${s('action')})` : ''}`;
-    case 'step.succeeded':
-      return `${cap(step)} succeeded${d.dryRun === true ? ' (dry run)' : ''}${tail('summary')}`;
-    case 'step.failed':
-      return `${cap(step)} failed${tail('error')}`;
-    case 'step.skipped':
-      return `${cap(step)} skipped${tail('reason')}`;
-    case 'step.cancelled':
-      return `${cap(step)} cancelled${tail('reason')}`;
-    case 'step.held':
-      return `${cap(step)} held${tail('reason')}`;
-    case 'step.retrying':
-      return `${cap(step)} will be retried${tail('error')}`;
-    case 'step.resumed':
-      return `${cap(step)} resumed after a restart`;
-    case 'step.reconciling':
-      return `${cap(step)} reconciling${tail('reason')}`;
-    case 'approval.requested':
-      return `Approval requested for ${step}${tail('plan')}`;
-    case 'approval.recorded':
-      return `Approval of ${step} recorded${typeof d.count === 'number' && typeof d.needed === 'number' ? ` (${d.count} of ${d.needed})` : ''}`;
-    case 'approval.granted':
-      return `${cap(step)} approved${tail('plan')}`;
-    case 'approval.rejected':
-      return `${cap(step)} rejected${tail('reason')}`;
-    case 'approval.stale':
-      return `Approval of ${step} refused: the plan changed since it was shown`;
-    case 'approval.refused':
-      return `Approval of ${step} refused: not an approver`;
-    case 'approval.timed_out':
-      return `Approval of ${step} timed out`;
-    case 'automation.paused':
-      return `Automation paused${tail('reason')}`;
-    case 'automation.resumed':
-      return `Automation resumed${tail('reason')}`;
-    case 'note':
-      return `Note: ${s('text') ?? ''}`;
-    default:
-      return e.type;
-  }
-}
-
-function actor(e: TimelineEntry): string {
-  if (e.type.startsWith('alarm.')) return 'alarm';
-  const by = str(e.data.by);
-  if (!by || by.toLowerCase() === 'responder') return 'Responder';
-  return by;
-}
-
-function isPerson(by: string | undefined): boolean {
-  return !!by && !by.startsWith('policy:') && by.toLowerCase() !== 'responder';
-}
-
-function isMutating(step: RcaStep): boolean {
-  return step.mutating ?? (step.plan !== undefined || (step.approval !== undefined && step.approval !== 'not_required'));
-}
-
-/** Who let a mutating step run (or stopped it), in words. */
-function approver(step: RcaStep, timeline: TimelineEntry[]): string {
-  const about = (type: string) => timeline.find((e) => e.type === type && str(e.data.step) === step.id);
-  const rejected = about('approval.rejected');
-  if (step.approval === 'rejected' || rejected) {
-    const by = str(rejected?.data.by) ?? step.approvedBy ?? 'someone';
-    const reason = str(rejected?.data.reason);
-    return `rejected by ${by}${reason ? `: ${reason}` : ''}`;
-  }
-  if (step.approval === 'timed_out') return 'no decision before the timeout';
-  if (step.approval === 'policy') {
-    const by = step.approvedBy ?? str(about('approval.granted')?.data.by) ?? 'policy';
-    return `granted by ${by.startsWith('policy') ? by : `policy:${by}`}`;
-  }
-  const people = step.approvals?.map((a) => a.by) ?? [];
-  if (step.approvedBy && !people.includes(step.approvedBy)) people.push(step.approvedBy);
-  if (people.length) return `approved by ${people.join(' and ')}`;
-  const granted = str(about('approval.granted')?.data.by);
-  if (granted) return `approved by ${granted}`;
-  if (step.approval === 'pending') return 'awaiting approval';
-  return 'no approval recorded';
-}
-
-function highlight(value: unknown): string | undefined {
-  if (value === null || value === undefined) return undefined;
-  if (typeof value === 'string') return value.length ? text(value.length > 200 ? `${value.slice(0, 200)}…` : value) : undefined;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (Array.isArray(value)) return `${value.length} item${value.length === 1 ? '' : 's'}`;
-  if (typeof value === 'object') {
-    const scalars = Object.entries(value as Record<string, unknown>).filter(([, v]) => ['string', 'number', 'boolean'].includes(typeof v));
-    return scalars.length ? scalars.slice(0, 6).map(([k, v]) => `${text(k)} ${text(String(v as string | number | boolean))}`).join(', ') : undefined;
-  }
-  return undefined;
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v.length ? v : undefined;
-}
-
-function ms(iso: string | undefined): number | undefined {
-  if (!iso) return undefined;
-  const n = Date.parse(iso);
-  return Number.isNaN(n) ? undefined : n;
-}
-
-function cap(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
-}
-
-function day(t: number): string {
-  return new Date(t).toISOString().slice(0, 10);
-}
-
-function clock(t: number): string {
-  return new Date(t).toISOString().slice(11, 19);
-}
-
-function stamp(t: number): string {
-  return `${day(t)} ${clock(t)} UTC`;
-}
-
-function at(t: number | undefined): string {
+/** A moment (UTC ISO) in the document's format, or — when it has not happened or is unreadable. */
+function at(iso: string | null): string {
+  const t = ms(iso);
   return t === undefined ? NONE : stamp(t);
-}
-
-/** "9m", "3m 12s", "1h 5m", "2d 3h": the two largest units, zeros dropped. */
-export function duration(msValue: number): string {
-  const sign = msValue < 0 ? '-' : '';
-  let s = Math.round(Math.abs(msValue) / 1000);
-  const d = Math.floor(s / 86_400);
-  s -= d * 86_400;
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  const firstIndex = [d, h, m, s].findIndex((x) => x > 0);
-  if (firstIndex < 0) return '0s';
-  const units = [d, h, m, s].slice(firstIndex, firstIndex + 2);
-  const labels = ['d', 'h', 'm', 's'].slice(firstIndex, firstIndex + 2);
-  const shown = units.map((u, i) => (u ? `${u}${labels[i]}` : '')).filter(Boolean);
-  return `${sign}${shown.join(' ')}`;
 }
 
 function elapsed(msValue: number): string {
@@ -403,4 +157,3 @@ function fence(lang: string, body: string): string {
   const f = '`'.repeat(longest + 1);
   return `${f}${lang}\n${body}\n${f}`;
 }
-

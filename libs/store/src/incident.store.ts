@@ -7,6 +7,7 @@ import {
   type TimelineEntry,
   newIncidentId,
 } from '@responder/domain';
+import { APPEND_IF_EXISTS_LUA, OPEN_MANUAL_LUA, PURGE_RESOLVED_LUA, RUN_KEY_SUFFIXES } from './incident-scripts';
 import { INGEST_ALARM_LUA } from './ingest-alarm.script';
 import { StoreKeys, UNROUTED_INDEX } from './keys';
 
@@ -44,6 +45,23 @@ export interface StoreOptions {
 }
 
 type IngestCommand = (...args: (string | number)[]) => Promise<[string, number, string]>;
+type Cmd = (...args: (string | number)[]) => Promise<unknown>;
+
+const SCRIPTS = {
+  responderIngestAlarm: INGEST_ALARM_LUA,
+  responderAppendIfExists: APPEND_IF_EXISTS_LUA,
+  responderOpenManual: OPEN_MANUAL_LUA,
+  responderPurgeResolved: PURGE_RESOLVED_LUA,
+} as const;
+
+export interface ManualOpenInput {
+  /** A catalog service: manual runs are for services the catalog knows. */
+  service: string;
+  title: string;
+  /** Who asked for it (recorded on the incident.opened entry). */
+  by: string;
+  runbook: string;
+}
 
 /**
  * Incidents and their timelines in Redis. Each incident is a hash, its alarms a hash, its timeline
@@ -57,9 +75,13 @@ export class IncidentStore {
     private readonly options: StoreOptions,
   ) {
     this.keys = new StoreKeys(options.prefix);
-    if (!('responderIngestAlarm' in redis)) {
-      redis.defineCommand('responderIngestAlarm', { numberOfKeys: 0, lua: INGEST_ALARM_LUA });
+    for (const [name, lua] of Object.entries(SCRIPTS)) {
+      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: 0, lua });
     }
+  }
+
+  private command(name: keyof typeof SCRIPTS): Cmd {
+    return (this.redis as unknown as Record<string, Cmd>)[name].bind(this.redis);
   }
 
   /** Records one alarm state change: exactly-once per event id, atomic per service. */
@@ -141,6 +163,79 @@ export class IncidentStore {
       ? await this.redis.xrange(this.keys.timeline(id), start, '+', 'COUNT', options.limit)
       : await this.redis.xrange(this.keys.timeline(id), start, '+');
     return raw.map(([entryId, fields]) => toEntry(entryId, fields));
+  }
+
+  /**
+   * Appends an entry to the timeline of an incident that exists (and notes it on the change feed),
+   * atomically: null when there is no such incident, so that nothing is written for it.
+   */
+  async appendIfExists(incidentId: string, type: string, data: Record<string, unknown>): Promise<TimelineEntry | null> {
+    const at = new Date().toISOString();
+    const entryId = (await this.command('responderAppendIfExists')(this.options.prefix, incidentId, type, at, JSON.stringify(data))) as string | null;
+    return entryId ? { id: entryId, at, type, data } : null;
+  }
+
+  /**
+   * The service's open incident, or a new one opened by a person (a manual run) when it has none.
+   * The group key is the service's, as ingest() builds it for a routed alarm, so the service's
+   * alarms attach to this incident and resolve it through the usual path when they return to OK.
+   */
+  async openManual({ service, title, by, runbook }: ManualOpenInput): Promise<{ incidentId: string; opened: boolean }> {
+    const now = Date.now();
+    const [incidentId, opened] = (await this.command('responderOpenManual')(
+      this.options.prefix,
+      service,
+      service,
+      newIncidentId(now),
+      new Date(now).toISOString(),
+      now,
+      title,
+      JSON.stringify({ service, routed: true, manual: true, by, runbook }),
+    )) as [string, number];
+    return { incidentId, opened: opened === 1 };
+  }
+
+  /**
+   * Removes the incidents resolved before `cutoff`: out of the list indexes, and every key they
+   * own, including Slack state (`P:slack:ID`, `P:slack:ID:*`). Returns the ids removed.
+   * Candidates come from the resolved index, whose score is the opening time: an incident resolved
+   * before the cutoff was opened before it, and the script checks the resolution time itself.
+   */
+  async purgeResolvedBefore(cutoff: Date, batch = 200): Promise<string[]> {
+    const purge = this.command('responderPurgeResolved');
+    const index = this.keys.index({ status: 'resolved' });
+    const cutoffIso = cutoff.toISOString();
+    const deleted: string[] = [];
+    // Deleted ids leave the index, so the next page starts after the ones kept (opened before the
+    // cutoff, resolved after it).
+    for (let kept = 0; ; ) {
+      const ids = await this.redis.zrangebyscore(index, '-inf', cutoff.getTime(), 'LIMIT', kept, batch);
+      for (const id of ids) {
+        const outcome = (await purge(this.options.prefix, id, cutoffIso, ...RUN_KEY_SUFFIXES)) as string;
+        if (outcome === 'deleted') deleted.push(id);
+        else if (outcome === 'kept') kept++;
+      }
+      if (ids.length < batch) break;
+    }
+    if (deleted.length > 0) await this.unlinkSlackState(new Set(deleted));
+    return deleted;
+  }
+
+  /** Slack's per-incident keys below `P:slack:ID:` (whatever the reporter names them): one SCAN for a batch. */
+  private async unlinkSlackState(ids: ReadonlySet<string>): Promise<void> {
+    const head = `${this.options.prefix}:slack:`;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${head}inc_*:*`, 'COUNT', 1000);
+      cursor = next;
+      const mine = keys.filter((k) => ids.has(k.slice(head.length).split(':', 1)[0]));
+      if (mine.length > 0) await this.redis.unlink(...mine);
+    } while (cursor !== '0');
+  }
+
+  /** Takes the retention sweep for `ttlMs` unless another replica holds it (they would only repeat it). */
+  async claimRetentionSweep(holder: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(`${this.options.prefix}:retention:sweep`, holder, 'PX', ttlMs, 'NX')) === 'OK';
   }
 
   /** Events that belonged to no open incident (an OK after resolution), newest last. */

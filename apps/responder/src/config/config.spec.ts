@@ -52,6 +52,13 @@ describe('loadConfig', () => {
     });
   });
 
+  it('keeps resolved incidents 90 days unless INCIDENT_RETENTION_DAYS says otherwise (at least 1)', () => {
+    expect(loadConfig({}).incidentRetentionDays).toBe(90);
+    expect(loadConfig({ INCIDENT_RETENTION_DAYS: '30' }).incidentRetentionDays).toBe(30);
+    expect(() => loadConfig({ INCIDENT_RETENTION_DAYS: '0' })).toThrow(new ConfigError('invalid configuration: INCIDENT_RETENTION_DAYS must be at least 1'));
+    expect(() => loadConfig({ INCIDENT_RETENTION_DAYS: '1.5' })).toThrow(/^invalid configuration: INCIDENT_RETENTION_DAYS must be a whole number$/);
+  });
+
   it('treats an empty value as unset', () => {
     expect(loadConfig({ INGEST_API_KEY: '', PORT: '' }).port).toBe(3000);
   });

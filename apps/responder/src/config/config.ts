@@ -31,10 +31,13 @@ const schema = z
     SLACK_APP_TOKEN: z.string().startsWith('xapp-', 'must be an app-level token (xapp-…)').optional(),
     SLACK_CHANNEL: z.string().optional(),
     SLACK_API_URL: url(/^https?:$/, 'https://slack.com/api/').optional(),
+    SLACK_REMINDER_SECONDS: int(1, 24 * 3600).default(600),
+    SLACK_STAKEHOLDER_UPDATE_MINUTES: int(5, 24 * 60).default(30),
     API_TOKEN: secret(16).optional(),
     RESPONDER_MODE: z.enum(['live', 'dry-run'], 'must be live or dry-run').default('live'),
     LOG_LEVEL: z.enum(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`).default('info'),
     DEDUPE_TTL_SECONDS: int(60, 7 * 24 * 3600).default(48 * 3600),
+    INCIDENT_RETENTION_DAYS: int(1, 10 * 365).default(90),
     ENGINE_CONCURRENCY: int(1, 256).default(32),
     ENGINE_STALLED_MS: int(1000, 10 * 60_000).default(30_000),
     SHUTDOWN_GRACE_MS: int(0, 10 * 60_000).default(25_000),
@@ -58,11 +61,23 @@ export interface AppConfig {
   runbooksDir: string;
   ingestApiKey?: string;
   sqs?: { queueUrl: string; waitSeconds: number };
-  slack?: { botToken: string; signingSecret?: string; appToken?: string; channel?: string; apiUrl?: string };
+  slack?: {
+    botToken: string;
+    signingSecret?: string;
+    appToken?: string;
+    channel?: string;
+    apiUrl?: string;
+    /** A pending approval re-pings its approvers once after this long. */
+    reminderSeconds: number;
+    /** The "next update within" promise of stakeholder updates. */
+    stakeholderUpdateMinutes: number;
+  };
   apiToken?: string;
   mode: 'live' | 'dry-run';
   logLevel: (typeof LOG_LEVELS)[number];
   dedupeTtlSeconds: number;
+  /** How long a resolved incident (its timeline, runs, Slack state) is kept before the sweep removes it. */
+  incidentRetentionDays: number;
   /** Step jobs one process runs at once; how long a crashed worker's job stays claimed (BullMQ lockDuration). */
   engine: { concurrency: number; stalledMs: number; shutdownGraceMs: number };
 }
@@ -91,12 +106,21 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     ingestApiKey: e.INGEST_API_KEY,
     sqs: e.SQS_QUEUE_URL ? { queueUrl: e.SQS_QUEUE_URL, waitSeconds: e.SQS_WAIT_SECONDS } : undefined,
     slack: e.SLACK_BOT_TOKEN
-      ? { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, appToken: e.SLACK_APP_TOKEN, channel: e.SLACK_CHANNEL, apiUrl: e.SLACK_API_URL }
+      ? {
+          botToken: e.SLACK_BOT_TOKEN,
+          signingSecret: e.SLACK_SIGNING_SECRET,
+          appToken: e.SLACK_APP_TOKEN,
+          channel: e.SLACK_CHANNEL,
+          apiUrl: e.SLACK_API_URL,
+          reminderSeconds: e.SLACK_REMINDER_SECONDS,
+          stakeholderUpdateMinutes: e.SLACK_STAKEHOLDER_UPDATE_MINUTES,
+        }
       : undefined,
     apiToken: e.API_TOKEN,
     mode: e.RESPONDER_MODE,
     logLevel: e.LOG_LEVEL,
     dedupeTtlSeconds: e.DEDUPE_TTL_SECONDS,
+    incidentRetentionDays: e.INCIDENT_RETENTION_DAYS,
     engine: { concurrency: e.ENGINE_CONCURRENCY, stalledMs: e.ENGINE_STALLED_MS, shutdownGraceMs: e.SHUTDOWN_GRACE_MS },
   };
 }

@@ -1,10 +1,11 @@
-import { BadRequestException, Controller, Get, Header, NotFoundException, Param, Query, UseGuards } from '@nestjs/common';
-import { loadRcaInput, renderRca } from '@responder/rca';
+import { BadRequestException, Body, Controller, Get, Header, NotFoundException, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { type RcaModel, buildRca, loadRcaInput, renderRca } from '@responder/rca';
 import { z } from 'zod';
 import { INCIDENT_STATUSES, type Incident, type TimelineEntry, problemsToText, toProblems } from '@responder/domain';
 import { IncidentStore, RunStore, type RunRecord } from '@responder/store';
 import { RunEngine } from '../engine/run-engine.service';
 import { BearerTokenGuard } from '../http/bearer-token.guard';
+import { NotesService, noteFields } from './notes.service';
 
 const listQuery = z
   .object({
@@ -23,6 +24,8 @@ const timelineQuery = z
   })
   .strict();
 
+const noteBody = z.object(noteFields).strict();
+
 function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S> {
   const result = schema.safeParse(query, { reportInput: true });
   if (!result.success) throw new BadRequestException(`bad query: ${problemsToText(toProblems(result.error))}`);
@@ -36,6 +39,7 @@ export class IncidentsController {
     private readonly store: IncidentStore,
     private readonly runs: RunStore,
     private readonly engine: RunEngine,
+    private readonly notes: NotesService,
   ) {}
 
   /** Newest first. Filters: status, service, unrouted=true; pages with limit and offset. */
@@ -61,6 +65,24 @@ export class IncidentsController {
     const input = await loadRcaInput(this.store, this.runs, id);
     if (!input) throw new NotFoundException(`no incident ${id}`);
     return renderRca(input);
+  }
+
+  /** The same RCA as rca.md, as data for other tools (one model renders both). */
+  @Get(':id/rca.json')
+  async rcaJson(@Param('id') id: string): Promise<RcaModel> {
+    const input = await loadRcaInput(this.store, this.runs, id);
+    if (!input) throw new NotFoundException(`no incident ${id}`);
+    return buildRca(input);
+  }
+
+  /** A note from a person on the incident's timeline (open or resolved); 201 with the entry. */
+  @Post(':id/notes')
+  async addNote(@Param('id') id: string, @Body() body: unknown): Promise<TimelineEntry> {
+    const result = noteBody.safeParse(body ?? {}, { reportInput: true });
+    if (!result.success) throw new BadRequestException(`bad body: ${problemsToText(toProblems(result.error))}`);
+    const entry = await this.notes.add(id, { ...result.data, source: 'api' });
+    if (!entry) throw new NotFoundException(`no incident ${id}`);
+    return entry;
   }
 
   /** The incident, its alarms, and its runs: each step's status, timings, approval and output. */
