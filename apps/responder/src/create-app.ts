@@ -5,6 +5,7 @@ import { AppModule, type AppOptions } from './app.module';
 import { configureBodyParsing } from './http/body-parsing';
 import { StoreUnavailableFilter } from './http/store-unavailable.filter';
 import { MetricsService } from './metrics/metrics.service';
+import { SlackBolt } from './slack/slack-bolt';
 
 /** The service, wired and initialised but not listening: main.ts listens, tests use supertest. */
 export async function createApp(options: AppOptions): Promise<INestApplication> {
@@ -12,6 +13,9 @@ export async function createApp(options: AppOptions): Promise<INestApplication> 
   app.useLogger(app.get(Logger));
   // Nest flushes buffered logs at listen(); tests never listen, so flush here.
   app.flushLogs();
+  // Bolt verifies Slack's signature over the raw body: its router goes before any body parser.
+  const slackRouter = options.config.slack ? app.get(SlackBolt).router : null;
+  if (slackRouter) app.use(slackRouter);
   configureBodyParsing(app, app.get(MetricsService));
   app.useGlobalFilters(new StoreUnavailableFilter());
   app.enableShutdownHooks();

@@ -1,8 +1,9 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { Catalog } from '@responder/domain';
 import { paramsHash, renderParams, type RunbookStep } from '@responder/runbooks';
 import { IncidentStore, RunStore, type RunRecord, type StepState } from '@responder/store';
 import { CATALOG } from '../tokens';
+import { APPROVER_DIRECTORY, type ApproverDirectory } from './approver-directory';
 import { RunEngine, jobId } from './run-engine.service';
 import { StepQueue } from './step-queue';
 
@@ -33,7 +34,33 @@ export class ApprovalService {
     private readonly runs: RunStore,
     private readonly incidents: IncidentStore,
     private readonly queue: StepQueue,
+    @Optional() @Inject(APPROVER_DIRECTORY) private readonly directory?: ApproverDirectory,
   ) {}
+
+  /**
+   * Is `who` in one of the approver groups: a catalog user name, a Slack user id listed in the group,
+   * or a member of the group's Slack user group (asked of Slack; when Slack cannot answer, only the
+   * listed people count).
+   */
+  async isApprover(who: string, groups: string[]): Promise<boolean> {
+    const defs = groups.map((g) => this.catalog.approverGroups[g]).filter((g) => g !== undefined);
+    if (defs.some((g) => g.users.includes(who) || g.slackUsers.includes(who))) return true;
+    if (!this.directory) return false;
+    for (const group of defs) {
+      if (!group.slackUserGroup) continue;
+      try {
+        if ((await this.directory.userGroupMembers(group.slackUserGroup)).includes(who)) return true;
+      } catch (err) {
+        this.logger.warn(`could not read Slack user group ${group.slackUserGroup}: ${(err as Error).message}`);
+      }
+    }
+    return false;
+  }
+
+  /** Every approver group of the catalog: who may pause or resume automation. */
+  allApproverGroups(): string[] {
+    return Object.keys(this.catalog.approverGroups);
+  }
 
   async approve(incidentId: string, stepRef: string, decision: Decision): Promise<ApprovalAnswer> {
     const found = await this.find(incidentId, stepRef);
@@ -84,8 +111,7 @@ export class ApprovalService {
     if (state.status !== 'awaiting_approval') return { ok: false, code: 'not_pending', message: `step ${step.id} is ${state.status}, not awaiting approval` };
     const incident = await this.incidents.get(run.incidentId);
     const groups = this.engine.approverGroups(step, incident?.service ?? null);
-    const allowed = new Set(groups.flatMap((g) => [...(this.catalog.approverGroups[g]?.users ?? []), ...(this.catalog.approverGroups[g]?.slackUsers ?? [])]));
-    if (!allowed.has(decision.approver)) {
+    if (!(await this.isApprover(decision.approver, groups))) {
       await this.runs.appendTimeline(run.incidentId, 'approval.refused', { runId: run.id, step: step.id, by: decision.approver, verb, reason: 'not an approver of this step' });
       this.logger.warn({ runId: run.id, step: step.id, by: decision.approver }, `refused to let ${decision.approver} ${verb} ${step.id}: not an approver`);
       return {

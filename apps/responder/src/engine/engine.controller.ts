@@ -1,9 +1,9 @@
 import { BadRequestException, Body, Controller, ForbiddenException, HttpCode, HttpException, HttpStatus, NotFoundException, Param, Post, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
 import { problemsToText, toProblems } from '@responder/domain';
-import { IncidentStore, RunStore } from '@responder/store';
 import { BearerTokenGuard } from '../http/bearer-token.guard';
 import { type ApprovalAnswer, ApprovalService } from './approval.service';
+import { AutomationService } from './automation.service';
 
 const decisionBody = z.object({
   approver: z.string().min(1, 'expected the approver (a catalog user name or a Slack user id)'),
@@ -24,8 +24,7 @@ function parse<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
 export class EngineController {
   constructor(
     private readonly approvals: ApprovalService,
-    private readonly runs: RunStore,
-    private readonly incidents: IncidentStore,
+    private readonly automation: AutomationService,
   ) {}
 
   @Post('incidents/:id/steps/:step/approve')
@@ -45,26 +44,14 @@ export class EngineController {
   @HttpCode(200)
   async pause(@Body() body: unknown): Promise<{ paused: true; changed: boolean }> {
     const { by, reason } = parse(pauseBody, body);
-    const changed = await this.runs.setPaused(true, by, reason);
-    if (changed) await this.onOpenIncidents('automation.paused', { by, reason: reason ?? null });
-    return { paused: true, changed };
+    return { paused: true, changed: await this.automation.pause(by, reason) };
   }
 
   @Post('automation/resume')
   @HttpCode(200)
   async resume(@Body() body: unknown): Promise<{ paused: false; changed: boolean }> {
     const { by, reason } = parse(pauseBody, body);
-    const changed = await this.runs.setPaused(false, by, reason);
-    if (changed) await this.onOpenIncidents('automation.resumed', { by, reason: reason ?? null });
-    return { paused: false, changed };
-  }
-
-  private async onOpenIncidents(type: string, data: Record<string, unknown>): Promise<void> {
-    for (let offset = 0; ; offset += 200) {
-      const { items } = await this.incidents.list({ status: 'open', limit: 200, offset });
-      await Promise.all(items.map((i) => this.runs.appendTimeline(i.id, type, data)));
-      if (items.length < 200) return;
-    }
+    return { paused: false, changed: await this.automation.resume(by, reason) };
   }
 }
 

@@ -4,6 +4,7 @@ import { RunStore } from '@responder/store';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG, REDIS } from '../tokens';
 import { ApprovalService } from './approval.service';
+import { AutomationService } from './automation.service';
 import { EngineController } from './engine.controller';
 import { RunEngine } from './run-engine.service';
 import { StepQueue } from './step-queue';
@@ -15,8 +16,9 @@ import { StepQueue } from './step-queue';
     StepQueue,
     RunEngine,
     ApprovalService,
+    AutomationService,
   ],
   controllers: [EngineController],
-  exports: [RunStore, RunEngine, ApprovalService],
+  exports: [RunStore, RunEngine, ApprovalService, AutomationService],
 })
 export class EngineModule {}

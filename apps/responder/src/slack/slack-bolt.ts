@@ -1,0 +1,79 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { App, type Authorize, ExpressReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import type { Router } from 'express';
+import { registerApprovalButtons, registerIncidentCommand } from '@responder/slack';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../tokens';
+import { SlackHandlersService } from './slack-handlers.service';
+
+/** The path Slack posts events, interactivity and slash commands to (HTTP mode). */
+export const SLACK_EVENTS_PATH = '/slack/events';
+
+/**
+ * The Bolt app. HTTP mode: an ExpressReceiver whose router is mounted in the Nest HTTP server ahead
+ * of any body parser (Bolt checks Slack's signature over the raw body, and refuses requests more
+ * than five minutes old, with 401). Socket Mode (SLACK_APP_TOKEN): no inbound traffic at all.
+ */
+@Injectable()
+export class SlackBolt implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Slack');
+  readonly app: App;
+  private readonly receiver: ExpressReceiver | null = null;
+  private readonly socketMode: boolean;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig, handlers: SlackHandlersService) {
+    const slack = config.slack!;
+    const logger = boltLogger(this.logger);
+    // Our listeners need only the bot token: no auth.test call stands between a click and its answer.
+    const authorize: Authorize<boolean> = () => Promise.resolve({ botToken: slack.botToken });
+    const clientOptions = { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } };
+    this.socketMode = slack.appToken !== undefined;
+    if (slack.appToken) {
+      this.app = new App({ authorize, appToken: slack.appToken, socketMode: true, logger, clientOptions, ignoreSelf: false, installerOptions: { clientOptions } });
+    } else {
+      this.receiver = new ExpressReceiver({ signingSecret: slack.signingSecret!, endpoints: SLACK_EVENTS_PATH, logger, processBeforeResponse: false });
+      this.app = new App({ authorize, receiver: this.receiver, logger, clientOptions, ignoreSelf: false });
+    }
+    registerApprovalButtons(this.app, handlers, logger);
+    registerIncidentCommand(this.app, handlers);
+    this.app.error(async (error) => {
+      this.logger.error(`Slack listener failed: ${error.message}`);
+      return Promise.resolve();
+    });
+  }
+
+  /** HTTP mode: the Express router to mount before body parsing; null in Socket Mode. */
+  get router(): Router | null {
+    return (this.receiver?.router as Router | undefined) ?? null;
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.socketMode) return;
+    // In the background: a Slack outage at boot must not stop the service (the client reconnects).
+    this.app.start().then(
+      () => this.logger.log('connected to Slack (Socket Mode)'),
+      (err: Error) => this.logger.error(`Socket Mode connection failed: ${err.message}`),
+    );
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.socketMode) await this.app.stop().catch(() => undefined);
+  }
+}
+
+/** Bolt logs plain strings: forward them to the service's logger (pino, with redaction). */
+function boltLogger(logger: Logger): BoltLogger {
+  let level = LogLevel.INFO;
+  const text = (msg: unknown[]) => msg.map((m) => (m instanceof Error ? m.message : typeof m === 'string' ? m : JSON.stringify(m))).join(' ');
+  return {
+    debug: (...msg: unknown[]) => logger.debug(text(msg)),
+    info: (...msg: unknown[]) => logger.log(text(msg)),
+    warn: (...msg: unknown[]) => logger.warn(text(msg)),
+    error: (...msg: unknown[]) => logger.error(text(msg)),
+    setLevel: (l: LogLevel) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}

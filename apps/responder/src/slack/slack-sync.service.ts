@@ -1,0 +1,221 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { loadRcaInput, renderRca } from '@responder/rca';
+import {
+  type IncidentView,
+  type RunView,
+  type SlackMessage,
+  type StepView,
+  SlackWeb,
+  approvalDecidedMessage,
+  approvalReminderMessage,
+  approvalRequestMessage,
+  approvalSupersededMessage,
+  approvalTimedOutMessage,
+  findingMessage,
+  incidentMessage,
+  resolutionMessage,
+  stakeholderMessage,
+} from '@responder/slack';
+import { IncidentStore, RunStore } from '@responder/store';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG, REDIS } from '../tokens';
+import { IncidentViewLoader } from './incident-view.loader';
+import { RetryLater, type SlackJob, SlackOutbox } from './slack-outbox';
+
+const FINISHED = new Set(['succeeded', 'failed']);
+const DECIDED = new Set(['queued', 'running', 'succeeded', 'failed', 'rejected', 'timed_out', 'cancelled']);
+
+/** The approval request posted for a step: where, for which plan, and what it last showed. */
+interface PostedApproval {
+  ts: string;
+  paramsHash: string;
+  plan: string;
+  digest: string;
+}
+
+/**
+ * Brings Slack in line with an incident's state: one message per incident (posted once, then
+ * updated in place), findings and approval requests in its thread, stakeholder updates, the
+ * resolution summary and the RCA draft. What was posted is recorded in `<prefix>:slack:<id>`
+ * right after Slack accepts it, so a sync run again (a retry, the next change) updates instead of
+ * posting twice. Syncs of one incident never run concurrently (SlackOutbox.sync).
+ */
+@Injectable()
+export class SlackSync {
+  private readonly logger = new Logger('SlackSync');
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(REDIS) private readonly redis: Redis,
+    private readonly views: IncidentViewLoader,
+    private readonly web: SlackWeb,
+    private readonly outbox: SlackOutbox,
+    private readonly incidents: IncidentStore,
+    private readonly runs: RunStore,
+  ) {}
+
+  async process(job: SlackJob): Promise<void> {
+    switch (job.name) {
+      case 'sync':
+        return this.sync(job.data.incidentId);
+      case 'remind':
+        return this.remind(job.data);
+      case 'ephemeral':
+        await this.web.postEphemeral(job.data);
+        return;
+    }
+  }
+
+  private key(incidentId: string): string {
+    return `${this.config.redis.prefix}:slack:${incidentId}`;
+  }
+
+  async sync(incidentId: string): Promise<void> {
+    const view = await this.views.load(incidentId);
+    if (!view) return;
+    const target = this.views.channelOf(view.service);
+    if (!target) {
+      this.logger.warn(`incident ${incidentId}: no Slack channel (set SLACK_CHANNEL or the service's slack.channel)`);
+      return;
+    }
+    const key = this.key(incidentId);
+    const posted = await this.redis.hgetall(key);
+    const record = async (field: string, value: string) => {
+      posted[field] = value;
+      await this.redis.hset(key, field, value);
+    };
+
+    // The incident message: the thread everything else replies in.
+    const main = incidentMessage(view);
+    const mainDigest = digest(main);
+    if (!posted.main) {
+      const { channel, ts } = await this.web.postMessage({ channel: target, ...main });
+      await this.redis.hset(key, 'channel', channel, 'main', ts, 'main.digest', mainDigest);
+      Object.assign(posted, { channel, main: ts, 'main.digest': mainDigest });
+    } else if (posted['main.digest'] !== mainDigest) {
+      await this.web.updateMessage({ channel: posted.channel, ts: posted.main, ...main });
+      await record('main.digest', mainDigest);
+    }
+    const thread = { channel: posted.channel, threadTs: posted.main };
+
+    for (const run of view.runs) {
+      for (const step of run.steps) {
+        if (step.mutating) await this.syncApproval(view, run, step, thread, posted, record);
+        else if (FINISHED.has(step.status) && !posted[`finding:${run.id}:${step.id}`]) {
+          const finding = findingMessage(view, run, step);
+          if (finding) await record(`finding:${run.id}:${step.id}`, (await this.web.postMessage({ ...thread, ...finding })).ts);
+        }
+      }
+    }
+
+    await this.syncStakeholders(view, posted, record);
+
+    if (view.status === 'resolved') {
+      if (!posted.resolution) await record('resolution', (await this.web.postMessage({ ...thread, ...resolutionMessage(view) })).ts);
+      if (!posted.rca) await record('rca', await this.uploadRca(view, thread));
+    }
+  }
+
+  /**
+   * A mutating step: its approval request (with buttons) while it waits, replaced by the decision
+   * once decided; a new request when the plan changed (the old one says it was superseded); one
+   * message for steps that needed no approval once they finished.
+   */
+  private async syncApproval(
+    view: IncidentView,
+    run: RunView,
+    step: StepView,
+    thread: { channel: string; threadTs: string },
+    posted: Record<string, string>,
+    record: (field: string, value: string) => Promise<void>,
+  ): Promise<void> {
+    const field = `approval:${run.id}:${step.id}`;
+    const previous = posted[field] ? (JSON.parse(posted[field]) as PostedApproval) : null;
+    if (step.status === 'awaiting_approval' && step.paramsHash) {
+      const request = approvalRequestMessage(view, run, step);
+      if (previous && previous.paramsHash !== step.paramsHash) {
+        await this.web.updateMessage({ channel: thread.channel, ts: previous.ts, ...approvalSupersededMessage(view, run, step, previous.plan) });
+      }
+      if (!previous || previous.paramsHash !== step.paramsHash) {
+        const { ts } = await this.web.postMessage({ ...thread, ...request });
+        await record(field, JSON.stringify({ ts, paramsHash: step.paramsHash, plan: step.plan ?? '', digest: digest(request) } satisfies PostedApproval));
+        await this.outbox.remind({ incidentId: view.id, runId: run.id, step: step.id, paramsHash: step.paramsHash }, this.config.slack!.reminderSeconds * 1000);
+      } else if (previous.digest !== digest(request)) {
+        // Two-person steps: the first approval shows on the request.
+        await this.web.updateMessage({ channel: thread.channel, ts: previous.ts, ...request });
+        await record(field, JSON.stringify({ ...previous, digest: digest(request) }));
+      }
+      return;
+    }
+    if (!DECIDED.has(step.status)) return;
+    const decided = approvalDecidedMessage(view, run, step);
+    if (previous) {
+      if (previous.digest !== digest(decided)) {
+        await this.web.updateMessage({ channel: thread.channel, ts: previous.ts, ...decided });
+        await record(field, JSON.stringify({ ...previous, digest: digest(decided) }));
+      }
+      if (step.status === 'timed_out' && !posted[`timedout:${run.id}:${step.id}`]) {
+        await record(`timedout:${run.id}:${step.id}`, (await this.web.postMessage({ ...thread, ...approvalTimedOutMessage(view, run, step) })).ts);
+      }
+      return;
+    }
+    // No request was shown (a policy granted it, or it needed none): one message once it is done.
+    if (FINISHED.has(step.status) || step.status === 'rejected') {
+      const { ts } = await this.web.postMessage({ ...thread, ...decided });
+      await record(field, JSON.stringify({ ts, paramsHash: step.paramsHash ?? '', plan: step.plan ?? '', digest: digest(decided) } satisfies PostedApproval));
+    }
+  }
+
+  /** Plain-language updates for the service's stakeholder channel: opened, mitigated, resolved. */
+  private async syncStakeholders(view: IncidentView, posted: Record<string, string>, record: (field: string, value: string) => Promise<void>): Promise<void> {
+    const channel = this.views.stakeholderChannelOf(view.service);
+    if (!channel) return;
+    const minutes = this.config.slack!.stakeholderUpdateMinutes;
+    const post = async (phase: 'opened' | 'mitigated' | 'resolved') => {
+      if (posted[`stakeholder:${phase}`]) return;
+      await record(`stakeholder:${phase}`, (await this.web.postMessage({ channel, ...stakeholderMessage(view, phase, minutes) })).ts);
+    };
+    if (view.status === 'resolved') {
+      // Resolved before anyone was told it opened (Slack was down): say only that it is over.
+      await post('resolved');
+      return;
+    }
+    await post('opened');
+    const mitigated = view.runs.some((r) => r.steps.some((s) => s.mutating && s.status === 'succeeded' && !s.dryRun));
+    if (mitigated) await post('mitigated');
+  }
+
+  private async uploadRca(view: IncidentView, thread: { channel: string; threadTs: string }): Promise<string> {
+    const input = await loadRcaInput(this.incidents, this.runs, view.id);
+    if (!input) return 'gone';
+    await this.web.uploadFile({
+      ...thread,
+      filename: `rca-${view.id}.md`,
+      title: `RCA draft: ${view.title}`,
+      content: renderRca(input),
+      comment: 'The RCA draft (to be checked): timeline, findings and actions from this incident.',
+    });
+    return 'uploaded';
+  }
+
+  /** Re-pings the approvers once, if the step still waits for the same plan. */
+  private async remind(data: { incidentId: string; runId: string; step: string; paramsHash: string }): Promise<void> {
+    const view = await this.views.load(data.incidentId);
+    const run = view?.runs.find((r) => r.id === data.runId);
+    const step = run?.steps.find((s) => s.id === data.step);
+    if (!view || !run || !step || step.status !== 'awaiting_approval' || step.paramsHash !== data.paramsHash) return;
+    const key = this.key(data.incidentId);
+    const field = `reminder:${run.id}:${step.id}:${data.paramsHash}`;
+    const [channel, main, done] = await this.redis.hmget(key, 'channel', 'main', field);
+    if (done) return;
+    if (!channel || !main) throw new RetryLater(5000, `incident ${data.incidentId} has no Slack message yet`);
+    const { ts } = await this.web.postMessage({ channel, threadTs: main, ...approvalReminderMessage(view, run, step) });
+    await this.redis.hset(key, field, ts);
+  }
+}
+
+function digest(message: SlackMessage): string {
+  return createHash('sha1').update(JSON.stringify(message)).digest('hex');
+}

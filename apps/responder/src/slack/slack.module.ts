@@ -1,0 +1,55 @@
+import { Global, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { SlackWeb } from '@responder/slack';
+import type { AppConfig } from '../config/config';
+import { APPROVER_DIRECTORY, type ApproverDirectory } from '../engine/approver-directory';
+import { APP_CONFIG } from '../tokens';
+import { IncidentViewLoader } from './incident-view.loader';
+import { SlackBolt } from './slack-bolt';
+import { SlackHandlersService } from './slack-handlers.service';
+import { SlackOutbox } from './slack-outbox';
+import { SlackReporter } from './slack-reporter.service';
+import { SlackSync } from './slack-sync.service';
+
+/** How long a Slack user group's members are remembered: a click should not wait on Slack. */
+const USER_GROUP_CACHE_MS = 60_000;
+
+/** Slack user group members for approver checks, cached briefly. */
+function userGroupDirectory(web: SlackWeb): ApproverDirectory {
+  const cache = new Map<string, { at: number; members: Promise<string[]> }>();
+  return {
+    userGroupMembers(groupId: string): Promise<string[]> {
+      const hit = cache.get(groupId);
+      if (hit && Date.now() - hit.at < USER_GROUP_CACHE_MS) return hit.members;
+      const members = web.userGroupMembers(groupId);
+      cache.set(groupId, { at: Date.now(), members });
+      members.catch(() => cache.delete(groupId));
+      return members;
+    },
+  };
+}
+
+/** Slack, when SLACK_BOT_TOKEN is set (AppModule imports this module only then). */
+@Global()
+@Module({
+  providers: [
+    { provide: SlackWeb, inject: [APP_CONFIG], useFactory: (config: AppConfig) => new SlackWeb({ token: config.slack!.botToken, apiUrl: config.slack!.apiUrl }) },
+    { provide: APPROVER_DIRECTORY, inject: [SlackWeb], useFactory: userGroupDirectory },
+    IncidentViewLoader,
+    SlackOutbox,
+    SlackSync,
+    SlackReporter,
+    SlackHandlersService,
+    SlackBolt,
+  ],
+  exports: [APPROVER_DIRECTORY, SlackBolt],
+})
+export class SlackModule implements OnApplicationBootstrap {
+  constructor(
+    private readonly outbox: SlackOutbox,
+    private readonly sync: SlackSync,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.outbox.startWorker((job) => this.sync.process(job));
+  }
+}

@@ -1,0 +1,3 @@
+export * from './approval-button.listener';
+export * from './button-value';
+export * from './incident-command.listener';
