@@ -65,7 +65,7 @@ describe('RCA export', () => {
 });
 
 /** What a reader sees of markdown text: escapes and autolink brackets removed. */
-const unmarkdown = (md: string) => md.replace(/(?<!\\)<(https?:\/\/[^>]+)>/g, '$1').replace(/\\([\\`*_[\]<>#|~])/g, '$1');
+const unmarkdown = (md: string) => md.replace(/(?<!\\)<(https?:\/\/[^>]+)>/g, '$1').replace(/\\([\\`*_[\]<>#|~@])/g, '$1');
 const auth = { Authorization: `Bearer ${API_TOKEN}` };
 
 async function resolvedIncident(alarmName: string): Promise<string> {
@@ -111,7 +111,7 @@ describe('notes from humans', () => {
     const timeline = await request(app.getHttpServer()).get(`/incidents/${id}/timeline`).set(auth).expect(200);
     expect((timeline.body as { items: unknown[] }).items.at(-1)).toEqual(res.body);
     const md = await request(app.getHttpServer()).get(`/incidents/${id}/rca.md`).set(auth).expect(200);
-    expect(md.text).toMatch(/\| Note: customers saw 502s on \/pay \| bob@example.com \|/);
+    expect(md.text).toMatch(/\| Note: customers saw 502s on \/pay \| bob\\@example.com \|/);
   });
 
   it('404 for an unknown incident (nothing is written), 400 naming the field, 401 without the token', async () => {

@@ -97,7 +97,32 @@ function openWithFailedStep(): RcaInput {
   };
 }
 
+/** Resolved after a failed mitigation: the rollback failed, a person approved a scale-up that worked. */
+function failedMitigation(): RcaInput {
+  const timeline = [
+    entry('2024-11-24T14:02:10Z', 'alarm.received', { alarm: 'checkout-5xx', state: 'ALARM', reason: 'Threshold Crossed', stateChangedAt: '2024-11-24T14:02:00Z' }),
+    entry('2024-11-24T14:02:10Z', 'incident.opened', { service: 'checkout', routed: true, alarm: 'checkout-5xx' }),
+    entry('2024-11-24T14:02:40Z', 'approval.granted', { step: 'rollback', by: 'policy:recent-deploy', policy: 'recent-deploy', plan: 'roll back prod/checkout from checkout:42 to checkout:41' }),
+    entry('2024-11-24T14:03:30Z', 'step.failed', { step: 'rollback', action: 'deploy.rollback', error: 'ClientException: TaskDefinition checkout:41 is INACTIVE' }),
+    entry('2024-11-24T14:04:00Z', 'approval.requested', { step: 'scale-up', plan: 'UpdateService prod/checkout desiredCount 2 → 4' }),
+    entry('2024-11-24T14:09:00Z', 'approval.granted', { step: 'scale-up', by: 'dave@example.com', count: 1, needed: 1 }),
+    entry('2024-11-24T14:10:30Z', 'step.succeeded', { step: 'scale-up', action: 'ecs.scale-up', summary: 'scaled prod/checkout from 2 to 4 desired tasks' }),
+    entry('2024-11-24T14:21:00Z', 'incident.resolved', { lastAlarm: 'checkout-5xx' }),
+  ];
+  return {
+    incident: incident({ onsetAt: '2024-11-24T14:02:00Z', openedAt: '2024-11-24T14:02:10Z', resolvedAt: '2024-11-24T14:21:00Z' }),
+    timeline,
+    runs: [{ runbook: 'production-down', steps: [
+      ...diagnostics('2024-11-24T14:02:30Z'),
+      { id: 'rollback', action: 'deploy.rollback', status: 'failed', mutating: true, approval: 'policy', approvedBy: 'policy:recent-deploy', plan: 'roll back prod/checkout from checkout:42 to checkout:41', params: { cluster: 'prod', service: 'checkout' }, error: 'ClientException: TaskDefinition checkout:41 is INACTIVE', startedAt: '2024-11-24T14:02:40Z', finishedAt: '2024-11-24T14:03:30Z' },
+      { id: 'scale-up', action: 'ecs.scale-up', status: 'succeeded', mutating: true, approval: 'granted', approvedBy: 'dave@example.com', approvals: [{ by: 'dave@example.com' }], plan: 'UpdateService prod/checkout desiredCount 2 → 4', params: { cluster: 'prod', service: 'checkout', from: 2 }, output: { desiredCount: 4, requestId: 'a1b2c3d4-0000-4000-8000-000000000009' }, summary: 'scaled prod/checkout from 2 to 4 desired tasks', startedAt: '2024-11-24T14:09:01Z', finishedAt: '2024-11-24T14:10:30Z' },
+    ] }],
+    now: new Date('2024-11-24T15:00:00Z'),
+  };
+}
+
 const CASES: Array<[string, () => RcaInput]> = [
+  ['failed-mitigation', failedMitigation],
   ['rollback-by-policy', rollbackByPolicy],
   ['approvals-and-rejection', approvalsAndRejection],
   ['open-with-failed-step', openWithFailedStep],
@@ -199,7 +224,7 @@ function unmarkdown(md: string): string {
   return md
     .replace(/(?<!\\)<(https?:\/\/[^>]+)>/g, '$1')
     .replace(/(?<!\\)`/g, '')
-    .replace(/\\([\\`*_[\]<>#|~])/g, '$1');
+    .replace(/\\([\\`*_[\]<>#|~@])/g, '$1');
 }
 const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
 
@@ -258,6 +283,6 @@ describe('rca.json (buildRca) and rca.md (renderRca) say the same', () => {
     const model = buildRca(input);
     expect(model.notes).toEqual([{ id: expect.any(String), at: '2024-11-21T08:20:00Z', by: 'dana@example.com', text: 'restarting the\nworkers', source: 'api' }]);
     expect(model.keyTimes.firstHumanResponse).toBe('2024-11-21T08:20:00.000Z');
-    expect(renderRca(input)).toContain('| 08:20:00 | +5m | Note: restarting the workers | dana@example.com |');
+    expect(renderRca(input)).toContain('| 08:20:00 | +5m | Note: restarting the workers | dana\\@example.com |');
   });
 });

@@ -136,8 +136,9 @@ function text(s: string): string {
   return out + escape(flat.slice(last));
 }
 
+/** Markdown syntax escaped; `@` too, so that an approver's e-mail address is not a bare link (MD034). */
 function escape(s: string): string {
-  return s.replace(/[\\`*_[\]<>#|~]/g, (c) => `\\${c}`);
+  return s.replace(/[\\`*_[\]<>#|~@]/g, (c) => `\\${c}`);
 }
 
 /** A table cell: text() already escapes `|`, so a cell never splits. */
