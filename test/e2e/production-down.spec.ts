@@ -3,17 +3,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateClusterCommand, CreateServiceCommand, DescribeServicesCommand, ECSClient, RegisterTaskDefinitionCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import type { INestApplication } from '@nestjs/common';
+import request from 'supertest';
 import { startApp } from '../support/app';
 import { client } from '../support/engine';
 import { uniqueName } from '../support/moto';
 import { testRedis } from '../support/redis';
+import { blockActionsBody, signSlackRequest } from '../support/slack-sign';
+import { type SlackStub, type StubMessage, startSlackStub } from '../support/slack-stub';
 
 /**
  * The shipped production-down runbook end to end against moto_server: an alarm in, diagnostics
  * out, an ECS rolling rollback performed (the service is on the previous task definition after),
  * granted by the recent-deploy policy when the deployment is recent, and approved by a person
- * through the API when it is not.
+ * in Slack when it is not. Slack (a local Web API stand-in) shows each incident as it unfolds.
  */
+const SIGNING_SECRET = 'test-signing-secret-0123456789';
 const MOTO_URL = process.env.MOTO_URL!;
 const ROOT = join(__dirname, '..', '..');
 const { prefix, cleanup } = testRedis('production-down');
@@ -21,6 +25,7 @@ const ecs = new ECSClient({ endpoint: MOTO_URL });
 const clusterName = uniqueName('prod');
 let app: INestApplication;
 let api: ReturnType<typeof client>;
+let slack: SlackStub;
 const revisions: Record<string, string[]> = {};
 
 async function seedService(service: string): Promise<void> {
@@ -52,17 +57,19 @@ beforeAll(async () => {
     catalogFile,
     `
 approverGroups:
-  oncall: { users: [alice@example.com] }
+  oncall: { users: [alice@example.com], slackUsers: [U0ALICE01] }
 services:
   web:
     alarms: { patterns: ["web-*"] }
     ecs: { cluster: ${clusterName}, service: web }
     approvers: [oncall]
+    slack: { channel: "#inc-web" }
     limits: { autoRollbackWindowMinutes: 30, cooldownMinutes: 0 }
   api:
     alarms: { patterns: ["api-*"] }
     ecs: { cluster: ${clusterName}, service: api }
     approvers: [oncall]
+    slack: { channel: "#inc-api" }
     limits: { autoRollbackWindowMinutes: 30, cooldownMinutes: 0 }
 `,
   );
@@ -72,16 +79,23 @@ services:
     .replace('verify_seconds: { default: 300,', 'verify_seconds: { default: 1,');
   process.env.AWS_ENDPOINT_URL = MOTO_URL;
   const { awsActions } = await import('@responder/aws/actions');
-  ({ app } = await startApp(prefix, {}, { catalogFile, runbooks: [runbook], actions: awsActions({ region: 'us-east-1' }) }));
+  slack = await startSlackStub();
+  const env = { SLACK_BOT_TOKEN: 'xoxb-test-0000-token', SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slack.apiUrl };
+  ({ app } = await startApp(prefix, env, { catalogFile, runbooks: [runbook], actions: awsActions({ region: 'us-east-1' }) }));
   api = client(app);
 });
 
 afterAll(async () => {
   await app?.close();
+  await slack?.close();
   delete process.env.AWS_ENDPOINT_URL;
   ecs.destroy();
   await cleanup();
 });
+
+const text = (m: StubMessage) => `${m.text ?? ''} ${JSON.stringify(m.blocks ?? [])}`;
+const buttons = (m: StubMessage) =>
+  (m.blocks ?? []).flatMap((b) => ((b as { type: string }).type === 'actions' ? (b as { elements: Array<{ action_id: string; value: string }> }).elements : []));
 
 describe('production-down against moto_server', () => {
   it('rolls back a deployment made just before the onset without waiting for people (recent-deploy policy)', async () => {
@@ -99,6 +113,16 @@ describe('production-down against moto_server', () => {
     expect(await taskDefinitionOf('web')).toBe(revisions.web[0]);
     const granted = (await api.timeline(incidentId)).find((e) => e.type === 'approval.granted');
     expect(granted?.data).toMatchObject({ by: 'policy:recent-deploy', step: 'rollback' });
+    // Slack: one message, the findings of the real diagnostics and the rollback in its thread.
+    const main = await slack.waitFor(() => slack.messages('#inc-web').find((m) => m.threadTs === undefined));
+    const thread = await slack.waitFor(() => {
+      const replies = slack.replies('#inc-web', main.ts);
+      return replies.some((m) => /recent-deploy/.test(text(m))) && replies.some((m) => /deploy\.recent/.test(text(m))) ? replies : undefined;
+    }, 15_000);
+    expect(thread.find((m) => /deploy\.recent/.test(text(m)))!.text).toBeTruthy();
+    const rollback = thread.find((m) => /recent-deploy/.test(text(m)))!;
+    expect(buttons(rollback)).toEqual([]);
+    expect(text(rollback)).toContain(`roll back ${clusterName}/web`);
   });
 
   it('asks people when the deployment is older than the window, and rolls back once approved', async () => {
@@ -107,9 +131,16 @@ describe('production-down against moto_server', () => {
     const waiting = await api.waitStep(incidentId, 'rollback', ['awaiting_approval'], 60_000);
     expect(waiting.plan).toContain(`roll back ${clusterName}/api`);
     expect(await taskDefinitionOf('api')).toBe(revisions.api[1]);
-    await api.post(`/incidents/${incidentId}/steps/rollback/approve`, { approver: 'alice@example.com', paramsHash: waiting.paramsHash }).expect(200);
+    // Approved from Slack: the button carries the plan's hash, the click is signed as Slack signs it.
+    const asked = await slack.waitFor(() => slack.messages('#inc-api').find((m) => buttons(m).length > 0), 15_000);
+    expect(text(asked)).toContain(`roll back ${clusterName}/api`);
+    const approve = buttons(asked).find((b) => b.action_id === 'responder_approve')!;
+    expect(JSON.parse(approve.value)).toMatchObject({ incidentId, step: 'rollback', paramsHash: waiting.paramsHash });
+    const body = blockActionsBody({ userId: 'U0ALICE01', actionId: approve.action_id, value: approve.value, channelId: asked.channel, messageTs: asked.ts });
+    await request(app.getHttpServer()).post('/slack/events').set(signSlackRequest(SIGNING_SECRET, body)).send(body).expect(200);
     const done = await api.waitStep(incidentId, 'rollback', ['succeeded'], 60_000);
-    expect(done).toMatchObject({ approval: 'granted', approvals: [expect.objectContaining({ by: 'alice@example.com' })] });
+    expect(done).toMatchObject({ approval: 'granted', approvals: [expect.objectContaining({ by: 'U0ALICE01' })] });
+    await slack.waitFor(() => slack.messages('#inc-api').find((m) => m.ts === asked.ts && buttons(m).length === 0 && /U0ALICE01/.test(text(m))));
     expect(await taskDefinitionOf('api')).toBe(revisions.api[0]);
     await api.waitRun(incidentId, ['succeeded', 'failed'], 60_000);
   });

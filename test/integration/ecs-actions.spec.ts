@@ -8,6 +8,7 @@ import {
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
+  UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { type ActionContext, PermanentActionError } from '@responder/domain';
 import { ApplicationAutoScalingAdapter, EcsAdapter } from '@responder/aws';
@@ -189,6 +190,31 @@ describe('ecs.scale-up against moto_server', () => {
     const result = await scaleUp.run({ cluster: p.cluster, service: p.service, max_tasks: 10, factor: 2 }, ctx('scale-up'));
     expect(result.output).toMatchObject({ from: 2, to: 3, cappedBy: 'autoscaling', limits: { autoscalingMax: 3 } });
     expect(await desiredCount(p)).toBe(3);
+  });
+
+  it('with from, plans the exact target and sets it, not one recomputed from a count that moved after the plan', async () => {
+    const p = await production(3);
+    const params = { cluster: p.cluster, service: p.service, max_tasks: 10, factor: 2, from: 3 };
+    expect(scaleUp.plan(params).summary).toBe(`UpdateService ${p.cluster}/${p.service} desiredCount 3 → 6`);
+    await ecsClient.send(new UpdateServiceCommand({ cluster: p.cluster, service: p.service, desiredCount: 2 })); // scaled down between plan and run
+
+    const result = await scaleUp.run(params, ctx('scale-up'));
+    expect(result.output).toMatchObject({ from: 2, to: 6, plannedFrom: 3, approvedTarget: 6, target: 6 });
+    expect(result.summary).toBe(`scaled ${p.cluster}/${p.service} from 2 to 6 desired tasks; the plan started from 3 but the service was scaled down to 2 since: set to the approved target`);
+    expect(await desiredCount(p)).toBe(6);
+    expect(counted.sent('UpdateServiceCommand')).toBe(1);
+
+    const again = await scaleUp.run(params, ctx('scale-up'));
+    expect(again.output).toMatchObject({ skipped: true, reason: 'already at 6 desired tasks (≥ target 6)' });
+    expect(counted.sent('UpdateServiceCommand')).toBe(1);
+  });
+
+  it('with from, caps at max_tasks as planned', async () => {
+    const p = await production(4);
+    const params = { cluster: p.cluster, service: p.service, max_tasks: 7, factor: 2, from: 4 };
+    expect(scaleUp.plan(params).summary).toBe(`UpdateService ${p.cluster}/${p.service} desiredCount 4 → 7 (capped at max_tasks 7)`);
+    expect((await scaleUp.run(params, ctx('scale-up'))).output).toMatchObject({ from: 4, to: 7, cappedBy: 'catalog' });
+    expect(await desiredCount(p)).toBe(7);
   });
 
   it('reconcile reports the desired count without calling UpdateService', async () => {

@@ -15,7 +15,7 @@ import { type ActionContext, PermanentActionError } from '@responder/domain';
 import { ApplicationAutoScalingAdapter } from '../app-autoscaling.adapter';
 import { EcsAdapter } from '../ecs.adapter';
 import { NotAppliedError } from '../errors';
-import { ecsScaleUpAction, scaleUpTarget } from './ecs-scale-up.action';
+import { ecsScaleUpAction, scaleUpPlanSummary, scaleUpParams, scaleUpTarget } from './ecs-scale-up.action';
 
 const CLUSTER = 'prod';
 const SERVICE = 'checkout';
@@ -203,6 +203,139 @@ describe('ecs.scale-up', () => {
     const error = await failure(action.run(PARAMS, ctx()));
     expect(error).toBeInstanceOf(NotAppliedError);
     expect((error as NotAppliedError).notApplied).toBe(true);
+  });
+});
+
+describe('ecs.scale-up with from (the desired count the plan starts from)', () => {
+  const FROM = { ...PARAMS, from: 4 };
+  const updates = (ecs: ReturnType<typeof setup>['ecs']) => ecs.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input);
+
+  it('plans the exact numbers without calling AWS', () => {
+    const { ecs, aas, action } = setup(4);
+    expect(action.plan(FROM)).toEqual({ summary: 'UpdateService prod/checkout desiredCount 4 → 8', resource: 'ecs:prod/checkout' });
+    expect(action.plan({ ...PARAMS, factor: 1.5, from: 5 }).summary).toBe('UpdateService prod/checkout desiredCount 5 → 8');
+    expect(ecs.calls()).toHaveLength(0);
+    expect(aas.calls()).toHaveLength(0);
+  });
+
+  it('says so in the plan when max_tasks caps the target', () => {
+    const { action } = setup(20);
+    expect(action.plan({ ...PARAMS, from: 20 }).summary).toBe('UpdateService prod/checkout desiredCount 20 → 24 (capped at max_tasks 24)');
+  });
+
+  it('plans no call when the approved count is already at or above the target, or 0', () => {
+    expect(scaleUpPlanSummary(scaleUpParams({ ...PARAMS, from: 30 }))).toBe('no UpdateService on prod/checkout: desiredCount 30 is already ≥ the target 24 (capped at max_tasks 24)');
+    expect(scaleUpPlanSummary(scaleUpParams({ ...PARAMS, factor: 1, from: 4 }))).toBe('no UpdateService on prod/checkout: desiredCount 4 is already ≥ the target 4');
+    expect(scaleUpPlanSummary(scaleUpParams({ ...PARAMS, from: 0 }))).toBe('no UpdateService on prod/checkout: desiredCount 0 (a service scaled to zero is not scaled up automatically)');
+  });
+
+  it('treats a null or missing from as not given: the formula plan, as before', () => {
+    const formula = "UpdateService prod/checkout desiredCount → min(24, ceil(current × 2)), at most Application Auto Scaling's max capacity";
+    expect(scaleUpPlanSummary(scaleUpParams({ ...PARAMS, from: null }))).toBe(formula);
+    expect(scaleUpPlanSummary(scaleUpParams({ ...PARAMS, from: undefined }))).toBe(formula);
+  });
+
+  it.each([[-1], [2.5], ['4'], [10_001]])('refuses from = %p when planning', (from) => {
+    const { action } = setup(4);
+    expect(() => action.plan({ ...PARAMS, from })).toThrow(PermanentActionError);
+    expect(() => action.plan({ ...PARAMS, from })).toThrow(/"from" must be a whole number from 0 to 10000/);
+  });
+
+  it('sets exactly the approved target', async () => {
+    const { ecs, state, action } = setup(4);
+    const result = await action.run(FROM, ctx());
+    expect(updates(ecs)).toEqual([{ cluster: CLUSTER, service: SERVICE, desiredCount: 8 }]);
+    expect(state.desiredCount).toBe(8);
+    expect(result.output).toMatchObject({ from: 4, to: 8, desiredCount: 8, plannedFrom: 4, approvedTarget: 8, target: 8, cappedBy: null });
+    expect(result.summary).toBe('scaled prod/checkout from 4 to 8 desired tasks');
+  });
+
+  it('sets the approved target, not one recomputed from a live count that grew meanwhile', async () => {
+    const { ecs, action } = setup(6);
+    const result = await action.run(FROM, ctx());
+    expect(updates(ecs)).toEqual([{ cluster: CLUSTER, service: SERVICE, desiredCount: 8 }]); // not ceil(6 × 2) = 12
+    expect(result.summary).toBe('scaled prod/checkout from 6 to 8 desired tasks; the plan started from 4, the service was at 6 when the step ran');
+  });
+
+  it('sets the approved target when the service was scaled down below from meanwhile, and says so', async () => {
+    const { ecs, state, action } = setup(2);
+    const result = await action.run(FROM, ctx());
+    expect(updates(ecs)).toEqual([{ cluster: CLUSTER, service: SERVICE, desiredCount: 8 }]); // not ceil(2 × 2) = 4
+    expect(state.desiredCount).toBe(8);
+    expect(result.output).toMatchObject({ from: 2, to: 8, plannedFrom: 4, approvedTarget: 8 });
+    expect(result.summary).toBe('scaled prod/checkout from 2 to 8 desired tasks; the plan started from 4 but the service was scaled down to 2 since: set to the approved target');
+  });
+
+  it('is a skip, not a call, when the live count is already at or above the target', async () => {
+    for (const live of [8, 11]) {
+      const { ecs, action } = setup(live);
+      const result = await action.run(FROM, ctx());
+      expect(result.output).toMatchObject({ skipped: true, reason: `already at ${live} desired tasks (≥ target 8)`, desiredCount: live, target: 8 });
+      expect(result.summary).toBe(`prod/checkout: already at ${live} desired tasks (≥ target 8), not scaled`);
+      expect(updates(ecs)).toHaveLength(0);
+    }
+  });
+
+  it('is safe to run twice: the second run finds the approved target reached and makes no call', async () => {
+    const { ecs, state, action } = setup(4);
+    expect((await action.run(FROM, ctx())).output).toMatchObject({ from: 4, to: 8 });
+    expect((await action.run(FROM, ctx())).output).toMatchObject({ skipped: true, reason: 'already at 8 desired tasks (≥ target 8)' });
+    expect(updates(ecs)).toHaveLength(1);
+    expect(state.desiredCount).toBe(8);
+  });
+
+  it('stops at the catalog max_tasks it planned with', async () => {
+    const { ecs, action } = setup(20);
+    const result = await action.run({ ...PARAMS, from: 20 }, ctx());
+    expect(updates(ecs)).toEqual([{ cluster: CLUSTER, service: SERVICE, desiredCount: 24 }]);
+    expect(result.summary).toBe('scaled prod/checkout from 20 to 24 desired tasks, capped at max_tasks 24');
+  });
+
+  it("caps the approved target at Application Auto Scaling's max capacity, and says so", async () => {
+    const { ecs, action } = setup(4, 6);
+    const result = await action.run(FROM, ctx());
+    expect(updates(ecs)).toEqual([{ cluster: CLUSTER, service: SERVICE, desiredCount: 6 }]);
+    expect(result.output).toMatchObject({ to: 6, approvedTarget: 8, target: 6, cappedBy: 'autoscaling', limits: { autoscalingMax: 6 } });
+    expect(result.summary).toBe('scaled prod/checkout from 4 to 6 desired tasks, capped by Application Auto Scaling max capacity 6 (approved 8)');
+  });
+
+  it("is a skip when Application Auto Scaling's max capacity is at or below the live count", async () => {
+    const { ecs, action } = setup(4, 3);
+    const result = await action.run(FROM, ctx());
+    expect(result.output).toMatchObject({ skipped: true, reason: 'already at 4 desired tasks (≥ target 3)', cappedBy: 'autoscaling' });
+    expect(result.summary).toBe('prod/checkout: already at 4 desired tasks (≥ target 3), capped by Application Auto Scaling max capacity 3 (approved 8), not scaled');
+    expect(updates(ecs)).toHaveLength(0);
+  });
+
+  it('makes no call when the approved plan was no call, even if the count dropped since', async () => {
+    const { ecs, action } = setup(10);
+    const result = await action.run({ ...PARAMS, from: 30 }, ctx());
+    expect(result.output).toMatchObject({ skipped: true, desiredCount: 10, approvedTarget: 24 });
+    expect(result.summary).toBe('prod/checkout: the approved plan changes nothing: it started from 30 desired tasks, already ≥ the target 24, not scaled');
+    expect(updates(ecs)).toHaveLength(0);
+  });
+
+  it('still leaves a service scaled to zero alone', async () => {
+    const { ecs, action } = setup(0);
+    expect((await action.run(FROM, ctx())).output).toMatchObject({ skipped: true, desiredCount: 0 });
+    expect(updates(ecs)).toHaveLength(0);
+  });
+
+  it('still fails for good on a service that is not ACTIVE, before any call', async () => {
+    const { ecs, action } = setup(4);
+    ecs.on(DescribeServicesCommand).resolves({ services: [{ serviceName: SERVICE, status: 'DRAINING', desiredCount: 4, runningCount: 4, pendingCount: 0, deployments: [] }], failures: [] });
+    const error = await failure(action.run(FROM, ctx()));
+    expect(error).toBeInstanceOf(PermanentActionError);
+    expect(error.message).toBe('ecs.scale-up: ECS service prod/checkout is DRAINING, not ACTIVE: it cannot be scaled');
+    expect(updates(ecs)).toHaveLength(0);
+  });
+
+  it('reconcile reports the count against the approved target and never calls UpdateService', async () => {
+    const { ecs, action } = setup(4);
+    const result = await action.reconcile!(FROM, ctx());
+    expect(result.output).toEqual({ reconciled: true, desiredCount: 4, runningCount: 1, plannedFrom: 4, approvedTarget: 8 });
+    expect(result.summary).toBe('prod/checkout: an earlier attempt was interrupted; desired count is now 4, approved target 8 (not changed again)');
+    expect(updates(ecs)).toHaveLength(0);
   });
 });
 
