@@ -51,6 +51,7 @@ beforeAll(async () => {
   await ecs.send(new CreateClusterCommand({ clusterName }));
   await seedService('web');
   await seedService('api');
+  await seedService('cart');
   const dir = mkdtempSync(join(tmpdir(), 'production-down-'));
   const catalogFile = join(dir, 'catalog.yaml');
   writeFileSync(
@@ -70,6 +71,12 @@ services:
     ecs: { cluster: ${clusterName}, service: api }
     approvers: [oncall]
     slack: { channel: "#inc-api" }
+    limits: { autoRollbackWindowMinutes: 30, cooldownMinutes: 0 }
+  cart:
+    alarms: { patterns: ["cart-*"] }
+    ecs: { cluster: ${clusterName}, service: cart }
+    approvers: [oncall]
+    slack: { channel: "#inc-cart" }
     limits: { autoRollbackWindowMinutes: 30, cooldownMinutes: 0 }
 `,
   );
@@ -142,6 +149,30 @@ describe('production-down against moto_server', () => {
     expect(done).toMatchObject({ approval: 'granted', approvals: [expect.objectContaining({ by: 'U0ALICE01' })] });
     await slack.waitFor(() => slack.messages('#inc-api').find((m) => m.ts === asked.ts && buttons(m).length === 0 && /U0ALICE01/.test(text(m))));
     expect(await taskDefinitionOf('api')).toBe(revisions.api[0]);
+    await api.waitRun(incidentId, ['succeeded', 'failed'], 60_000);
+  });
+
+  it('after a rollback is rejected in Slack, scales up by exactly the approved count when tasks are missing', async () => {
+    // Onset an hour after the deploy: the rollback waits for people (outside the policy's window); moto runs no task, so 2 are missing.
+    const incidentId = await api.alarm('cart-5xx', 'ALARM', new Date(Date.now() + 60 * 60_000));
+    const clickIn = async (step: string, actionId: 'responder_approve' | 'responder_reject') => {
+      const asked = await slack.waitFor(() => slack.messages('#inc-cart').find((m) => buttons(m).some((b) => (JSON.parse(b.value) as { step: string }).step === step)), 15_000);
+      const button = buttons(asked).find((b) => b.action_id === actionId)!;
+      const body = blockActionsBody({ userId: 'U0ALICE01', actionId, value: button.value, channelId: asked.channel, messageTs: asked.ts });
+      await request(app.getHttpServer()).post('/slack/events').set(signSlackRequest(SIGNING_SECRET, body)).send(body).expect(200);
+      return asked;
+    };
+    await api.waitStep(incidentId, 'rollback', ['awaiting_approval'], 60_000);
+    await clickIn('rollback', 'responder_reject');
+    await api.waitStep(incidentId, 'rollback', ['rejected']);
+    const waiting = await api.waitStep(incidentId, 'scale-up', ['awaiting_approval'], 60_000);
+    expect(waiting.plan).toBe(`UpdateService ${clusterName}/cart desiredCount 2 → 4`);
+    const asked = await clickIn('scale-up', 'responder_approve');
+    expect(text(asked)).toContain('desiredCount 2 → 4');
+    await api.waitStep(incidentId, 'scale-up', ['succeeded'], 60_000);
+    const out = await ecs.send(new DescribeServicesCommand({ cluster: clusterName, services: ['cart'] }));
+    expect(out.services![0].desiredCount).toBe(4);
+    expect(await taskDefinitionOf('cart')).toBe(revisions.cart[1]); // not rolled back
     await api.waitRun(incidentId, ['succeeded', 'failed'], 60_000);
   });
 });
