@@ -124,7 +124,7 @@ describe('Slack', () => {
     // The diagnostics finish and the step waits for approval while Slack has not got a message yet.
     await api.waitStep(incidentId, 'fix', ['awaiting_approval']);
     expect(topLevel('#inc-flaky')).toHaveLength(0);
-    const request = await approvalRequest('#inc-flaky', 'fix');
+    const asked = await approvalRequest('#inc-flaky', 'fix');
     const [main] = topLevel('#inc-flaky');
     expect(topLevel('#inc-flaky')).toHaveLength(1);
     const replies = await slack.waitFor(() => {
@@ -133,12 +133,15 @@ describe('Slack', () => {
     });
     expect(replies.filter((m) => /diagnosed 1\b/.test(text(m)))).toHaveLength(1);
     expect(replies.filter((m) => /diagnosed 2\b/.test(text(m)))).toHaveLength(1);
-    expect(replies.filter((m) => buttons(m).length > 0)).toEqual([request]);
+    expect(replies.filter((m) => buttons(m).length > 0)).toEqual([asked]);
     const failed = slack.callsTo('chat.postMessage').filter((c) => !c.ok);
     expect(failed.map((c) => c.status)).toEqual([500, 429]);
     // The 429 was honoured: nothing was posted within Retry-After of it.
     const after429 = slack.callsTo('chat.postMessage').filter((c) => c.ok && c.at > failed[1].at);
     expect(after429[0].at - failed[1].at).toBeGreaterThanOrEqual(1900);
+    const metrics = (await request(app.getHttpServer()).get('/metrics').expect(200)).text;
+    expect(metrics).toMatch(/responder_slack_jobs_total\{job="sync",outcome="rate_limited"\} 1/);
+    expect(metrics).toMatch(/responder_slack_jobs_total\{job="sync",outcome="retry"\} 1/);
   });
 
   it('posts one message per incident, updates it as steps finish, and puts findings in its thread', async () => {

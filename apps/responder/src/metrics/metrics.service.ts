@@ -48,6 +48,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly slackJobs = new Counter({
+    name: 'responder_slack_jobs_total',
+    help: 'Outbound Slack jobs run, by job (sync, remind, ephemeral) and outcome (ok, rate_limited, retry, refused)',
+    labelNames: ['job', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -3,6 +3,7 @@ import { DelayedError, type Job, type JobsOptions, Queue, UnrecoverableError, Wo
 import Redis from 'ioredis';
 import { SlackPermanentError, SlackRetryableError } from '@responder/slack';
 import type { AppConfig } from '../config/config';
+import { MetricsService } from '../metrics/metrics.service';
 import { APP_CONFIG } from '../tokens';
 
 /**
@@ -44,7 +45,10 @@ export class SlackOutbox implements BeforeApplicationShutdown {
   private worker: Worker | null = null;
   private workerConnection: Redis | null = null;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
+  ) {
     this.connection = new Redis(config.redis.url, { maxRetriesPerRequest: null, enableOfflineQueue: false });
     this.connection.on('error', () => undefined);
     this.queue = new Queue(SLACK_QUEUE, { connection: this.connection, prefix: `${config.redis.prefix}:bull`, defaultJobOptions: DEFAULTS });
@@ -91,8 +95,11 @@ export class SlackOutbox implements BeforeApplicationShutdown {
   private async run(job: Job, token: string | undefined, processor: (job: SlackJob) => Promise<void>): Promise<void> {
     try {
       await processor({ name: job.name, data: job.data as unknown } as SlackJob);
+      this.metrics.slackJobs.inc({ job: job.name, outcome: 'ok' });
     } catch (err) {
       const delayMs = err instanceof RetryLater ? err.delayMs : err instanceof SlackRetryableError ? err.retryAfterMs : undefined;
+      const outcome = err instanceof SlackPermanentError ? 'refused' : err instanceof SlackRetryableError && err.retryAfterMs !== undefined ? 'rate_limited' : 'retry';
+      this.metrics.slackJobs.inc({ job: job.name, outcome });
       if (delayMs !== undefined) {
         this.logger.warn(`Slack ${job.name}: ${(err as Error).message}; again in ${delayMs} ms`);
         await job.moveToDelayed(Date.now() + delayMs, token);

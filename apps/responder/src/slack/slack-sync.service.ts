@@ -45,6 +45,8 @@ interface PostedApproval {
 @Injectable()
 export class SlackSync {
   private readonly logger = new Logger('SlackSync');
+  /** Services already warned about (once per process, not once per change). */
+  private readonly noChannel = new Set<string>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -77,7 +79,8 @@ export class SlackSync {
     if (!view) return;
     const target = this.views.channelOf(view.service);
     if (!target) {
-      this.logger.warn(`incident ${incidentId}: no Slack channel (set SLACK_CHANNEL or the service's slack.channel)`);
+      if (!this.noChannel.has(view.service ?? '')) this.logger.warn(`service ${view.service ?? '(unrouted)'} has no Slack channel (set SLACK_CHANNEL or the service's slack.channel): its incidents are not posted`);
+      this.noChannel.add(view.service ?? '');
       return;
     }
     const key = this.key(incidentId);
