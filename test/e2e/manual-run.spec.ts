@@ -76,7 +76,7 @@ describe('POST /runbooks/:name/run', () => {
     const list = (await api.get('/incidents?status=open&service=dry').expect(200)).body as { items: Array<{ id: string }> };
     expect(list.items.map((i) => i.id)).toEqual([incidentId]);
     const md = await api.get(`/incidents/${incidentId}/rca.md`).expect(200);
-    expect(md.text).toContain('| Incident opened for dry | alice@example.com |');
+    expect(md.text).toContain('| Incident opened for dry | alice\\@example.com |');
   });
 
   it('409 for a second run of the same runbook on that incident; another runbook joins the same incident', async () => {
