@@ -11,6 +11,7 @@
  *   BENCH_MONITOR=0          # skip (e), the Redis MONITOR count of one run of (a)
  *   BENCH_CPU_PROF=1         # V8 CPU profile of one more run of (a), summarised, written to .bench/
  *   BENCH_ENFORCE_TARGETS=1  # exit 1 when a target of the issue is missed
+ *   BENCH_GIT=0              # do not run git to name the code measured
  *   ENGINE_CONCURRENCY=64    # the engine worker's concurrency (default 64 here)
  *   REDIS_URL=redis://host:6379
  *
@@ -18,6 +19,10 @@
  * and `run.finished` timeline entries, each step's queuedAt/startedAt/finishedAt), all written by
  * this process' clock, so how often the bench polls for the end of a run does not change them;
  * the start of a measurement is the bench's clock just before the alarm is POSTed.
+ *
+ * Redis round trips are counted in this process, without MONITOR: each write of a command (or of a
+ * pipeline or MULTI block sent together) by the service's connections is one. (e) adds MONITOR's
+ * view of the commands, which counts each command of a pipeline apart.
  *
  * Runs under ts-node, not tsx: esbuild emits no decorator metadata and Nest's injection needs it.
  * Everything goes under a key prefix of its own (bench-engine-<random>), deleted at the end.
@@ -28,7 +33,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, Socket } from 'node:net';
 import os from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
@@ -195,10 +200,17 @@ async function main(): Promise<number> {
     // (d) and (a) alternate, so that both see the same machine (other processes come and go).
     const d: Measured<number>[] = [];
     const a: Measured<SequentialResult>[] = [];
+    const writes = writeCounter(REDIS_URL, [admin, ctx.probe], ctx.app.get<Redis>(REDIS));
+    const trips = { raw: { store: 0, bull: 0 }, engine: { store: 0, bull: 0 } };
     for (let i = 0; i < RUNS_A; i++) {
+      writes.start();
       d.push(await measure(admin, async () => (await raw.run(i)) / STEPS));
+      add(trips.raw, writes.stop());
+      writes.start();
       a.push(await measure(admin, () => sequentialRun(ctx, SERVICES.seq[i + 1])));
+      add(trips.engine, writes.stop());
     }
+    writes.restore();
     await raw.close();
 
     timerOvershoot.length = 0;
@@ -220,7 +232,7 @@ async function main(): Promise<number> {
       profile = await profiler.stop();
     }
 
-    const met = report({ a: combine(a), b, serial, c, d: combine(d), overshoot });
+    const met = report({ a: combine(a), b, serial, c, d: combine(d), overshoot, trips: { raw: per(trips.raw, RUNS_A * STEPS), engine: per(trips.engine, RUNS_A * STEPS) } });
     if (traffic) printTraffic(traffic);
     if (profile) printProfile(profile);
     await ctx.probe.quit();
@@ -559,25 +571,37 @@ function report(r: {
   c: Measured<BurstResult>;
   d: Measured<number[]>;
   overshoot: number[];
+  trips: { raw: Trips; engine: Trips };
 }): boolean {
   const a = r.a.value;
   const rawPerJob = median(r.d.value);
   const perStep = a.map((x) => x.wallMs / STEPS);
   const ratio = median(perStep) / rawPerJob;
+  // Each run of (a) against the chain run just before it: steadier than the ratio of medians when
+  // the machine's load changes during the section.
+  const paired = a.map((x, i) => x.wallMs / STEPS / r.d.value[i]);
+  const tripsLine = (t: Trips, what: string) =>
+    `${f(t.store + t.bull, 1)} per ${what} (BullMQ's connections ${f(t.bull, 1)}, the engine's store ${f(t.store, 1)}), counted in this process`;
 
   console.log(`\n(d) raw BullMQ, one job adding the next, ${STEPS} jobs, ${RUNS_A} chains, each run just before one of (a) (same Redis, StepQueue's worker settings)`);
   console.log(`    per job: median ${f(rawPerJob, 3)} ms, min ${f(Math.min(...r.d.value), 3)} ms`);
+  console.log(`    Redis round trips: ${tripsLine(r.trips.raw, 'job')}`);
   console.log(`    ${cpuLine(r.d)}`);
 
   console.log(`\n(a) ${STEPS}-step sequential runbook of no-op steps, ${RUNS_A} runs (one incident each)`);
   console.log(`    run, POST → run finished:      median ${f(median(a.map((x) => x.wallMs)), 0)} ms, min ${f(Math.min(...a.map((x) => x.wallMs)), 0)} ms`);
   console.log(`    per step (that / ${STEPS}):         median ${f(median(perStep), 2)} ms, min ${f(Math.min(...perStep), 2)} ms = ${f(ratio, 1)}× raw BullMQ chaining`);
+  console.log(`    engine overhead per step:       ${f(median(perStep) - rawPerJob, 2)} ms over raw BullMQ's ${f(rawPerJob, 3)} ms per job`);
+  console.log(`    each run vs the chain just before it: median ${f(median(paired), 2)}×, range ${f(Math.min(...paired), 2)}-${f(Math.max(...paired), 2)}×`);
   console.log(`    per step, run.planned → finished: median ${f(median(a.map((x) => x.runMs / STEPS)), 2)} ms`);
+  console.log(`    Redis round trips: ${tripsLine(r.trips.engine, 'step')}`);
   console.log(`    where a step's time goes (mean per step over all runs):`);
   const perStepMean = (k: keyof SequentialResult, n: number) => a.reduce((s, x) => s + x[k], 0) / (a.length * n);
-  console.log(`      previous step finished → queued (advance: getRun, incident, transition):   ${f(perStepMean('handoffMs', STEPS - 1), 2)} ms`);
-  console.log(`      queued → started (getRun, queue.add, BullMQ hand-over, getRun, transition): ${f(perStepMean('pickupMs', STEPS), 2)} ms`);
-  console.log(`      started → finished (the no-op action):                                     ${f(perStepMean('execMs', STEPS), 2)} ms`);
+  // queuedAt is set when the step before finishes (its success and this step's queueing are one
+  // call), so nearly all of a step's time shows as queued → started.
+  console.log(`      previous step finished → queued (deciding the step, before the call that records both):    ${f(perStepMean('handoffMs', STEPS - 1), 2)} ms`);
+  console.log(`      queued → started (the call, queue.add, BullMQ hand-over to the next job, its start):      ${f(perStepMean('pickupMs', STEPS), 2)} ms`);
+  console.log(`      started → finished (the no-op action, deciding what follows):                              ${f(perStepMean('execMs', STEPS), 2)} ms`);
   console.log(`      before the first step (intake, plan job, createRun): ${f(perStepMean('startMs', 1), 0)} ms per run`);
   console.log(`    ${cpuLine(r.a)}`);
 
@@ -607,19 +631,75 @@ function report(r: {
   const stepMet = ratio <= TARGET_STEP_RATIO;
   const pathMet = over(bRun) <= TARGET_OVERHEAD;
   console.log('\ntargets (issue 3)');
-  console.log(`    per-step overhead ≤ ${TARGET_STEP_RATIO}× raw BullMQ chaining: ${f(ratio, 1)}× (${f(median(perStep), 2)} ms vs ${f(rawPerJob, 3)} ms): ${stepMet ? 'met' : 'NOT MET'}`);
+  console.log(
+    `    per-step overhead ≤ ${TARGET_STEP_RATIO}× raw BullMQ chaining: ${f(ratio, 2)}× (${f(median(perStep), 2)} ms vs ${f(rawPerJob, 3)} ms; paired ${f(median(paired), 2)}×): ${stepMet ? 'met' : 'NOT MET'}`,
+  );
   console.log(`    run time within ${TARGET_OVERHEAD * 100}% of the critical path: ${pct(over(bRun))} (${f(bRun, 0)} ms vs ${CRITICAL_PATH_MS} ms; from the POST ${pct(over(bWall))}): ${pathMet ? 'met' : 'NOT MET'}`);
   return stepMet && pathMet;
 }
 
 function printTraffic(t: Traffic): void {
   const total = [...t.roundTrips.values()].reduce((s, n) => s + n, 0);
-  console.log(`\n(e) Redis round trips of one more ${t.steps}-step run of (a), from MONITOR (not timed; intake and planning included)`);
-  console.log(`    ${f(total / t.steps, 1)} round trips per step; ${f(t.insideLua / t.steps, 1)} more commands per step run inside Lua scripts`);
+  const bull = [...t.roundTrips.entries()].filter(([label]) => isBullLabel(label)).reduce((s, [, n]) => s + n, 0);
+  console.log(`\n(e) Redis commands of one more ${t.steps}-step run of (a), from MONITOR (not timed; intake and planning included; a pipeline's commands count apart)`);
+  console.log(`    ${f(total / t.steps, 1)} commands per step (BullMQ ${f(bull / t.steps, 1)}, engine and intake ${f((total - bull) / t.steps, 1)}); ${f(t.insideLua / t.steps, 1)} more commands per step run inside Lua scripts`);
   const rows = [...t.roundTrips.entries()].sort((x, y) => y[1] - x[1]);
   for (const [label, n] of rows.slice(0, 14)) console.log(`    ${f(n / t.steps, 2).padStart(6)}  ${label}`);
   const rest = rows.slice(14).reduce((s, [, n]) => s + n, 0);
   if (rest > 0) console.log(`    ${f(rest / t.steps, 2).padStart(6)}  (other)`);
+}
+
+/** A MONITOR label of BullMQ's: one of its scripts (name:version) or its blocking pop. */
+function isBullLabel(label: string): boolean {
+  return /:\d+\.\d+\.\d+/.test(label) || label.startsWith('bzpopmin ');
+}
+
+// --- Redis round trips, counted in this process ------------------------------------------------------
+
+interface Trips {
+  /** Writes by the engine's store connection (the app's REDIS client). */
+  store: number;
+  /** Writes by every other connection to Redis: BullMQ's queue, worker and blocking connections. */
+  bull: number;
+}
+
+/**
+ * Counts the writes this process makes to Redis between start() and stop(), leaving out the bench's
+ * own connections. ioredis writes a command, or a pipeline or MULTI block, in one write: one round
+ * trip each.
+ */
+function writeCounter(url: string, ignore: Redis[], store: Redis) {
+  const port = Number(new URL(url).port || 6379);
+  const socketOf = (r: Redis) => (r as unknown as { stream?: Socket }).stream;
+  const ignored = new Set(ignore.map(socketOf));
+  const storeSocket = socketOf(store);
+  let counts: Trips | null = null;
+  const original = Socket.prototype.write;
+  Socket.prototype.write = function (this: Socket, ...args: unknown[]) {
+    if (counts && this.remotePort === port && !ignored.has(this)) {
+      if (this === storeSocket) counts.store++;
+      else counts.bull++;
+    }
+    return (original as (...a: unknown[]) => boolean).apply(this, args);
+  };
+  return {
+    start: () => void (counts = { store: 0, bull: 0 }),
+    stop: (): Trips => {
+      const out = counts ?? { store: 0, bull: 0 };
+      counts = null;
+      return out;
+    },
+    restore: () => void (Socket.prototype.write = original),
+  };
+}
+
+function add(into: Trips, t: Trips): void {
+  into.store += t.store;
+  into.bull += t.bull;
+}
+
+function per(t: Trips, n: number): Trips {
+  return { store: t.store / n, bull: t.bull / n };
 }
 
 // --- CPU profile (BENCH_CPU_PROF=1) -----------------------------------------------------------------
@@ -714,6 +794,8 @@ const share = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 /** The commit measured, and whether apps/ or libs/ had uncommitted changes (read-only git commands). */
 function codeVersion(): string {
+  // BENCH_GIT=0: no git at all (e.g. while others commit in the same checkout: `git status` may take the index lock).
+  if (process.env.BENCH_GIT === '0') return 'not read (BENCH_GIT=0)';
   try {
     const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     const dirty = git('status', '--porcelain', '--', 'apps', 'libs') !== '';

@@ -2,10 +2,12 @@ import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { FIXTURES } from '../support/events';
 import { startApp } from '../support/app';
-import { client } from '../support/engine';
+import { client, eventually } from '../support/engine';
 import { testRedis } from '../support/redis';
 import { createTestActions, testCount } from '../support/test-actions';
-import { RunEngine } from '../../apps/responder/src/engine/run-engine.service';
+import type { Incident } from '@responder/domain';
+import { RunStore, type StepState } from '@responder/store';
+import { RunEngine, jobId } from '../../apps/responder/src/engine/run-engine.service';
 import { StepQueue } from '../../apps/responder/src/engine/step-queue';
 
 const CATALOG = join(FIXTURES, 'catalog', 'engine.yaml');
@@ -77,6 +79,21 @@ name: cooled
 triggers: { services: [cool] }
 steps:
   - { id: change, action: test.mutate, with: { target: cool-target }, approval: none }
+`,
+  // Started by the tests themselves (engine.startRun), never by an alarm.
+  `
+name: two-steps
+triggers: { manual_only: true }
+steps:
+  - { id: first, action: test.diagnose, with: { value: 1, sleep_ms: 600 } }
+  - { id: second, action: test.diagnose, needs: [first], with: { value: 2 } }
+`,
+  `
+name: abort-waiting
+triggers: { manual_only: true }
+steps:
+  - { id: fix, action: test.mutate, with: { target: abort-waiting }, approval: required }
+  - { id: look, action: test.diagnose, with: { fail: always, sleep_ms: 200 } }
 `,
 ];
 
@@ -198,9 +215,49 @@ describe('runbook engine', () => {
       await api.waitStep(incidentId, 'change', ['succeeded']);
       const [run] = await api.runs(incidentId);
       const queue = app.get(StepQueue);
+      // Listening before the job is added: a job that finishes at once is not missed.
+      const events = queueEventsFor(queue);
+      await events.waitUntilReady();
       const job = await queue.queue.add('step', { runId: run.id, stepId: 'change' }, { jobId: `again-${run.id}` });
-      await job.waitUntilFinished(queueEventsFor(queue), 5000);
+      await job.waitUntilFinished(events, 5000);
       expect(await testCount(redis, prefix, 'calls', run.id, 'change')).toBe(1);
+    });
+  });
+
+  describe('step jobs and their steps', () => {
+    const incident = (id: string): Incident => ({ id, status: 'open', service: 'par', routed: true, title: id, openedAt: '', resolvedAt: null, onsetAt: '', alarms: [] });
+    const runStatus = async (runId: string) => (await app.get(RunStore).getRun(runId))?.status;
+    const start = async (runbook: string, incidentId: string) => {
+      const engine = app.get(RunEngine);
+      return (await engine.startRun(incident(incidentId), engine.runbook(runbook)!, 'manual', {}))!;
+    };
+
+    it('a job added before its step is queued waits for it, so the step still runs, once', async () => {
+      const runId = await start('two-steps', 'inc_early_job');
+      // The job `second` gets when `first` finishes, here before: taken at once, it finds its step pending.
+      await app.get(StepQueue).add({ name: 'step', data: { runId, stepId: 'second' } }, jobId(runId, 'second'));
+      await eventually('the run to finish', async () => ((await runStatus(runId)) === 'running' ? undefined : true));
+      expect(await runStatus(runId)).toBe('succeeded');
+      expect(await testCount(redis, prefix, 'calls', runId, 'second')).toBe(1);
+      const job = await app.get(StepQueue).queue.getJob(jobId(runId, 'second'));
+      expect(await job?.getState()).toBe('completed');
+    });
+
+    it('a job of a step decided already moves the run on (its worker died before doing so)', async () => {
+      const runs = app.get(RunStore);
+      const settled = (status: StepState['status']): StepState => ({ status, action: 'test.diagnose', mutating: false, attempts: 1, approvals: [] });
+      const { runId } = await runs.createRun({ incidentId: 'inc_settled_job', runbook: 'two-steps', service: 'par', trigger: 'manual', inputs: {}, steps: { first: settled('succeeded'), second: settled('succeeded') } });
+      await app.get(StepQueue).add({ name: 'step', data: { runId, stepId: 'second' } }, `again-${runId}`);
+      await eventually('the run to finish', async () => ((await runStatus(runId)) === 'running' ? undefined : true));
+      expect(await runStatus(runId)).toBe('succeeded');
+    });
+
+    it('finishes a run aborted while a step waits for approval, cancelling that step', async () => {
+      const runId = await start('abort-waiting', 'inc_abort_waiting');
+      await eventually('the run to end', async () => ((await runStatus(runId)) === 'running' ? undefined : true));
+      const run = await app.get(RunStore).getRun(runId);
+      expect(run).toMatchObject({ status: 'aborted', steps: { look: { status: 'failed' }, fix: { status: 'cancelled', reason: 'run aborted: look failed' } } });
+      expect(await testCount(redis, prefix, 'calls-total', 'abort-waiting')).toBe(0);
     });
   });
 
@@ -285,7 +342,8 @@ describe('runbook engine', () => {
 import { QueueEvents } from 'bullmq';
 const opened: QueueEvents[] = [];
 function queueEventsFor(queue: StepQueue): QueueEvents {
-  const events = new QueueEvents(queue.queue.name, { connection: { host: '127.0.0.1', port: 6379 }, prefix: queue.queue.opts.prefix });
+  // From the start of the events stream ('$' would miss what happens before its first read).
+  const events = new QueueEvents(queue.queue.name, { connection: { host: '127.0.0.1', port: 6379 }, prefix: queue.queue.opts.prefix, lastEventId: '0' });
   opened.push(events);
   return events;
 }

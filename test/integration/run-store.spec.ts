@@ -1,4 +1,4 @@
-import { RunStore, type StepState } from '@responder/store';
+import { RunStore, type StepMove, type StepState } from '@responder/store';
 import { testRedis } from '../support/redis';
 
 const { redis, prefix, cleanup } = testRedis('runs');
@@ -85,6 +85,112 @@ describe('RunStore', () => {
     expect(again).not.toBeNull();
     expect(again).not.toBe(first);
     expect(await store.acquireLock('ecs:prod/payments', 'run9/change-other', 10_000)).toBeNull();
+  });
+
+  describe('moving several steps in one call', () => {
+    const pending = (over: Partial<StepState> = {}): StepState => step({ action: 'test.diagnose', mutating: false, ...over });
+    const queue = (stepId: string, over: Partial<StepMove> = {}): StepMove => ({ stepId, from: ['pending'], patch: { status: 'queued', paramsJson: '{}' }, event: { type: 'step.queued', data: {} }, ...over });
+    const succeed = (stepId: string): StepMove => ({ stepId, from: ['running'], patch: { status: 'succeeded', outputJson: '{"ok":true}' }, event: { type: 'step.succeeded', data: { output: { ok: true } } } });
+
+    it('makes each move a compare-and-set with its own timeline entry, and answers every status', async () => {
+      const { runId } = await store.createRun({ incidentId: 'inc_M1', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: { a: pending(), b: pending({ status: 'running' }), c: pending() } });
+      const result = await store.moveSteps(runId, [queue('a'), queue('b'), { stepId: 'c', from: ['pending'], patch: { status: 'skipped', reason: 'when was false' }, event: { type: 'step.skipped', data: {} } }]);
+      expect(result).toEqual({ applied: [true, false, true], statuses: { a: 'queued', b: 'running', c: 'skipped' }, runStatus: 'running' });
+      expect(await timelineTypes('inc_M1')).toEqual(['run.planned', 'step.queued', 'step.skipped']);
+      expect((await store.getRun(runId))!.steps.c).toMatchObject({ status: 'skipped', reason: 'when was false' });
+    });
+
+    it('queues a step decided ahead only if the move before applied, its needs succeeded and nothing aborts the run', async () => {
+      const ahead = (stepId: string, needs: string[]): StepMove => queue(stepId, { after: 0, needsSucceeded: needs });
+      const steps = () => ({ a: pending({ status: 'running' }), b: pending(), c: pending({ status: 'running' }), d: pending() });
+
+      const { runId } = await store.createRun({ incidentId: 'inc_M2', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: steps() });
+      // d needs a and c; c is still running
+      expect((await store.moveSteps(runId, [succeed('a'), ahead('b', ['a']), ahead('d', ['a', 'c'])])).applied).toEqual([true, true, false]);
+      // a second success of a is refused, and so is what was decided with it
+      expect((await store.moveSteps(runId, [succeed('a'), ahead('d', ['a'])])).applied).toEqual([false, false]);
+
+      const failed = await store.createRun({ incidentId: 'inc_M3', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: { ...steps(), x: pending({ status: 'failed' }) } });
+      expect((await store.moveSteps(failed.runId, [succeed('a'), ahead('b', ['a'])])).applied).toEqual([true, false]);
+      // x's failure does not abort a run that continues past it
+      expect((await store.moveSteps(failed.runId, [succeed('c'), ahead('d', ['a', 'c'])], ['x'])).applied).toEqual([true, true]);
+      expect(await timelineTypes('inc_M3')).toEqual(['run.planned', 'step.succeeded', 'step.succeeded', 'step.queued']);
+    });
+
+    it('leaves the statuses out of finishStep only when every move applied', async () => {
+      const { runId } = await store.createRun({ incidentId: 'inc_M4', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: { a: pending({ status: 'running' }), b: pending(), c: pending() } });
+      expect(await store.finishStep(runId, [succeed('a'), queue('b', { after: 0, needsSucceeded: ['a'] })], [])).toEqual({ applied: [true, true], statuses: null, runStatus: 'running' });
+      expect((await store.finishStep(runId, [queue('b')], [])).statuses).toEqual({ a: 'succeeded', b: 'queued', c: 'pending' });
+    });
+
+    it('ends the run with the last step when every step succeeded or was skipped', async () => {
+      const { runId } = await store.createRun({ incidentId: 'inc_M5', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: { a: pending({ status: 'running' }), b: pending({ status: 'running' }), c: pending({ status: 'skipped' }) } });
+      expect((await store.moveStepsAndFinishRun(runId, [succeed('a')], [])).runStatus).toBe('running');
+      expect((await store.moveStepsAndFinishRun(runId, [succeed('b')], [])).runStatus).toBe('succeeded');
+      expect(await store.activeRuns()).not.toContain(runId);
+      expect(await store.finishRun(runId, 'succeeded', {})).toBe(false);
+      expect((await timelineTypes('inc_M5')).filter((t) => t === 'run.finished')).toHaveLength(1);
+    });
+
+    it('applies the first moves with the run, only when this call creates it', async () => {
+      const first = await store.createRun({ incidentId: 'inc_M6', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: { a: pending() } }, [queue('a')]);
+      expect(first).toMatchObject({ created: true, moves: { applied: [true], statuses: { a: 'queued' } } });
+      const again = await store.createRun({ incidentId: 'inc_M6', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: { a: pending() } }, [queue('a')]);
+      expect(again).toEqual({ runId: first.runId, created: false });
+      expect(await timelineTypes('inc_M6')).toEqual(['run.planned', 'step.queued']);
+    });
+  });
+
+  describe('a step job begins', () => {
+    it('starts a read-only step (resumed after a crash), and reads a mutating one with the kill switch', async () => {
+      const { runId } = await store.createRun({
+        incidentId: 'inc_S1',
+        runbook: 'rb',
+        service: 'svc',
+        trigger: 'alarm',
+        inputs: { x: 1 },
+        steps: { look: step({ status: 'queued', action: 'test.diagnose', mutating: false }), fix: step({ status: 'queued' }), later: step() },
+      });
+      const started = await store.startStep(runId, 'look', '2026-01-01T00:00:00.000Z');
+      expect(started).toMatchObject({ kind: 'started', run: { id: runId, incidentId: 'inc_S1', runbook: 'rb', service: 'svc', status: 'running', inputsJson: '{"x":1}' }, state: { status: 'running', attempts: 1, startedAt: '2026-01-01T00:00:00.000Z' } });
+      expect(await store.startStep(runId, 'look')).toMatchObject({ kind: 'started', state: { status: 'running', attempts: 2 } });
+      expect(await timelineTypes('inc_S1')).toEqual(['run.planned', 'step.started', 'step.resumed']);
+
+      expect(await store.startStep(runId, 'fix')).toMatchObject({ kind: 'gated', state: { status: 'queued' }, paused: null });
+      await store.setPaused(true, 'alice');
+      try {
+        expect(await store.startStep(runId, 'fix')).toMatchObject({ kind: 'gated', paused: { by: 'alice' } });
+      } finally {
+        await store.setPaused(false, 'alice');
+      }
+      expect(await store.startStep(runId, 'later')).toEqual({ kind: 'settled', status: 'pending' });
+      expect(await store.startStep('run_missing', 'look')).toEqual({ kind: 'missing' });
+    });
+
+    it('starts and finishes in one call, moving nothing unless the start applied', async () => {
+      const { runId } = await store.createRun({ incidentId: 'inc_S2', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: { a: step({ status: 'queued', mutating: false }), b: step({ mutating: false }) } });
+      const moves: StepMove[] = [
+        { stepId: 'a', from: ['running'], patch: { status: 'succeeded' }, event: { type: 'step.succeeded', data: {} } },
+        { stepId: 'b', from: ['pending'], patch: { status: 'queued' }, event: { type: 'step.queued', data: {} }, after: 0, needsSucceeded: ['a'] },
+      ];
+      const options = { statusesUnlessAllApplied: true, finishRun: false };
+      expect(await store.startAndFinishStep(runId, 'a', '2026-01-01T00:00:00.000Z', moves, [], options)).toEqual({ started: true, finish: { applied: [true, true], statuses: null, runStatus: 'running' } });
+      expect((await store.startAndFinishStep(runId, 'a', '2026-01-01T00:00:00.000Z', moves, [], options)).started).toBe(false);
+      expect(await timelineTypes('inc_S2')).toEqual(['run.planned', 'step.started', 'step.succeeded', 'step.queued']);
+      expect((await store.getRun(runId))!.steps.a).toMatchObject({ status: 'succeeded', startedAt: '2026-01-01T00:00:00.000Z', attempts: 1 });
+    });
+  });
+
+  it('keeps every step status beside the states, and rebuilds them for a run stored before them', async () => {
+    const { runId } = await store.createRun({ incidentId: 'inc_T1', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: { a: step(), b: step({ status: 'awaiting_approval', paramsHash: 'h1' }) } });
+    expect((await store.runStatuses(runId))!.statuses).toEqual({ a: 'pending', b: 'awaiting_approval' });
+    await store.transition(runId, 'a', ['pending'], { status: 'queued' });
+    expect((await store.addApproval(runId, 'b', 'alice', 'h1', 1)).outcome).toBe('granted');
+    expect((await store.runStatuses(runId))!.statuses).toEqual({ a: 'queued', b: 'queued' });
+    // A run created by the code before: its states only.
+    await redis.del(`${prefix}:run:${runId}:status`);
+    await store.transition(runId, 'a', ['queued'], { status: 'running' });
+    expect((await store.runStatuses(runId))!.statuses).toEqual({ a: 'running', b: 'queued' });
   });
 
   it('pauses and resumes automation', async () => {

@@ -12,6 +12,7 @@ import {
   renderParams,
   resolveInputs,
   runState,
+  stepReads,
   topologicalOrder,
   triggerMatches,
 } from './plan';
@@ -200,6 +201,36 @@ steps:
     it('renders the parameters with their types', () => {
       const ctx = context({ alb: { status: 'succeeded', output: { unhealthy: 2 } }, deploy: { status: 'succeeded', output: { id: 'd-1' } } });
       expect(renderParams(branching.steps[2], ctx)).toEqual({ deployment: 'd-1', tasks: 6 });
+    });
+  });
+
+  describe('stepReads', () => {
+    const set = (reads: ReadonlySet<string> | 'all') => (reads === 'all' ? 'all' : [...reads].sort());
+    const readsOf = (id: string) => {
+      const r = stepReads(branching.steps.find((s) => s.id === id)!);
+      return { outputs: set(r.outputs), statuses: set(r.statuses), incident: r.incident };
+    };
+
+    it('lists the outputs and statuses a step reads, from its when, with and approval policy', () => {
+      // rollback: when and with read deploy's and alb's outputs, its policy alb's
+      expect(readsOf('rollback')).toEqual({ outputs: ['alb', 'deploy'], statuses: ['alb', 'deploy'], incident: false });
+      // report reads only statuses: the outputs need not be loaded
+      expect(readsOf('report')).toEqual({ outputs: [], statuses: ['rollback', 'scale-up'], incident: false });
+      expect(readsOf('after-report')).toEqual({ outputs: [], statuses: [], incident: false });
+    });
+
+    it('says when a step reads the incident, or any step (steps whole or by a computed id)', () => {
+      const rb = runbook(`
+name: reads
+inputs:
+  which: { default: a }
+steps:
+  - { id: a, action: test.diagnose }
+  - { id: b, action: test.diagnose, needs: [a], with: { n: "\${{ len(alarms) }}", all: "\${{ steps[inputs.which].status }}" } }
+  - { id: c, action: test.diagnose, needs: [a], when: "incident.service == 'x'", with: { one: "\${{ steps.a }}" } }
+`);
+      expect(stepReads(rb.steps[1])).toEqual({ outputs: 'all', statuses: 'all', incident: true });
+      expect(stepReads(rb.steps[2])).toEqual({ outputs: new Set(['a']), statuses: new Set(['a']), incident: true });
     });
   });
 

@@ -132,6 +132,44 @@ export function readySteps(runbook: Runbook, statuses: StepStatuses): StepDecisi
   return out;
 }
 
+/** What a step's `when`, `with` and approval policy read of the run: the engine loads only that. */
+export interface StepReads {
+  /** Steps whose output is read; 'all' when an expression reads `steps` whole or by a computed id. */
+  outputs: ReadonlySet<string> | 'all';
+  /** Steps whose status is read (a step whose output is read is in here too). */
+  statuses: ReadonlySet<string> | 'all';
+  /** Whether the incident or its alarms are read (they change as alarms attach: read from the store). */
+  incident: boolean;
+}
+
+const stepReadsCache = new WeakMap<RunbookStep, StepReads>();
+
+/** What a step reads, from its expressions' references (computed once per loaded step). */
+export function stepReads(step: RunbookStep): StepReads {
+  const cached = stepReadsCache.get(step);
+  if (cached) return cached;
+  const paths = [...(step.when?.references() ?? []), ...step.with.references(), ...(step.approval.kind === 'policy' ? step.approval.when.references() : [])];
+  let outputs: Set<string> | 'all' = new Set();
+  let statuses: Set<string> | 'all' = new Set();
+  let incident = false;
+  for (const [root, id, field] of paths) {
+    if (root === 'incident' || root === 'alarm' || root === 'alarms') incident = true;
+    if (root !== 'steps') continue;
+    // `steps`, `len(steps)`, `steps[x]`: any step may be read.
+    if (id === undefined) {
+      outputs = 'all';
+      statuses = 'all';
+      continue;
+    }
+    if (statuses !== 'all') statuses.add(id);
+    // `steps.x`, `steps.x[k]` and `steps.x.output…` can reach the output; `steps.x.status` cannot.
+    if (field !== 'status' && outputs !== 'all') outputs.add(id);
+  }
+  const reads: StepReads = { outputs, statuses, incident };
+  stepReadsCache.set(step, reads);
+  return reads;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Context, conditions, parameters
 

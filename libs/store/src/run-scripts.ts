@@ -11,11 +11,125 @@ local function timeline(incidentId, kind, at, data)
 end
 `;
 
+/** The run fields the engine reads with a step or the statuses. */
+const RUN_HEAD = `local head = redis.call('HMGET', runKey, 'id', 'incidentId', 'runbook', 'service', 'status', 'inputsJson')`;
+
 /**
- * ARGV: prefix, incidentId, runbook, runId, now, runJson(fields), stepsJson({id: state}), plannedData
- * Returns { runId, created(1|0) }: one run per runbook per incident.
+ * Step statuses and batched moves, prepended (after HEAD) to the scripts that change a step.
+ *
+ * `<run>:status` (stepId → status) mirrors the status inside each state of `<run>:steps`, written in
+ * the same script as the state, so the engine decides what runs next from a few bytes per step
+ * instead of reading and parsing every state. A run created before the mirror existed gets it
+ * from its states the first time a script touches it.
+ *
+ * moveSteps applies compare-and-set moves in order, each with its timeline entry, as
+ * TRANSITION_STEP does for one. A move (JSON) is { s = stepId, from = 'a,b' | '*', patch,
+ * ev = timeline type ('' = none), data = timeline data (JSON text, passed through untouched),
+ * after = 0-based index of an earlier move that must have applied, needs = steps that must have
+ * succeeded }. A move with needs also requires the run to be running and not aborted (no failed
+ * step outside cont, the set of steps whose failure the run continues past): the engine decided
+ * it before knowing those statuses, and this is where that decision is checked.
+ * Returns one 1|0 per move.
+ *
+ * Scripts return the statuses as one text, "id status id status …" (step ids have no spaces): one
+ * reply to parse instead of two per step.
  */
-export const CREATE_RUN_LUA = `${HEAD}
+const STEPS = `
+local function statusKey(runKey)
+  local key = runKey .. ':status'
+  if redis.call('EXISTS', key) == 0 then
+    local all = redis.call('HGETALL', runKey .. ':steps')
+    for i = 1, #all, 2 do redis.call('HSET', key, all[i], cjson.decode(all[i + 1]).status) end
+  end
+  return key
+end
+
+local function aborted(sKey, cont)
+  local all = redis.call('HGETALL', sKey)
+  for i = 1, #all, 2 do
+    local st = all[i + 1]
+    if (st == 'failed' or st == 'rejected' or st == 'timed_out') and not cont[all[i]] then return true end
+  end
+  return false
+end
+
+local function moveSteps(runKey, incidentId, moves, cont, now)
+  local stepsKey = runKey .. ':steps'
+  local sKey = statusKey(runKey)
+  local applied = {}
+  for i, m in ipairs(moves) do
+    local ok = m.after == nil or applied[m.after + 1] == 1
+    if ok and m.needs then
+      ok = redis.call('HGET', runKey, 'status') == 'running' and not aborted(sKey, cont)
+      for _, n in ipairs(m.needs) do
+        if ok and redis.call('HGET', sKey, n) ~= 'succeeded' then ok = false end
+      end
+    end
+    if ok then
+      local raw = redis.call('HGET', stepsKey, m.s)
+      ok = raw ~= false
+      if ok then
+        local state = cjson.decode(raw)
+        ok = m.from == '*' or string.find(',' .. m.from .. ',', ',' .. state.status .. ',', 1, true) ~= nil
+        if ok then
+          for k, v in pairs(m.patch) do
+            if v == cjson.null then state[k] = nil else state[k] = v end
+          end
+          redis.call('HSET', stepsKey, m.s, cjson.encode(state))
+          redis.call('HSET', sKey, m.s, state.status)
+          if m.ev ~= '' then timeline(incidentId, m.ev, now, m.data) end
+        end
+      end
+    end
+    applied[i] = ok and 1 or 0
+  end
+  return applied
+end
+`;
+
+/**
+ * A step job begins: reads the run's head and the step, and starts a read-only step in the same
+ * call (queued → running: step.started; running → running after a crash: step.resumed; attempts
+ * + 1). A mutating step is only read, with the kill switch, because its gates (kill switch, lock)
+ * come before its start. Returns { 'missing' } | { 'settled', status } (not queued or running:
+ * nothing to do) | { 'gated', head, stateJson, pausedJson|'' } | { 'started', head, stateJson }.
+ */
+const START = `
+local function startStep(runId, stepId, now)
+  local runKey = P .. ':run:' .. runId
+  ${RUN_HEAD}
+  if not head[1] then return { 'missing' } end
+  local raw = redis.call('HGET', runKey .. ':steps', stepId)
+  if not raw then return { 'missing' } end
+  local state = cjson.decode(raw)
+  if state.status ~= 'queued' and state.status ~= 'running' then return { 'settled', state.status } end
+  if state.mutating then return { 'gated', head, raw, redis.call('GET', P .. ':automation:paused') or '' } end
+  local attempt = (tonumber(state.attempts) or 0) + 1
+  local kind, data
+  if state.status == 'queued' then
+    state.status = 'running'
+    state.startedAt = now
+    kind, data = 'step.started', cjson.encode({ runId = runId, step = stepId, action = state.action })
+  else
+    kind, data = 'step.resumed', cjson.encode({ runId = runId, step = stepId, attempt = attempt })
+  end
+  state.reason = nil
+  state.attempts = attempt
+  local encoded = cjson.encode(state)
+  redis.call('HSET', runKey .. ':steps', stepId, encoded)
+  redis.call('HSET', statusKey(runKey), stepId, state.status)
+  timeline(head[2], kind, now, data)
+  return { 'started', head, encoded }
+end
+`;
+
+/**
+ * ARGV: prefix, incidentId, runbook, runId, now, runJson(fields), stepsJson({id: state}), plannedData,
+ * firstMovesJson (moves as in moveSteps, applied right after run.planned; optional).
+ * Returns { runId, created(1|0), applied, statuses }: one run per runbook per incident; the
+ * first moves are applied only by the call that created the run.
+ */
+export const CREATE_RUN_LUA = `${HEAD}${STEPS}
 local incidentId, runbook, runId, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local runs = P .. ':incident:' .. incidentId .. ':runs'
 if redis.call('HSETNX', runs, runbook, runId) == 0 then
@@ -25,17 +139,22 @@ local run = cjson.decode(ARGV[6])
 local runKey = P .. ':run:' .. runId
 for k, v in pairs(run) do redis.call('HSET', runKey, k, tostring(v)) end
 local steps = cjson.decode(ARGV[7])
-for id, state in pairs(steps) do redis.call('HSET', runKey .. ':steps', id, cjson.encode(state)) end
+for id, state in pairs(steps) do
+  redis.call('HSET', runKey .. ':steps', id, cjson.encode(state))
+  redis.call('HSET', runKey .. ':status', id, state.status)
+end
 redis.call('SADD', P .. ':runs:active', runId)
 timeline(incidentId, 'run.planned', now, ARGV[8])
-return { runId, 1 }
+local applied = {}
+if ARGV[9] and ARGV[9] ~= '' then applied = moveSteps(runKey, incidentId, cjson.decode(ARGV[9]), {}, now) end
+return { runId, 1, applied, table.concat(redis.call('HGETALL', runKey .. ':status'), ' ') }
 `;
 
 /**
  * ARGV: prefix, runId, stepId, allowedFrom ("a,b,c" or "*"), patchJson, timelineType ('' = none),
  * timelineDataJson, now. Returns { 1, newStateJson } or { 0, currentStatus }.
  */
-export const TRANSITION_STEP_LUA = `${HEAD}
+export const TRANSITION_STEP_LUA = `${HEAD}${STEPS}
 local runId, stepId, allowed, now = ARGV[2], ARGV[3], ARGV[4], ARGV[8]
 local runKey = P .. ':run:' .. runId
 local raw = redis.call('HGET', runKey .. ':steps', stepId)
@@ -50,8 +169,68 @@ for k, v in pairs(patch) do
 end
 local encoded = cjson.encode(state)
 redis.call('HSET', runKey .. ':steps', stepId, encoded)
+redis.call('HSET', statusKey(runKey), stepId, state.status)
 if ARGV[6] ~= '' then timeline(redis.call('HGET', runKey, 'incidentId'), ARGV[6], now, ARGV[7]) end
 return { 1, encoded }
+`;
+
+/**
+ * Several step moves of one run in one call (see moveSteps above), e.g. a step's success and the
+ * queueing of the dependents it makes ready. ARGV: prefix, runId, now, movesJson, continueJson
+ * ({stepId: true}), statusesWanted ('always' | 'unless-all-applied': the caller has nothing left
+ * to decide when every move applied), finishedJson (run.finished data, or ''). With finishedJson,
+ * a running run whose steps have all succeeded or been skipped after the moves is finished as
+ * succeeded here (as FINISH_RUN does): the last step's success and the run's end are one call.
+ * With startJson ({ step, at }), that step is started first (startStep, at = its startedAt), and
+ * the moves are made only if it started: for a step whose action was done before its start was
+ * sent (its start, success and next steps in one call).
+ * Returns { applied, statuses|false, runStatus, startKind ('' without startJson) }.
+ */
+export const MOVE_STEPS_LUA = `${HEAD}${STEPS}${START}
+local runKey = P .. ':run:' .. ARGV[2]
+local now = ARGV[3]
+local startKind = ''
+if ARGV[8] and ARGV[8] ~= '' then
+  local start = cjson.decode(ARGV[8])
+  startKind = startStep(ARGV[2], start.step, start.at)[1]
+  if startKind ~= 'started' then return { {}, false, redis.call('HGET', runKey, 'status'), startKind } end
+end
+local incidentId = redis.call('HGET', runKey, 'incidentId')
+if not incidentId then return { {}, '', false, startKind } end
+local applied = moveSteps(runKey, incidentId, cjson.decode(ARGV[4]), cjson.decode(ARGV[5]), now)
+if ARGV[7] ~= '' and redis.call('HGET', runKey, 'status') == 'running' then
+  local done = true
+  for _, st in ipairs(redis.call('HVALS', runKey .. ':status')) do
+    if st ~= 'succeeded' and st ~= 'skipped' then done = false break end
+  end
+  if done then
+    redis.call('HSET', runKey, 'status', 'succeeded', 'finishedAt', now)
+    redis.call('SREM', P .. ':runs:active', ARGV[2])
+    timeline(incidentId, 'run.finished', now, ARGV[7])
+  end
+end
+local want = ARGV[6] ~= 'unless-all-applied'
+for _, a in ipairs(applied) do
+  if a == 0 then want = true end
+end
+local statuses = want and table.concat(redis.call('HGETALL', runKey .. ':status'), ' ')
+return { applied, statuses, redis.call('HGET', runKey, 'status'), startKind }
+`;
+
+/**
+ * What advancing a run reads: its head and its step statuses. ARGV: prefix, runId.
+ * Returns { head, statuses } (head[1] is nil for a run that does not exist).
+ */
+export const RUN_STATUSES_LUA = `${HEAD}${STEPS}
+local runKey = P .. ':run:' .. ARGV[2]
+${RUN_HEAD}
+if not head[1] then return { head, '' } end
+return { head, table.concat(redis.call('HGETALL', statusKey(runKey)), ' ') }
+`;
+
+/** startStep (above). ARGV: prefix, runId, stepId, now. */
+export const START_STEP_LUA = `${HEAD}${STEPS}${START}
+return startStep(ARGV[2], ARGV[3], ARGV[4])
 `;
 
 /**
@@ -60,7 +239,7 @@ return { 1, encoded }
  * recorded (more are needed), duplicate (this approver already approved), stale (the parameters
  * approved are not the planned ones), or not_pending (the step is not awaiting approval).
  */
-export const ADD_APPROVAL_LUA = `${HEAD}
+export const ADD_APPROVAL_LUA = `${HEAD}${STEPS}
 local runId, stepId, approver, hash, needed, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
 local runKey = P .. ':run:' .. runId
 local raw = redis.call('HGET', runKey .. ':steps', stepId)
@@ -80,6 +259,7 @@ if #approvals >= needed then
   for k, v in pairs(cjson.decode(ARGV[8])) do state[k] = v end
   state.approval = 'granted'
   redis.call('HSET', runKey .. ':steps', stepId, cjson.encode(state))
+  redis.call('HSET', statusKey(runKey), stepId, state.status)
   timeline(incidentId, 'approval.granted', now, cjson.encode(data))
   return { 'granted', cjson.encode(state) }
 end

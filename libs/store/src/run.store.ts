@@ -7,7 +7,10 @@ import {
   EXTEND_LOCK_LUA,
   FINISH_RUN_LUA,
   LEDGER_BEGIN_LUA,
+  MOVE_STEPS_LUA,
   RELEASE_LOCK_LUA,
+  RUN_STATUSES_LUA,
+  START_STEP_LUA,
   TRANSITION_STEP_LUA,
 } from './run-scripts';
 
@@ -62,18 +65,69 @@ export interface StepState {
   dryRun?: boolean;
 }
 
-export interface RunRecord {
+/** What the engine needs of a run to move its steps on (without the steps' states). */
+export interface RunHead {
   id: string;
   incidentId: string;
   runbook: string;
   /** The incident's service when the run was planned ('' for an unrouted incident). */
   service?: string;
   status: RunStatus;
+  inputsJson: string;
+}
+
+export interface RunRecord extends RunHead {
   trigger: string;
   createdAt: string;
   finishedAt?: string;
-  inputsJson: string;
   steps: Record<string, StepState>;
+}
+
+/** stepId → status. */
+export type StepStatusMap = Record<string, StepStatus>;
+
+/**
+ * One compare-and-set move of a step (see `moveSteps`): from one of `from` to the patched state,
+ * with its timeline entry.
+ */
+export interface StepMove {
+  stepId: string;
+  from: StepStatus[] | '*';
+  patch: Partial<Record<keyof StepState, unknown>>;
+  event?: { type: string; data: Record<string, unknown> };
+  /** Applies only if the move at this index, in the same call, applied. */
+  after?: number;
+  /**
+   * Applies only if these steps have succeeded, the run is running and no failure aborts it: for
+   * a move decided before those statuses were read.
+   */
+  needsSucceeded?: string[];
+}
+
+export interface MovesResult {
+  /** Per move, whether it applied. */
+  applied: boolean[];
+  /** Every step's status after the moves. */
+  statuses: StepStatusMap;
+  runStatus: RunStatus | null;
+}
+
+/** `finishStep`'s answer: the statuses are left out (null) when every move applied. */
+export type FinishResult = Omit<MovesResult, 'statuses'> & { statuses: StepStatusMap | null };
+
+export type StepStart =
+  | { kind: 'missing' }
+  /** Neither queued nor running: decided already, or not yet approved. */
+  | { kind: 'settled'; status: StepStatus }
+  /** A mutating step, read (not started): its gates come first. */
+  | { kind: 'gated'; run: RunHead; state: StepState; paused: Pause | null }
+  /** A read-only step, now running. */
+  | { kind: 'started'; run: RunHead; state: StepState };
+
+export interface Pause {
+  by: string;
+  reason?: string;
+  at: string;
 }
 
 type Cmd = (...args: (string | number)[]) => Promise<unknown>;
@@ -86,6 +140,9 @@ interface RunCommands {
   responderReleaseLock: Cmd;
   responderExtendLock: Cmd;
   responderAcquireLock: Cmd;
+  responderMoveSteps: Cmd;
+  responderRunStatuses: Cmd;
+  responderStartStep: Cmd;
 }
 
 const SCRIPTS: Record<keyof RunCommands, string> = {
@@ -97,6 +154,9 @@ const SCRIPTS: Record<keyof RunCommands, string> = {
   responderReleaseLock: RELEASE_LOCK_LUA,
   responderExtendLock: EXTEND_LOCK_LUA,
   responderAcquireLock: ACQUIRE_LOCK_LUA,
+  responderMoveSteps: MOVE_STEPS_LUA,
+  responderRunStatuses: RUN_STATUSES_LUA,
+  responderStartStep: START_STEP_LUA,
 };
 
 export type ApprovalOutcome = 'granted' | 'recorded' | 'duplicate' | 'stale' | 'not_pending';
@@ -124,19 +184,28 @@ export class RunStore {
     return `run_${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
   }
 
-  /** Creates the run unless this incident already has one of this runbook. */
-  async createRun(input: {
-    incidentId: string;
-    runbook: string;
-    service?: string | null;
-    trigger: string;
-    inputs: Record<string, unknown>;
-    steps: Record<string, StepState>;
-  }): Promise<{ runId: string; created: boolean }> {
-    const runId = RunStore.newRunId();
+  /**
+   * Creates the run unless this incident already has one of this runbook. `firstMoves` (moves of
+   * its first steps, decided with every step pending) are applied in the same call, after
+   * run.planned, only when this call created the run; `moves` then says how they went.
+   */
+  async createRun(
+    input: {
+      /** The new run's id (RunStore.newRunId()), when the caller needs it before the answer. */
+      runId?: string;
+      incidentId: string;
+      runbook: string;
+      service?: string | null;
+      trigger: string;
+      inputs: Record<string, unknown>;
+      steps: Record<string, StepState>;
+    },
+    firstMoves: StepMove[] = [],
+  ): Promise<{ runId: string; created: boolean; moves?: MovesResult }> {
+    const runId = input.runId ?? RunStore.newRunId();
     const now = this.now();
     const run = { id: runId, incidentId: input.incidentId, runbook: input.runbook, service: input.service ?? '', status: 'running', trigger: input.trigger, createdAt: now, inputsJson: JSON.stringify(input.inputs) };
-    const [id, created] = (await this.cmd.responderCreateRun(
+    const [id, created, applied, statuses] = (await this.cmd.responderCreateRun(
       this.prefix,
       input.incidentId,
       input.runbook,
@@ -145,8 +214,10 @@ export class RunStore {
       JSON.stringify(run),
       JSON.stringify(input.steps),
       JSON.stringify({ runId, runbook: input.runbook, trigger: input.trigger, steps: Object.keys(input.steps) }),
-    )) as [string, number];
-    return { runId: id, created: created === 1 };
+      firstMoves.length > 0 ? this.movesJson(runId, firstMoves) : '',
+    )) as [string, number, number[]?, string?];
+    if (created !== 1) return { runId: id, created: false };
+    return { runId: id, created: true, moves: { applied: (applied ?? []).map((a) => a === 1), statuses: statusMap(statuses ?? ''), runStatus: 'running' } };
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {
@@ -191,6 +262,120 @@ export class RunStore {
     };
   }
 
+  /** The run's head and every step's status: what deciding the next steps needs. */
+  async runStatuses(runId: string): Promise<{ run: RunHead; statuses: StepStatusMap } | null> {
+    const [head, statuses] = (await this.cmd.responderRunStatuses(this.prefix, runId)) as [RawHead, string];
+    const run = runHead(head);
+    return run ? { run, statuses: statusMap(statuses) } : null;
+  }
+
+  /**
+   * The outputs (JSON text) of these steps, read for the expressions that name them; the other
+   * fields of their states are not returned.
+   */
+  async stepOutputs(runId: string, stepIds: readonly string[] | 'all'): Promise<Map<string, string | undefined>> {
+    const key = `${this.key('run', runId)}:steps`;
+    const out = new Map<string, string | undefined>();
+    if (stepIds === 'all') {
+      for (const [id, raw] of Object.entries(await this.redis.hgetall(key))) out.set(id, (JSON.parse(raw) as StepState).outputJson);
+    } else if (stepIds.length > 0) {
+      const raws = await this.redis.hmget(key, ...stepIds);
+      stepIds.forEach((id, i) => out.set(id, raws[i] ? (JSON.parse(raws[i]) as StepState).outputJson : undefined));
+    }
+    return out;
+  }
+
+  /**
+   * What a step job does first, in one call: reads the run's head and the step, and moves a
+   * read-only step that is queued to running (or, after a crash, running again: step.resumed),
+   * with its timeline entry. A mutating step is read with the kill switch, not started: its gates
+   * (kill switch, lock) come before its start.
+   */
+  async startStep(runId: string, stepId: string, at = this.now()): Promise<StepStart> {
+    return stepStart((await this.cmd.responderStartStep(this.prefix, runId, stepId, at)) as RawStart);
+  }
+
+  /**
+   * `startStep` and then `finishStep` (or `moveStepsAndFinishRun`, with finishRun) in one call, for
+   * a read-only step whose action was done before its start was sent: the moves are made only if
+   * the start applied (`started`). `at` is when the action began (the step's startedAt).
+   */
+  async startAndFinishStep(
+    runId: string,
+    stepId: string,
+    at: string,
+    moves: StepMove[],
+    continueOnFailure: readonly string[],
+    options: { statusesUnlessAllApplied: boolean; finishRun: boolean },
+  ): Promise<{ started: boolean; finish: FinishResult }> {
+    const finishedJson = options.finishRun ? JSON.stringify({ runId, status: 'succeeded' }) : '';
+    const args = this.movesArgs(runId, moves, continueOnFailure, options.statusesUnlessAllApplied ? 'unless-all-applied' : 'always', finishedJson);
+    const raw = (await this.cmd.responderMoveSteps(...args, JSON.stringify({ step: stepId, at }))) as [...RawMoves, string];
+    return { started: raw[3] === 'started', finish: movesResult(moves, [raw[0], raw[1], raw[2]]) };
+  }
+
+  /**
+   * Several compare-and-set moves of one run's steps, in order, in one atomic call, each with its
+   * timeline entry (as `transition` does for one); returns which applied and every step's status
+   * after them. `continueOnFailure` names the steps whose failure does not abort the run (for
+   * moves with `needsSucceeded`).
+   */
+  async moveSteps(runId: string, moves: StepMove[], continueOnFailure: readonly string[] = []): Promise<MovesResult> {
+    const result = await this.runMoves(runId, moves, continueOnFailure, 'always');
+    return { ...result, statuses: result.statuses ?? {} };
+  }
+
+  /**
+   * `moveSteps` for the last steps of a run: when, after the moves, every step has succeeded or
+   * been skipped, the run is finished as succeeded in the same call (runStatus says so), with
+   * run.finished on the timeline as finishRun writes it.
+   */
+  async moveStepsAndFinishRun(runId: string, moves: StepMove[], continueOnFailure: readonly string[]): Promise<MovesResult> {
+    const result = await this.runMoves(runId, moves, continueOnFailure, 'always', JSON.stringify({ runId, status: 'succeeded' }));
+    return { ...result, statuses: result.statuses ?? {} };
+  }
+
+  /**
+   * A step's last move (success or failure) and the moves decided with it, as `moveSteps`; the
+   * statuses come back only when a move did not apply: when every one did, the caller queued all
+   * that this step made ready and has nothing left to decide.
+   */
+  async finishStep(runId: string, moves: StepMove[], continueOnFailure: readonly string[]): Promise<FinishResult> {
+    return this.runMoves(runId, moves, continueOnFailure, 'unless-all-applied');
+  }
+
+  private async runMoves(runId: string, moves: StepMove[], continueOnFailure: readonly string[], statuses: 'always' | 'unless-all-applied', finishedJson = ''): Promise<FinishResult> {
+    return movesResult(moves, (await this.cmd.responderMoveSteps(...this.movesArgs(runId, moves, continueOnFailure, statuses, finishedJson))) as RawMoves);
+  }
+
+  private movesArgs(runId: string, moves: StepMove[], continueOnFailure: readonly string[], statuses: 'always' | 'unless-all-applied', finishedJson = ''): string[] {
+    return [
+      this.prefix,
+      runId,
+      this.now(),
+      this.movesJson(runId, moves),
+      continueOnFailure.length > 0 ? JSON.stringify(Object.fromEntries(continueOnFailure.map((id) => [id, true]))) : '{}',
+      statuses,
+      finishedJson,
+    ];
+  }
+
+  private movesJson(runId: string, moves: StepMove[]): string {
+    return JSON.stringify(
+      moves.map((m) => ({
+        s: m.stepId,
+        from: m.from === '*' ? '*' : m.from.join(','),
+        // undefined → null: the script deletes the field (JSON would drop it, leaving it as it was).
+        patch: Object.fromEntries(Object.entries(m.patch).map(([k, v]) => [k, v === undefined ? null : v])),
+        ev: m.event?.type ?? '',
+        // Text, so that Lua passes it through (its cjson would write an empty array as {}).
+        data: eventJson(runId, m.stepId, m.event),
+        ...(m.after !== undefined ? { after: m.after } : {}),
+        ...(m.needsSucceeded !== undefined ? { needs: m.needsSucceeded } : {}),
+      })),
+    );
+  }
+
   /** runbook name → run id, for an incident. */
   async runsOf(incidentId: string): Promise<Record<string, string>> {
     return this.redis.hgetall(`${this.prefix}:incident:${incidentId}:runs`);
@@ -219,7 +404,7 @@ export class RunStore {
       from === '*' ? '*' : from.join(','),
       JSON.stringify(patch, (_k, v: unknown) => (v === undefined ? null : v)),
       event?.type ?? '',
-      JSON.stringify({ runId, step: stepId, ...(event?.data ?? {}) }),
+      eventJson(runId, stepId, event),
       this.now(),
     )) as [number, string];
     return ok === 1 ? normalise(JSON.parse(value) as StepState) : null;
@@ -312,14 +497,49 @@ export class RunStore {
     return (await this.redis.del(key)) === 1;
   }
 
-  async paused(): Promise<{ by: string; reason?: string; at: string } | null> {
+  async paused(): Promise<Pause | null> {
     const raw = await this.redis.get(this.key('automation', 'paused'));
-    return raw ? (JSON.parse(raw) as { by: string; reason?: string; at: string }) : null;
+    return raw ? (JSON.parse(raw) as Pause) : null;
   }
 
   private key(kind: string, id: string): string {
     return `${this.prefix}:${kind}:${id}`;
   }
+}
+
+type RawHead = [string | null, string | null, string | null, string | null, string | null, string | null];
+type RawStart = [string, unknown, unknown, unknown];
+type RawMoves = [number[], string | null, RunStatus | null];
+
+function stepStart([kind, a, b, c]: RawStart): StepStart {
+  if (kind === 'settled') return { kind, status: a as StepStatus };
+  const run = kind === 'gated' || kind === 'started' ? runHead(a as RawHead) : null;
+  if (!run) return { kind: 'missing' };
+  const state = normalise(JSON.parse(b as string) as StepState);
+  if (kind === 'started') return { kind, run, state };
+  return { kind: 'gated', run, state, paused: c ? (JSON.parse(c as string) as Pause) : null };
+}
+
+function movesResult(moves: StepMove[], [applied, text, runStatus]: RawMoves): FinishResult {
+  return { applied: moves.map((_, i) => applied[i] === 1), statuses: text === null ? null : statusMap(text), runStatus };
+}
+
+/** The fields HMGET read in RUN_HEAD's order: id, incidentId, runbook, service, status, inputsJson. */
+function runHead([id, incidentId, runbook, service, status, inputsJson]: RawHead): RunHead | null {
+  if (!id || !incidentId || !runbook) return null;
+  return { id, incidentId, runbook, service: service ?? undefined, status: (status ?? 'running') as RunStatus, inputsJson: inputsJson ?? '{}' };
+}
+
+/** "id status id status …" (see run-scripts.ts) → { id: status }. */
+function statusMap(text: string): StepStatusMap {
+  const out: StepStatusMap = {};
+  const parts = text === '' ? [] : text.split(' ');
+  for (let i = 0; i + 1 < parts.length; i += 2) out[parts[i]] = parts[i + 1] as StepStatus;
+  return out;
+}
+
+function eventJson(runId: string, stepId: string, event: { data: Record<string, unknown> } | undefined): string {
+  return JSON.stringify({ runId, step: stepId, ...(event?.data ?? {}) });
 }
 
 /** Redis' cjson writes an empty array as {}: give arrays back their shape. */

@@ -5,6 +5,7 @@ import {
   type Runbook,
   type RunbookStep,
   type StepContext,
+  type StepDecision,
   buildContext,
   checkWhen,
   policyGrants,
@@ -13,27 +14,94 @@ import {
   renderParams,
   resolveInputs,
   runState,
+  stepReads,
   triggerMatches,
 } from '@responder/runbooks';
-import { IncidentStore, RunStore, type RunRecord, type StepState, TERMINAL_STEP_STATUSES } from '@responder/store';
+import {
+  type FinishResult,
+  IncidentStore,
+  type Pause,
+  RunStore,
+  type RunHead,
+  type RunRecord,
+  type RunStatus,
+  type StepMove,
+  type StepStart,
+  type StepState,
+  type StepStatusMap,
+  TERMINAL_STEP_STATUSES,
+} from '@responder/store';
 import type { AppConfig } from '../config/config';
 import { ACTIONS, APP_CONFIG, CATALOG, RUNBOOKS } from '../tokens';
 import { StepQueue } from './step-queue';
 
 /** How often a mutating step held by the kill switch or a lock looks again. */
 const HOLD_RETRY_MS = 1000;
+/** A job whose step is not queued yet looks again after this long at first, at most the max later. */
+const UNQUEUED_RETRY_MS = 100;
+const UNQUEUED_RETRY_MAX_MS = 30_000;
 const LOCK_MARGIN_MS = 60_000;
+/** Hints kept for jobs another replica may take (each is small; the oldest go first). */
+const MAX_HINTS = 10_000;
+
+/** A step's move decided by the engine, and what follows once it applied. */
+interface Planned {
+  step: RunbookStep;
+  move: StepMove;
+  /** enqueue: the step is queued, add its job; timeout: it waits for approval, schedule its timeout. */
+  then?: 'enqueue' | 'timeout';
+  /** The step settled without running (skipped, failed to plan): its dependents may be ready. */
+  settles: boolean;
+  /** Its job was added already, with the move (see sendWithJobs). */
+  added?: boolean;
+}
+
+/** A step job's last move (succeeded or failed) and the dependents queued with it. */
+interface Finished {
+  speculated: Planned[];
+  /** statuses is null when the moves queued every dependent: nothing is left to decide. */
+  result: FinishResult;
+  /** The same call finished the run (the step was its last). */
+  endedRun?: boolean;
+}
+
+/**
+ * What this process wrote when it queued a read-only step, for its job if this process takes it:
+ * the job then starts the action without waiting for the step's state to be read (see runHinted).
+ * Both fields are fixed once the step is queued. `queued` says whether this process's move queued
+ * the step (it may be in flight when the job is added with it: see sendWithJobs).
+ */
+interface Hint {
+  run: RunHead;
+  paramsJson: string;
+  queued: Promise<boolean>;
+}
+
+/** The step graph of a loaded runbook, computed once. */
+interface Graph {
+  byId: Map<string, RunbookStep>;
+  dependents: Map<string, RunbookStep[]>;
+  /** Steps whose failure the run continues past (on_failure: continue). */
+  continueOnFailure: string[];
+}
 
 /**
  * The runbook engine: plans runs when incidents open, moves steps through their states (every move
  * a compare-and-set with its timeline entry), and runs step jobs from BullMQ. Mutating steps pass
  * the gates in order: approval, kill switch, dry-run, lock, cooldown, idempotency ledger.
+ *
+ * Round trips on the path of a run: a step job starts with one call (read the run's head and the
+ * step, and move a read-only step to running); it ends with one call (its success or failure, and
+ * the queueing of each dependent that this step's result alone makes ready), which returns every
+ * step's status, from which the rest of the run is decided without reading the run again.
  */
 @Injectable()
 export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Engine');
   private readonly runbooks: Map<string, Runbook>;
   private readonly actions: Map<string, Action>;
+  private readonly graphs = new WeakMap<Runbook, Graph>();
+  private readonly hints = new Map<string, Hint>();
   private readonly stopping = new AbortController();
   private recovery: Promise<void> = Promise.resolve();
 
@@ -95,10 +163,11 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     for (const runId of await this.runs.activeRuns()) {
       const run = await this.runs.getRun(runId);
       if (!run) continue;
+      const graph = this.graphOf(run.runbook);
       for (const [stepId, state] of Object.entries(run.steps)) {
-        const step = this.runbooks.get(run.runbook)?.steps.find((s) => s.id === stepId);
+        const step = graph?.byId.get(stepId);
         if (step && (state.status === 'queued' || state.status === 'running')) await this.enqueueStep(run.id, step);
-        if (state.status === 'awaiting_approval') await this.scheduleApprovalTimeout(run, stepId);
+        if (step && state.status === 'awaiting_approval') await this.scheduleApprovalTimeout(run.id, step, state.requestedAt);
       }
       await this.advance(runId);
     }
@@ -124,13 +193,29 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     const inputs = resolveInputs(runbook, overrides);
     if (!inputs.ok) throw new PermanentActionError(inputs.error);
     const steps: Record<string, StepState> = {};
+    const statuses: StepStatusMap = {};
     for (const step of runbook.steps) {
       steps[step.id] = { status: 'pending', action: step.action, mutating: step.mutating, attempts: 0, approvals: [] };
+      statuses[step.id] = 'pending';
     }
-    const { runId, created } = await this.runs.createRun({ incidentId: incident.id, runbook: runbook.name, service: incident.service, trigger, inputs: inputs.inputs, steps });
-    if (!created) return null;
+    // The first steps are decided before the run exists (every step pending, the incident at hand),
+    // so that the run and their moves are written in one call; the moves apply only if it is created.
+    const ready = readySteps(runbook, statuses);
+    const context = ready.some((d) => d.decision === 'run') ? this.contextOf(incident, inputs.inputs, statuses, new Map()) : null;
+    const planned = this.plan(ready, context);
+    const run: RunHead = { id: RunStore.newRunId(), incidentId: incident.id, runbook: runbook.name, service: incident.service ?? '', status: 'running', inputsJson: JSON.stringify(inputs.inputs) };
+    // The first steps' jobs go right behind the run (see sendWithJobs). If this incident has a run
+    // of this runbook already, this run id is never written: its jobs find no run and end.
+    const { runId, created, moves } = await this.sendWithJobs(
+      run,
+      planned.flatMap((p, i) => (p.then === 'enqueue' ? [{ planned: p, index: i }] : [])),
+      () => this.runs.createRun({ runId: run.id, incidentId: incident.id, runbook: runbook.name, service: incident.service, trigger, inputs: inputs.inputs, steps }, planned.map((p) => p.move)),
+      (answer) => answer.moves ?? null,
+    );
+    if (!created || !moves) return null;
     this.logger.log({ incidentId: incident.id, runId, runbook: runbook.name }, `run ${runId} of ${runbook.name} planned`);
-    await this.advance(runId);
+    await this.afterMoves(run, planned, moves.applied);
+    await this.advanceFrom(run, runbook, moves.statuses, moves.runStatus);
     return runId;
   }
 
@@ -140,105 +225,143 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
    * compare-and-set, and a step's job id is deterministic.
    */
   async advance(runId: string): Promise<void> {
+    const loaded = await this.runs.runStatuses(runId);
+    if (!loaded) return;
+    const runbook = this.runbookOf(loaded.run);
+    if (runbook) await this.advanceFrom(loaded.run, runbook, loaded.statuses, loaded.run.status);
+  }
+
+  /**
+   * `advance` from statuses at hand (returned by the call that last moved a step). They may be
+   * stale by the time a move is made: every move is a compare-and-set, and each call returns the
+   * statuses after it, which the next pass uses.
+   */
+  private async advanceFrom(run: RunHead, runbook: Runbook, statuses: StepStatusMap, runStatus: RunStatus | null): Promise<void> {
     for (let pass = 0; pass < 1000; pass++) {
-      const loaded = await this.load(runId);
-      if (!loaded) return;
-      const { run, runbook } = loaded;
-      if (run.status !== 'running') return;
-      const statuses = Object.fromEntries(Object.entries(run.steps).map(([id, s]) => [id, s.status]));
+      if (runStatus !== 'running') return;
       const state = runState(runbook, statuses);
       if (state.state === 'aborted') {
-        await this.abort(run, runbook, state.abortedBy, state.settled);
+        const reason = `run aborted: ${state.abortedBy} failed`;
+        const cancel = runbook.steps
+          .filter((s) => statuses[s.id] === 'pending' || statuses[s.id] === 'awaiting_approval')
+          .map((s): StepMove => ({ stepId: s.id, from: ['pending', 'awaiting_approval'], patch: { status: 'cancelled', reason, finishedAt: now() }, event: stepEvent('step.cancelled', { reason }) }));
+        if (cancel.length > 0) {
+          // Once cancelled, the steps that waited for approval no longer keep the run from settling.
+          ({ statuses, runStatus } = await this.runs.moveSteps(run.id, cancel));
+          continue;
+        }
+        if (state.settled && (await this.runs.finishRun(run.id, 'aborted', { abortedBy: state.abortedBy }))) {
+          this.logger.warn({ runId: run.id, incidentId: run.incidentId }, `run ${run.id} aborted by ${state.abortedBy}`);
+        }
         return;
       }
       if (state.state !== 'running') {
         const status = state.state === 'succeeded' ? 'succeeded' : 'failed';
-        if (await this.runs.finishRun(runId, status, state.state === 'completed_with_failures' ? { failedSteps: state.failed } : {})) {
-          this.logger.log({ runId, incidentId: run.incidentId }, `run ${runId} ${status}`);
+        if (await this.runs.finishRun(run.id, status, state.state === 'completed_with_failures' ? { failedSteps: state.failed } : {})) {
+          this.logger.log({ runId: run.id, incidentId: run.incidentId }, `run ${run.id} ${status}`);
         }
         return;
       }
       const ready = readySteps(runbook, statuses);
       if (ready.length === 0) return;
       const toRun = ready.filter((d) => d.decision === 'run').map((d) => d.step);
-      const context = toRun.length > 0 ? await this.context(run, toRun) : null;
-      // Ready steps are prepared together (ioredis pipelines the calls). Another pass is needed only
-      // when one settled without running (skipped, or failed to plan): its dependents may be ready.
-      const settled = await Promise.all(
-        ready.map(async (decision) => {
-          if (decision.decision === 'skip') {
-            await this.runs.transition(runId, decision.step.id, ['pending'], { status: 'skipped', reason: decision.reason, finishedAt: now() }, stepEvent('step.skipped', { reason: decision.reason }));
-            return true;
-          }
-          return context ? this.prepare(run, decision.step, context) : false;
-        }),
-      );
-      if (!settled.some(Boolean)) return;
+      const context = toRun.length > 0 ? await this.contextFor(run, toRun, statuses) : null;
+      // Ready steps are moved together, in one call. Another pass is needed only when one settled
+      // without running (skipped, or failed to plan): its dependents may be ready.
+      const planned = this.plan(ready, context);
+      if (planned.length === 0) return;
+      const result = await this.runs.moveSteps(run.id, planned.map((p) => p.move));
+      await this.afterMoves(run, planned, result.applied);
+      if (!planned.some((p) => p.settles)) return;
+      ({ statuses, runStatus } = result);
     }
   }
 
-  /**
-   * A step whose needs are settled: skipped by its `when`, queued, or waiting for approval.
-   * Returns true when the step settled here (skipped, or failed to plan).
-   */
-  private async prepare(run: RunRecord, step: RunbookStep, context: Record<string, unknown>): Promise<boolean> {
+  /** The moves of ready steps; a step to run is left out when there is no context (its incident is gone). */
+  private plan(ready: StepDecision[], context: Record<string, unknown> | null): Planned[] {
+    const planned: Planned[] = [];
+    for (const decision of ready) {
+      if (decision.decision === 'skip') {
+        const { reason } = decision;
+        planned.push({ step: decision.step, settles: true, move: { stepId: decision.step.id, from: ['pending'], patch: { status: 'skipped', reason, finishedAt: now() }, event: stepEvent('step.skipped', { reason }) } });
+      } else if (context) {
+        planned.push(this.prepare(decision.step, context));
+      }
+    }
+    return planned;
+  }
+
+  /** A step whose needs are settled: skipped by its `when`, failed to plan, queued, or waiting for approval. */
+  private prepare(step: RunbookStep, context: Record<string, unknown>): Planned {
+    const from: StepMove['from'] = ['pending'];
     let params: Record<string, unknown>;
     let plan: { summary: string; resource?: string } | undefined;
     try {
       const when = checkWhen(step, context);
       if (!when.run) {
-        await this.runs.transition(run.id, step.id, ['pending'], { status: 'skipped', reason: when.reason, finishedAt: now() }, stepEvent('step.skipped', { reason: when.reason }));
-        return true;
+        return { step, settles: true, move: { stepId: step.id, from, patch: { status: 'skipped', reason: when.reason, finishedAt: now() }, event: stepEvent('step.skipped', { reason: when.reason }) } };
       }
       params = renderParams(step, context);
       if (step.mutating) plan = this.action(step).plan(params);
     } catch (err) {
       const error = `could not plan: ${(err as Error).message}`;
-      await this.runs.transition(run.id, step.id, ['pending'], { status: 'failed', error, finishedAt: now() }, stepEvent('step.failed', { error }));
-      return true;
+      return { step, settles: true, move: { stepId: step.id, from, patch: { status: 'failed', error, finishedAt: now() }, event: stepEvent('step.failed', { error }) } };
     }
-    const base = { paramsJson: JSON.stringify(params), paramsHash: paramsHash(params), plan: plan?.summary, resource: plan?.resource };
+    const { json, hash } = paramsText(step, params);
+    const base = { paramsJson: json, paramsHash: hash, plan: plan?.summary, resource: plan?.resource };
     if (!step.mutating || step.approval.kind === 'none') {
       const approval = step.mutating ? 'not_required' : undefined;
-      if (await this.runs.transition(run.id, step.id, ['pending'], { ...base, status: 'queued', approval, queuedAt: now() }, stepEvent('step.queued', { action: step.action, params, plan: plan?.summary }))) {
-        await this.enqueueStep(run.id, step);
-      }
-      return false;
+      return {
+        step,
+        settles: false,
+        then: 'enqueue',
+        move: { stepId: step.id, from, patch: { ...base, status: 'queued', approval, queuedAt: now() }, event: stepEvent('step.queued', { action: step.action, params, plan: plan?.summary }) },
+      };
     }
     if (policyGrants(step, context)) {
       const policy = step.approval.kind === 'policy' ? step.approval.name : '';
-      const granted = await this.runs.transition(
-        run.id,
-        step.id,
-        ['pending'],
-        { ...base, status: 'queued', approval: 'policy', approvedBy: `policy:${policy}`, queuedAt: now() },
-        stepEvent('approval.granted', { by: `policy:${policy}`, policy, plan: plan?.summary, params, paramsHash: base.paramsHash }),
-      );
-      if (granted) await this.enqueueStep(run.id, step);
-      return false;
+      return {
+        step,
+        settles: false,
+        then: 'enqueue',
+        move: {
+          stepId: step.id,
+          from,
+          patch: { ...base, status: 'queued', approval: 'policy', approvedBy: `policy:${policy}`, queuedAt: now() },
+          event: stepEvent('approval.granted', { by: `policy:${policy}`, policy, plan: plan?.summary, params, paramsHash: base.paramsHash }),
+        },
+      };
     }
-    const requested = await this.runs.transition(
-      run.id,
-      step.id,
-      ['pending'],
-      { ...base, status: 'awaiting_approval', approval: 'pending', approvals: [], approversNeeded: step.twoPerson ? 2 : 1, requestedAt: now() },
-      stepEvent('approval.requested', { plan: plan?.summary, params, paramsHash: base.paramsHash, approvers: this.approverGroups(step, (context.service as { name?: string } | null)?.name ?? null), twoPerson: step.twoPerson }),
-    );
-    if (requested) await this.scheduleApprovalTimeout(run, step.id);
-    return false;
+    return {
+      step,
+      settles: false,
+      then: 'timeout',
+      move: {
+        stepId: step.id,
+        from,
+        patch: { ...base, status: 'awaiting_approval', approval: 'pending', approvals: [], approversNeeded: step.twoPerson ? 2 : 1, requestedAt: now() },
+        event: stepEvent('approval.requested', {
+          plan: plan?.summary,
+          params,
+          paramsHash: base.paramsHash,
+          approvers: this.approverGroups(step, (context.service as { name?: string } | null)?.name ?? null),
+          twoPerson: step.twoPerson,
+        }),
+      },
+    };
   }
 
-  private async abort(run: RunRecord, runbook: Runbook, abortedBy: string, settled: boolean): Promise<void> {
-    for (const step of runbook.steps) {
-      const status = run.steps[step.id]?.status;
-      if (status === 'pending' || status === 'awaiting_approval') {
-        const reason = `run aborted: ${abortedBy} failed`;
-        await this.runs.transition(run.id, step.id, ['pending', 'awaiting_approval'], { status: 'cancelled', reason, finishedAt: now() }, stepEvent('step.cancelled', { reason }));
-      }
-    }
-    if (settled && (await this.runs.finishRun(run.id, 'aborted', { abortedBy }))) {
-      this.logger.warn({ runId: run.id, incidentId: run.incidentId }, `run ${run.id} aborted by ${abortedBy}`);
-    }
+  /** What follows the moves that applied: queued steps get their job, waiting ones their timeout. */
+  private async afterMoves(run: RunHead, planned: Planned[], applied: boolean[]): Promise<void> {
+    const follow: Promise<void>[] = [];
+    planned.forEach((p, i) => {
+      if (!applied[i]) return;
+      if (p.added) return;
+      if (p.then === 'enqueue' && !p.step.mutating) this.hint(jobId(run.id, p.step.id), { run, paramsJson: p.move.patch.paramsJson as string, queued: QUEUED });
+      if (p.then === 'enqueue') follow.push(this.enqueueStep(run.id, p.step));
+      if (p.then === 'timeout') follow.push(this.scheduleApprovalTimeout(run.id, p.step, p.move.patch.requestedAt as string | undefined));
+    });
+    await Promise.all(follow);
   }
 
   // --- jobs -----------------------------------------------------------------------------------
@@ -251,12 +374,9 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     });
   }
 
-  private async scheduleApprovalTimeout(run: RunRecord, stepId: string): Promise<void> {
-    const step = this.runbooks.get(run.runbook)?.steps.find((s) => s.id === stepId);
-    if (!step) return;
-    const requestedAt = Date.parse(run.steps[stepId]?.requestedAt ?? now());
-    const delay = Math.max(0, requestedAt + step.timeoutMs - Date.now());
-    await this.queue.add({ name: 'approval-timeout', data: { runId: run.id, stepId } }, `timeout-${jobId(run.id, stepId)}`, { delay });
+  private async scheduleApprovalTimeout(runId: string, step: RunbookStep, requestedAt: string | undefined): Promise<void> {
+    const delay = Math.max(0, Date.parse(requestedAt ?? now()) + step.timeoutMs - Date.now());
+    await this.queue.add({ name: 'approval-timeout', data: { runId, stepId: step.id } }, `timeout-${jobId(runId, step.id)}`, { delay });
   }
 
   /** The one BullMQ processor. */
@@ -295,37 +415,159 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
 
   private async runStepJob(job: Job): Promise<void> {
     const { runId, stepId } = job.data as { runId: string; stepId: string };
-    // Only this step's state: reading the whole run would cost in proportion to its size.
-    const run = await this.runs.getRunStep(runId, stepId);
-    const runbook = run ? this.runbooks.get(run.runbook) : undefined;
-    if (!run || !runbook) return;
-    const step = runbook.steps.find((s) => s.id === stepId);
-    const state = run.steps[stepId];
-    if (!step || !state || TERMINAL_STEP_STATUSES.has(state.status)) return; // already decided: a retried job does nothing
-    if (state.status !== 'queued' && state.status !== 'running') return;
+    const hint = job.id === undefined ? undefined : this.hints.get(job.id);
+    if (hint && job.id !== undefined) {
+      this.hints.delete(job.id);
+      if ((await hint.queued) && (await this.runHinted(job, hint, stepId))) return;
+    }
+    // One call reads the run's head and the step, and starts a read-only step.
+    const start = await this.runs.startStep(runId, stepId);
+    if (start.kind === 'missing') return;
+    if (start.kind === 'settled') {
+      // Decided already: a job run again after its worker died between the step's last move and
+      // what follows it moves the run on (a no-op when nothing is left).
+      if (TERMINAL_STEP_STATUSES.has(start.status)) return this.advance(runId);
+      // Not queued yet: a job added with the move that queues its step (sendWithJobs) can get here
+      // first. It waits, and is never completed before its step is queued or decided: completed,
+      // its id would keep the step's real job from being added.
+      return this.waitForQueue(job);
+    }
+    const { run } = start;
+    const runbook = this.runbookOf(run);
+    const step = runbook ? this.graph(runbook).byId.get(stepId) : undefined;
+    // Thrown, so that BullMQ retries the job (on a replica that has the runbook, during a rolling
+    // deploy) and, when it gives up, jobFailed records the step as failed.
+    if (!runbook || !step) throw new Error(`step ${stepId} of runbook ${run.runbook} is not loaded in this process`);
+    const finished =
+      start.kind === 'started'
+        ? await this.execute(job, run, runbook, step, start.state.paramsJson, null, '')
+        : await this.runGated(job, run, runbook, step, start.state, start.paused);
+    await this.follow(run, runbook, finished);
+  }
 
-    const live = step.mutating && this.config.mode === 'live';
-    const resource = state.resource ?? `${step.action}:${run.id}`;
-    let lock: string | null = null;
-    if (step.mutating) {
-      // Held, not failed: the job looks again every second (the kill switch acts within one).
-      const paused = await this.runs.paused();
-      if (paused) return this.hold(job, run, step, state, `automation paused by ${paused.by}`);
-      if (live) {
-        lock = await this.runs.acquireLock(resource, `${run.id}/${step.id}`, step.timeoutMs + LOCK_MARGIN_MS);
-        if (!lock) return this.hold(job, run, step, state, `waiting for the lock on ${resource}`);
+  /**
+   * A read-only step this process queued, run without first waiting for its state to be read (the
+   * parameters are the ones this process wrote). The start (queued → running, step.started) goes
+   * out as soon as this turn of the event loop ends, the action running meanwhile; an action done
+   * by then (no I/O) has its start, its success and its next steps in one call, the moves made only
+   * if the start applied. Otherwise the success is sent after the start on the same connection, so
+   * Redis applies it after the start (it moves from running): the timeline reads started, then
+   * succeeded. A step whose start does not apply (decided meanwhile, or not the read-only step the
+   * hint says) gets neither: the action is aborted, its result dropped, and the job goes the
+   * ordinary way (returns false).
+   */
+  private async runHinted(job: Job, hint: Hint, stepId: string): Promise<boolean> {
+    const { run } = hint;
+    const runbook = this.runbooks.get(run.runbook);
+    const step = runbook ? this.graph(runbook).byId.get(stepId) : undefined;
+    if (!runbook || !step || step.mutating) return false;
+    const action = this.action(step);
+    const params = JSON.parse(hint.paramsJson) as Record<string, unknown>;
+    const startedAt = now();
+    let start: Promise<StepStart> | null = null;
+    let settle: (started: boolean) => void = () => undefined;
+    let fail: (err: unknown) => void = () => undefined;
+    const started = new Promise<boolean>((resolve, reject) => ((settle = resolve), (fail = reject)));
+    started.catch(() => undefined); // awaited below where it matters; a failed start is thrown from there
+    const sendStart = (): Promise<StepStart> => {
+      if (!start) {
+        start = this.runs.startStep(run.id, step.id, startedAt);
+        start.then((s) => settle(s.kind === 'started'), fail);
       }
+      return start;
+    };
+    const deferred = setImmediate(() => void sendStart());
+
+    let result: StepResult;
+    try {
+      result = await this.withTimeout(step, (signal) => action.run(params, this.actionContext(run, step, signal)), started);
+    } catch (err) {
+      clearImmediate(deferred);
+      if ((await sendStart()).kind !== 'started') return false;
+      await this.follow(run, runbook, await this.failed(job, run, runbook, step, err));
+      return true;
+    }
+    clearImmediate(deferred);
+    const { move, speculated } = this.succeeded(run, runbook, step, result);
+    const graph = this.graph(runbook);
+    let finished: Finished;
+    if (!start) {
+      const moves = [move, ...speculated.map((p) => p.move)];
+      const options = { statusesUnlessAllApplied: this.allDependents(graph, step, speculated), finishRun: isSink(graph, step) };
+      const both = await this.sendFinish(run, speculated, () => this.runs.startAndFinishStep(run.id, step.id, startedAt, moves, graph.continueOnFailure, options), (b) => b.finish);
+      settle(both.started);
+      if (!both.started) return false;
+      finished = { speculated, result: both.finish, endedRun: options.finishRun && endedRun(both.finish) };
+    } else {
+      const finishing = this.finish(run, runbook, move, speculated);
+      const ok = await started.catch(async (err: unknown) => {
+        await finishing.catch(() => undefined); // not left unawaited when the start failed
+        throw err;
+      });
+      if (!ok) {
+        await finishing; // cannot have applied: the step is not running
+        return false;
+      }
+      finished = await finishing;
+      // The start can reach Redis after the success when ioredis had to reload its script
+      // (NOSCRIPT after a Redis restart or SCRIPT FLUSH): the success is then sent again, after it.
+      if (!finished.result.applied[0]) finished = await this.finish(run, runbook, move, speculated);
+    }
+    await this.noted(run, step, result, finished);
+    await this.follow(run, runbook, finished);
+    return true;
+  }
+
+  /** After a step job's last move: the dependents' jobs, then the rest of the run. */
+  private async follow(run: RunHead, runbook: Runbook, finished: Finished | null): Promise<void> {
+    if (!finished) return this.advance(run.id);
+    const { speculated, result } = finished;
+    if (finished.endedRun) this.logger.log({ runId: run.id, incidentId: run.incidentId }, `run ${run.id} succeeded`);
+    await this.afterMoves(run, speculated, result.applied.slice(1));
+    // No statuses: this step succeeded and every step waiting for it is queued; what else is ready
+    // did not become so through this step, and the run goes on (a queued step is not settled).
+    if (result.statuses) await this.advanceFrom(run, runbook, result.statuses, result.runStatus);
+  }
+
+  /** Remembers a hint for a job, forgetting the oldest beyond MAX_HINTS (jobs other replicas took). */
+  private hint(id: string, hint: Hint): void {
+    this.hints.set(id, hint);
+    if (this.hints.size > MAX_HINTS) this.hints.delete(this.hints.keys().next().value!);
+  }
+
+  /** A mutating step: the kill switch and the lock first, then its start. */
+  private async runGated(job: Job, run: RunHead, runbook: Runbook, step: RunbookStep, before: StepState, paused: Pause | null): Promise<Finished | null> {
+    // Held, not failed: the job looks again every second (the kill switch acts within one).
+    if (paused) return this.hold(job, run, step, before, `automation paused by ${paused.by}`);
+    const resource = before.resource ?? `${step.action}:${run.id}`;
+    let lock: string | null = null;
+    if (this.config.mode === 'live') {
+      lock = await this.runs.acquireLock(resource, `${run.id}/${step.id}`, step.timeoutMs + LOCK_MARGIN_MS);
+      if (!lock) return this.hold(job, run, step, before, `waiting for the lock on ${resource}`);
     }
     try {
-      await this.execute(job, run, step, state, resource);
+      const attempts = (before.attempts ?? 0) + 1;
+      const state =
+        before.status === 'queued'
+          ? await this.runs.transition(run.id, step.id, ['queued'], { status: 'running', reason: undefined, startedAt: now(), attempts }, stepEvent('step.started', { action: step.action }))
+          : await this.runs.transition(run.id, step.id, ['running'], { reason: undefined, attempts }, stepEvent('step.resumed', { attempt: attempts }));
+      if (!state) return null;
+      return await this.execute(job, run, runbook, step, state.paramsJson, state, resource);
     } finally {
+      // Released before the dependents' jobs are added: the next step may want the same resource.
       if (lock) await this.runs.releaseLock(resource, lock);
     }
-    await this.advance(runId);
+  }
+
+  /** Puts back the job of a step that is not queued yet, looking again sooner while it is young. */
+  private async waitForQueue(job: Job): Promise<never> {
+    const delay = Math.min(UNQUEUED_RETRY_MAX_MS, Math.max(UNQUEUED_RETRY_MS, (Date.now() - job.timestamp) / 4));
+    await job.moveToDelayed(Date.now() + delay, job.token);
+    throw new DelayedError('the step is not queued yet');
   }
 
   /** Puts the job back for a second; records why once on the timeline. */
-  private async hold(job: Job, run: RunRecord, step: RunbookStep, state: StepState, reason: string): Promise<never> {
+  private async hold(job: Job, run: RunHead, step: RunbookStep, state: StepState, reason: string): Promise<never> {
     if (state.reason !== reason) {
       await this.runs.transition(run.id, step.id, ['queued', 'running'], { reason }, stepEvent('step.held', { reason }));
     }
@@ -333,38 +575,154 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     throw new DelayedError(reason);
   }
 
-  private async execute(job: Job, run: RunRecord, step: RunbookStep, before: StepState, resource: string): Promise<void> {
-    let state: StepState | null;
-    if (before.status === 'queued') {
-      state = await this.runs.transition(run.id, step.id, ['queued'], { status: 'running', reason: undefined, startedAt: now(), attempts: (before.attempts ?? 0) + 1 }, stepEvent('step.started', { action: step.action }));
-    } else {
-      state = await this.runs.transition(run.id, step.id, ['running'], { reason: undefined, attempts: (before.attempts ?? 0) + 1 }, stepEvent('step.resumed', { attempt: (before.attempts ?? 0) + 1 }));
-    }
-    if (!state) return;
+  /**
+   * Runs a step that is running and records its outcome; returns its last move, or null when the
+   * cooldown skipped it. `mutatingState` is the state a mutating step was started with.
+   */
+  private async execute(
+    job: Job,
+    run: RunHead,
+    runbook: Runbook,
+    step: RunbookStep,
+    paramsJson: string | undefined,
+    mutatingState: StepState | null,
+    resource: string,
+  ): Promise<Finished | null> {
     const action = this.action(step);
-    const params = JSON.parse(state.paramsJson ?? '{}') as Record<string, unknown>;
+    const params = JSON.parse(paramsJson ?? '{}') as Record<string, unknown>;
+    let result: StepResult | 'skipped';
     try {
-      const result: StepResult | 'skipped' = step.mutating
-        ? await this.runMutating(run, step, action, params, state, resource)
-        : await this.withTimeout(step, (signal) => action.run(params, this.actionContext(run, step, signal)));
-      if (result === 'skipped') return;
-      const finished = await this.runs.transition(
-        run.id,
-        step.id,
-        ['running'],
-        { status: 'succeeded', outputJson: JSON.stringify(result.output), summary: result.summary, dryRun: result.dryRun, finishedAt: now() },
-        stepEvent('step.succeeded', { action: step.action, summary: result.summary, output: result.output, dryRun: result.dryRun }),
-      );
-      if (finished && step.action === 'note') await this.runs.appendTimeline(run.incidentId, 'note', { by: 'responder', text: result.output.text, runId: run.id, step: step.id });
+      result =
+        step.mutating && mutatingState
+          ? await this.runMutating(run, step, action, params, mutatingState, resource)
+          : await this.withTimeout(step, (signal) => action.run(params, this.actionContext(run, step, signal)));
     } catch (err) {
-      const final = err instanceof PermanentActionError || err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      const message = (err as Error).message;
-      if (!final) {
-        await this.runs.appendTimeline(run.incidentId, 'step.retrying', { runId: run.id, step: step.id, attempt: job.attemptsMade + 1, error: message });
-        throw err;
-      }
-      await this.runs.transition(run.id, step.id, ['running'], { status: 'failed', error: message, finishedAt: now() }, stepEvent('step.failed', { action: step.action, error: message }));
+      return this.failed(job, run, runbook, step, err);
     }
+    if (result === 'skipped') return null;
+    // Outside the try: a failure to record the outcome (Redis) is the job's, not the action's:
+    // BullMQ retries the job (a mutating step then finds its ledger done), and jobFailed records
+    // the step failed when it gives up.
+    const { move, speculated } = this.succeeded(run, runbook, step, result);
+    const finished = await this.finish(run, runbook, move, speculated);
+    await this.noted(run, step, result, finished);
+    return finished;
+  }
+
+  /** A step's success, and the dependents to queue with it. */
+  private succeeded(run: RunHead, runbook: Runbook, step: RunbookStep, result: StepResult): { move: StepMove; speculated: Planned[] } {
+    const outputJson = JSON.stringify(result.output);
+    const move: StepMove = {
+      stepId: step.id,
+      from: ['running'],
+      patch: { status: 'succeeded', outputJson, summary: result.summary, dryRun: result.dryRun, finishedAt: now() },
+      event: stepEvent('step.succeeded', { action: step.action, summary: result.summary, output: result.output, dryRun: result.dryRun }),
+    };
+    // A note goes on the timeline right after its step's success, before what follows it.
+    return { move, speculated: step.action === 'note' ? [] : this.speculate(run, runbook, step, outputJson) };
+  }
+
+  private async noted(run: RunHead, step: RunbookStep, result: StepResult, finished: Finished): Promise<void> {
+    if (finished.result.applied[0] && step.action === 'note') {
+      await this.runs.appendTimeline(run.incidentId, 'note', { by: 'responder', text: result.output.text, runId: run.id, step: step.id });
+    }
+  }
+
+  /** An action failed: thrown back to BullMQ for a retry, or the step's failure when it was the last try. */
+  private async failed(job: Job, run: RunHead, runbook: Runbook, step: RunbookStep, err: unknown): Promise<Finished> {
+    const final = err instanceof PermanentActionError || err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const message = (err as Error).message;
+    if (!final) {
+      await this.runs.appendTimeline(run.incidentId, 'step.retrying', { runId: run.id, step: step.id, attempt: job.attemptsMade + 1, error: message });
+      throw err;
+    }
+    const failed: StepMove = { stepId: step.id, from: ['running'], patch: { status: 'failed', error: message, finishedAt: now() }, event: stepEvent('step.failed', { action: step.action, error: message }) };
+    return this.finish(run, runbook, failed, []);
+  }
+
+  /** A step's last move, with the dependents it makes ready queued in the same call (if it applies). */
+  private async finish(run: RunHead, runbook: Runbook, last: StepMove, speculated: Planned[]): Promise<Finished> {
+    const graph = this.graph(runbook);
+    const moves = [last, ...speculated.map((p) => p.move)];
+    const step = graph.byId.get(last.stepId);
+    // The success of a step no other waits for may be the run's last: the same call ends the run.
+    const endsRun = step !== undefined && last.patch.status === 'succeeded' && isSink(graph, step);
+    const send = (): Promise<FinishResult> => {
+      if (step && this.allDependents(graph, step, speculated)) return this.runs.finishStep(run.id, moves, graph.continueOnFailure);
+      if (endsRun) return this.runs.moveStepsAndFinishRun(run.id, moves, graph.continueOnFailure);
+      return this.runs.moveSteps(run.id, moves, graph.continueOnFailure);
+    };
+    const result = await this.sendFinish(run, speculated, send, (r) => r);
+    return { speculated, result, endedRun: endsRun && endedRun(result) };
+  }
+
+  /** sendWithJobs for a step's last moves: early jobs for the dependents that wait for this step alone. */
+  private sendFinish<T>(run: RunHead, speculated: Planned[], send: () => Promise<T>, moved: (answer: T) => FinishResult): Promise<T> {
+    // Move 0 is the step's own; a dependent that waits for several steps is queued by the last of
+    // them to finish and gets its job after the answer (afterMoves): added early, it would wait.
+    const early = speculated.flatMap((p, i) => (p.step.needs.length === 1 ? [{ planned: p, index: i + 1 }] : []));
+    return this.sendWithJobs(run, early, send, moved);
+  }
+
+  /**
+   * Sends moves that queue steps and, right behind them, the jobs of those that are read-only,
+   * without waiting for the answer: the job adds overlap the moves' round trip. (A mutating step's
+   * job is added after the answer, as before: a step finishing may still hold the lock it wants.)
+   * Such a job can run before its step is queued, or when the move did not apply (the step was
+   * decided otherwise); it then waits for its step (runStepJob, waitForQueue) and is never
+   * completed while the step is pending, so the job the step really gets is never refused as a
+   * duplicate of it. Taken by this process, its start goes on the connection the moves went on,
+   * after them. `index` is each step's move in the call.
+   */
+  private async sendWithJobs<T>(run: RunHead, candidates: Array<{ planned: Planned; index: number }>, send: () => Promise<T>, moved: (answer: T) => { applied: boolean[] } | null): Promise<T> {
+    const sent = send();
+    const early = candidates.filter(({ planned }) => !planned.step.mutating);
+    if (early.length === 0) return sent;
+    const answer = sent.then(moved, () => null);
+    const adds = early.map(({ planned: p, index }) => {
+      p.added = true;
+      this.hint(jobId(run.id, p.step.id), { run, paramsJson: p.move.patch.paramsJson as string, queued: answer.then((r) => r?.applied[index] === true) });
+      return this.enqueueStep(run.id, p.step);
+    });
+    try {
+      return await sent;
+    } finally {
+      await Promise.all(adds);
+    }
+  }
+
+  /** Whether every dependent of the step is queued with its success: then its statuses are not needed. */
+  private allDependents(graph: Graph, step: RunbookStep, speculated: Planned[]): boolean {
+    return speculated.length > 0 && speculated.length === (graph.dependents.get(step.id)?.length ?? 0);
+  }
+
+  /**
+   * The dependents of a step that has just succeeded which are ready if every step they need has
+   * succeeded, decided now with what is at hand (this step's output, the run's inputs), so that
+   * they are queued in the same call as the success. A dependent qualifies when its expressions
+   * read no other step's output, no status but of its needs, and not the incident; and when it
+   * would be queued (not skipped, not waiting for approval). The script checks the rest, in the
+   * same atomic step: the success applied, the dependent is pending, each of its needs has
+   * succeeded, the run is running and no failure aborts it. Any other dependent is left to
+   * advanceFrom, with the statuses that call returns.
+   */
+  private speculate(run: RunHead, runbook: Runbook, finished: RunbookStep, outputJson: string): Planned[] {
+    if (run.service === undefined) return []; // a run from before `service` was stored: its context needs the incident
+    const dependents = (this.graph(runbook).dependents.get(finished.id) ?? []).filter((d) => decidableAfter(d, finished.id));
+    if (dependents.length === 0) return [];
+    const inputs = JSON.parse(run.inputsJson) as Record<string, unknown>;
+    const service = run.service ? (this.catalog.services[run.service] ?? null) : null;
+    const incident = incidentStub(run.incidentId, run.service || null);
+    const planned: Planned[] = [];
+    for (const dependent of dependents) {
+      const steps: Record<string, StepContext> = {};
+      for (const need of dependent.needs) steps[need] = { status: 'succeeded' };
+      steps[finished.id] = lazyStepContext('succeeded', outputJson);
+      const context = buildContext({ incident, service, inputs, steps, mode: this.config.mode, now: new Date() });
+      const p = this.prepare(dependent, context);
+      if (p.then === 'enqueue') planned.push({ ...p, move: { ...p.move, after: 0, needsSucceeded: dependent.needs } });
+    }
+    return planned;
   }
 
   /**
@@ -372,7 +730,7 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
    * action is called at most once per ledger attempt, and a job resumed after a crash reconciles.
    */
   private async runMutating(
-    run: RunRecord,
+    run: RunHead,
     step: RunbookStep,
     action: Action,
     params: Record<string, unknown>,
@@ -403,7 +761,7 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     return result;
   }
 
-  private async callOnce(run: RunRecord, step: RunbookStep, action: Action, params: Record<string, unknown>, key: string, attempt: number) {
+  private async callOnce(run: RunHead, step: RunbookStep, action: Action, params: Record<string, unknown>, key: string, attempt: number) {
     let result;
     try {
       result = await this.withTimeout(step, (signal) => action.run(params, this.actionContext(run, step, signal, `${key}#${attempt}`)));
@@ -419,7 +777,7 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     return result;
   }
 
-  private async reconcile(run: RunRecord, step: RunbookStep, action: Action, params: Record<string, unknown>, key: string, attempt: number) {
+  private async reconcile(run: RunHead, step: RunbookStep, action: Action, params: Record<string, unknown>, key: string, attempt: number) {
     await this.runs.appendTimeline(run.incidentId, 'step.reconciling', { runId: run.id, step: step.id, reason: 'an earlier attempt called the action and did not record its outcome' });
     if (!action.reconcile) {
       throw new PermanentActionError(`${step.action} was called and its outcome is unknown (the attempt was interrupted); it cannot reconcile: check by hand`);
@@ -430,7 +788,8 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     return result;
   }
 
-  private async withTimeout<T>(step: RunbookStep, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  /** Runs an action within the step's timeout; aborts it also when `started` says the step did not start. */
+  private async withTimeout<T>(step: RunbookStep, fn: (signal: AbortSignal) => Promise<T>, started: Promise<boolean> | null = null): Promise<T> {
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -439,6 +798,15 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
         controller.abort(error);
         reject(error);
       }, step.timeoutMs);
+      started?.then(
+        (ok) => {
+          if (ok) return;
+          const error = new Error(`step ${step.id} was decided meanwhile`);
+          controller.abort(error);
+          reject(error);
+        },
+        () => undefined, // a failed start is the caller's to handle
+      );
     });
     try {
       return await Promise.race([fn(controller.signal), timeout]);
@@ -447,7 +815,7 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     }
   }
 
-  private actionContext(run: RunRecord, step: RunbookStep, signal: AbortSignal, idempotencyKey = `${run.id}:${step.id}`) {
+  private actionContext(run: RunHead, step: RunbookStep, signal: AbortSignal, idempotencyKey = `${run.id}:${step.id}`) {
     return { incidentId: run.incidentId, runId: run.id, stepId: step.id, idempotencyKey, signal, dryRun: this.config.mode === 'dry-run' };
   }
 
@@ -459,42 +827,73 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     return action;
   }
 
-  private async load(runId: string): Promise<{ run: RunRecord; runbook: Runbook } | null> {
-    const run = await this.runs.getRun(runId);
-    if (!run) return null;
+  private runbookOf(run: RunHead): Runbook | undefined {
     const runbook = this.runbooks.get(run.runbook);
-    if (!runbook) {
-      this.logger.error({ runId }, `run ${runId} names runbook ${run.runbook}, which is no longer loaded`);
-      return null;
-    }
-    return { run, runbook };
+    if (!runbook) this.logger.error({ runId: run.id }, `run ${run.id} names runbook ${run.runbook}, which is no longer loaded`);
+    return runbook;
   }
 
-  /** The expression context of a run, from the store (never from process memory). */
-  async context(run: RunRecord, forSteps?: RunbookStep[]): Promise<Record<string, unknown> | null> {
+  private graphOf(name: string): Graph | undefined {
+    const runbook = this.runbooks.get(name);
+    return runbook ? this.graph(runbook) : undefined;
+  }
+
+  private graph(runbook: Runbook): Graph {
+    let graph = this.graphs.get(runbook);
+    if (!graph) {
+      const dependents = new Map<string, RunbookStep[]>();
+      for (const step of runbook.steps) for (const need of step.needs) dependents.set(need, [...(dependents.get(need) ?? []), step]);
+      graph = {
+        byId: new Map(runbook.steps.map((s) => [s.id, s])),
+        dependents,
+        continueOnFailure: runbook.steps.filter((s) => s.onFailure === 'continue').map((s) => s.id),
+      };
+      this.graphs.set(runbook, graph);
+    }
+    return graph;
+  }
+
+  /**
+   * The expression context for these steps, from the store (never from process memory): the
+   * statuses at hand, and only what their expressions read besides (outputs, the incident).
+   */
+  private async contextFor(run: RunHead, forSteps: RunbookStep[], statuses: StepStatusMap): Promise<Record<string, unknown> | null> {
+    let outputs: Set<string> | 'all' = new Set();
+    let readsIncident = run.service === undefined; // a run from before `service` was stored
+    for (const step of forSteps) {
+      const reads = stepReads(step);
+      readsIncident ||= reads.incident;
+      if (reads.outputs === 'all') outputs = 'all';
+      else if (outputs !== 'all') for (const id of reads.outputs) outputs.add(id);
+    }
     // The incident (its alarms change as they attach) is read only when the steps at hand read it.
-    const incident =
-      forSteps && run.service !== undefined && !forSteps.some((s) => this.readsIncident(s))
-        ? incidentStub(run.incidentId, run.service || null)
-        : await this.incidents.get(run.incidentId);
+    const [incident, outputJson] = await Promise.all([
+      readsIncident ? this.incidents.get(run.incidentId) : incidentStub(run.incidentId, run.service || null),
+      this.runs.stepOutputs(run.id, outputs === 'all' ? 'all' : [...outputs]),
+    ]);
     if (!incident) return null;
-    const steps: Record<string, StepContext> = {};
-    for (const [id, s] of Object.entries(run.steps)) steps[id] = lazyStepContext(s.status, s.outputJson);
-    const service = incident.service ? (this.catalog.services[incident.service] ?? null) : null;
-    return buildContext({ incident, service, inputs: JSON.parse(run.inputsJson) as Record<string, unknown>, steps, mode: this.config.mode, now: new Date() });
+    return this.contextOf(incident, JSON.parse(run.inputsJson) as Record<string, unknown>, statuses, outputJson);
   }
 
-  private readonly incidentReaders = new WeakMap<RunbookStep, boolean>();
+  private contextOf(incident: Incident, inputs: Record<string, unknown>, statuses: StepStatusMap, outputJson: Map<string, string | undefined>): Record<string, unknown> {
+    const steps: Record<string, StepContext> = {};
+    for (const [id, status] of Object.entries(statuses)) steps[id] = outputJson.has(id) ? lazyStepContext(status, outputJson.get(id)) : { status };
+    const service = incident.service ? (this.catalog.services[incident.service] ?? null) : null;
+    return buildContext({ incident, service, inputs, steps, mode: this.config.mode, now: new Date() });
+  }
 
-  /** Whether a step's `when`, `with` or approval policy reads the incident or its alarms. */
-  private readsIncident(step: RunbookStep): boolean {
-    let reads = this.incidentReaders.get(step);
-    if (reads === undefined) {
-      const paths = [...(step.when?.references() ?? []), ...step.with.references(), ...(step.approval.kind === 'policy' ? step.approval.when.references() : [])];
-      reads = paths.some((p) => p[0] === 'incident' || p[0] === 'alarm' || p[0] === 'alarms');
-      this.incidentReaders.set(step, reads);
+  /** The expression context of a run, from the whole run as stored (the approval service's checks). */
+  async context(run: RunRecord, forSteps?: RunbookStep[]): Promise<Record<string, unknown> | null> {
+    const readsIncident = !forSteps || run.service === undefined || forSteps.some((s) => stepReads(s).incident);
+    const incident = readsIncident ? await this.incidents.get(run.incidentId) : incidentStub(run.incidentId, run.service || null);
+    if (!incident) return null;
+    const statuses: StepStatusMap = {};
+    const outputs = new Map<string, string | undefined>();
+    for (const [id, s] of Object.entries(run.steps)) {
+      statuses[id] = s.status;
+      outputs.set(id, s.outputJson);
     }
-    return reads;
+    return this.contextOf(incident, JSON.parse(run.inputsJson) as Record<string, unknown>, statuses, outputs);
   }
 
   /** What a mutating step will do with these parameters, in one line. */
@@ -508,11 +907,58 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 }
 
+const QUEUED = Promise.resolve(true);
+
+/** A step no other step needs. */
+function isSink(graph: Graph, step: RunbookStep): boolean {
+  return (graph.dependents.get(step.id)?.length ?? 0) === 0;
+}
+
+/** Whether a step's last move, sent with the run's end, applied and ended the run. */
+function endedRun(result: FinishResult): boolean {
+  return result.applied[0] === true && result.runStatus === 'succeeded';
+}
+
 export function jobId(runId: string, stepId: string): string {
   return `${runId}-${stepId}`;
 }
 
 type StepResult = { output: Record<string, unknown>; summary?: string; dryRun?: boolean };
+
+const constantParams = new WeakMap<RunbookStep, { json: string; hash: string }>();
+
+/** The parameters' JSON and hash; computed once for a step whose `with` reads nothing (they never change). */
+function paramsText(step: RunbookStep, params: Record<string, unknown>): { json: string; hash: string } {
+  const cached = constantParams.get(step);
+  if (cached) return cached;
+  const text = { json: JSON.stringify(params), hash: paramsHash(params) };
+  if (step.with.references().length === 0) constantParams.set(step, text);
+  return text;
+}
+
+const decidable = new WeakMap<RunbookStep, Map<string, boolean>>();
+
+/**
+ * Whether a dependent can be decided as soon as `finished` succeeds, assuming its other needs have
+ * succeeded (which the script checks): it reads the output of no step but `finished`, the status
+ * of no step but its needs, and not the incident.
+ */
+function decidableAfter(dependent: RunbookStep, finished: string): boolean {
+  let byFinished = decidable.get(dependent);
+  if (!byFinished) decidable.set(dependent, (byFinished = new Map<string, boolean>()));
+  let ok = byFinished.get(finished);
+  if (ok === undefined) {
+    const reads = stepReads(dependent);
+    ok =
+      !reads.incident &&
+      reads.outputs !== 'all' &&
+      [...reads.outputs].every((id) => id === finished) &&
+      reads.statuses !== 'all' &&
+      [...reads.statuses].every((id) => id === finished || dependent.needs.includes(id));
+    byFinished.set(finished, ok);
+  }
+  return ok;
+}
 
 /** A step's status and output for expressions; the output is parsed only if an expression reads it. */
 function lazyStepContext(status: StepContext['status'], outputJson: string | undefined): StepContext {
