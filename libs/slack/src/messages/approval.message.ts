@@ -50,6 +50,8 @@ interface RequestOptions {
   /** Off for a superseded request: the step's params are the new plan's, not the one shown. */
   params: boolean;
   progress: boolean;
+  /** Off for a step no person had to approve: "who may approve" would mislead. */
+  approvers?: boolean;
 }
 
 /** What every form of the request shows: the step, what it will do, and who may decide. */
@@ -65,12 +67,14 @@ function requestBlocks(view: IncidentView, run: RunView, step: StepView, options
     blocks.push(section(`*Parameters*\n${codeBlock(JSON.stringify(step.params), PARAMS_CHARS)}`));
   }
   const progress = options.progress ? approvalProgress(step) : null;
-  blocks.push(
-    section(
-      `*Who may approve*: ${mayApprove(step)}` +
-        (step.approversNeeded > 1 ? `\n:busts_in_silhouette: Needs ${approversNeededText(step.approversNeeded)}${progress ? ` (${progress})` : ''}` : ''),
-    ),
-  );
+  if (options.approvers !== false) {
+    blocks.push(
+      section(
+        `*Who may approve*: ${mayApprove(step)}` +
+          (step.approversNeeded > 1 ? `\n:busts_in_silhouette: Needs ${approversNeededText(step.approversNeeded)}${progress ? ` (${progress})` : ''}` : ''),
+      ),
+    );
+  }
   if (view.mode === 'dry-run' || step.dryRun) {
     blocks.push(context(':test_tube: Dry run: approving records the decision; the call is planned and reported, never made.'));
   }
@@ -174,7 +178,14 @@ export function approvalDecidedMessage(view: IncidentView, run: RunView, step: S
   return {
     text: fallback(`${safe(step.id)} ${decision.word}: ${safe(step.plan ?? step.action)}`),
     blocks: [
-      ...requestBlocks(view, run, step, { title: `${decision.emoji} *Approval request*`, planLabel: 'Plan', params: true, progress: false }),
+      // A step no person had to approve (a policy granted it, or it needs none) is an action, not a request.
+      ...requestBlocks(view, run, step, {
+        title: `${decision.emoji} *${step.approval === 'policy' || step.approval === 'not_required' ? 'Action' : 'Approval request'}*`,
+        planLabel: 'Plan',
+        params: true,
+        progress: false,
+        approvers: step.approval !== 'policy' && step.approval !== 'not_required',
+      }),
       section([`${decision.emoji} ${decision.line}`, outcome].filter((l) => l !== null).join('\n')),
     ],
   };
