@@ -7,13 +7,15 @@
  *   PORT=3000                            # the service's port (default 3000)
  *   REDIS_URL=redis://127.0.0.1:6379     # must answer; the sandbox works under the prefix `sandbox`
  *   SANDBOX_SETTLE_SECONDS=10            # the runbook's settle time in the sandbox copy (shipped: 120)
+ *   SANDBOX_VERIFY_SECONDS=15            # how long its recovery check waits (shipped: 300; moto never
+ *                                        # evaluates alarms, so the check reports "not recovered")
  *
  * 1. starts `moto_server` on a free port (or uses MOTO_URL) and waits until it answers;
  * 2. seeds it (scripts/seed-sandbox.ts): ECS cluster `prod`, service `checkout` rolled from
  *    checkout:41 to :42, ALB target group `checkout-blue` with one stopped instance, log errors,
  *    5xx and CPU metrics, Aurora cluster `prod-orders`;
  * 3. writes .sandbox/service-catalog.yaml (the real ARNs) and .sandbox/runbooks/production-down.yaml
- *    (the shipped runbook, settle time shortened);
+ *    (the shipped runbook, settle and verify times shortened);
  * 4. starts the built service against moto (its log: .sandbox/service.log);
  * 5. sends the alarm `checkout-alb-5xx`, waits (at most 60 s) until the run settles and prints each
  *    step, and the curl commands to follow the incident.
@@ -35,6 +37,7 @@ const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const REDIS_PREFIX = 'sandbox';
 const PORT = Number(process.env.PORT || 3000);
 const SETTLE_SECONDS = Number(process.env.SANDBOX_SETTLE_SECONDS || 10);
+const VERIFY_SECONDS = Number(process.env.SANDBOX_VERIFY_SECONDS || 15);
 const EXIT = process.env.SANDBOX_EXIT === '1';
 const ALARM = 'checkout-alb-5xx';
 const SETTLED = new Set(['succeeded', 'failed', 'skipped', 'rejected', 'timed_out', 'cancelled', 'awaiting_approval']);
@@ -79,12 +82,11 @@ async function main(): Promise<void> {
 
   const catalogFile = join(DIR, 'service-catalog.yaml');
   writeFileSync(catalogFile, catalog(prod));
-  const runbook = readFileSync(join(ROOT, 'runbooks', 'production-down.yaml'), 'utf8').replace(
-    'settle_seconds: { default: 120,',
-    `settle_seconds: { default: ${SETTLE_SECONDS},`,
-  );
+  const runbook = readFileSync(join(ROOT, 'runbooks', 'production-down.yaml'), 'utf8')
+    .replace('settle_seconds: { default: 120,', `settle_seconds: { default: ${SETTLE_SECONDS},`)
+    .replace('verify_seconds: { default: 300,', `verify_seconds: { default: ${VERIFY_SECONDS},`);
   writeFileSync(join(DIR, 'runbooks', 'production-down.yaml'), runbook);
-  log(`catalog: ${rel(catalogFile)}; runbooks: ${rel(join(DIR, 'runbooks'))} (production-down.yaml, settle ${SETTLE_SECONDS}s)`);
+  log(`catalog: ${rel(catalogFile)}; runbooks: ${rel(join(DIR, 'runbooks'))} (production-down.yaml, settle ${SETTLE_SECONDS}s, verify ${VERIFY_SECONDS}s)`);
 
   const ingestKey = randomBytes(24).toString('hex');
   const apiToken = randomBytes(24).toString('hex');
