@@ -1,4 +1,5 @@
 import type { IncidentAlarm } from '@responder/domain';
+import type { RunStatus, StepStatus } from '@responder/store';
 
 /**
  * What the Slack message builders render: plain data, read from the stores by the reporter
@@ -28,22 +29,13 @@ export interface IncidentView {
 export interface RunView {
   id: string;
   runbook: string;
-  status: 'running' | 'succeeded' | 'failed' | 'aborted';
+  status: RunStatus;
   trigger: string;
   steps: StepView[];
 }
 
-export type StepViewStatus =
-  | 'pending'
-  | 'awaiting_approval'
-  | 'queued'
-  | 'running'
-  | 'succeeded'
-  | 'failed'
-  | 'skipped'
-  | 'rejected'
-  | 'timed_out'
-  | 'cancelled';
+/** A step's status, as the store keeps it. */
+export type StepViewStatus = StepStatus;
 
 export interface StepView {
   id: string;
