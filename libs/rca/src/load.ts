@@ -9,13 +9,12 @@ import type { RcaInput, RcaRun } from './model';
 export async function loadRcaInput(incidents: IncidentStore, runs: RunStore, incidentId: string, now?: Date): Promise<RcaInput | null> {
   const incident = await incidents.get(incidentId);
   if (!incident) return null;
-  const [timeline, runIds] = await Promise.all([incidents.timeline(incidentId), runs.runsOf(incidentId)]);
-  const records = (await Promise.all(Object.values(runIds).map((id) => runs.getRun(id)))).filter((r): r is RunRecord => r !== null);
+  const [timeline, records] = await Promise.all([incidents.timeline(incidentId), runs.runsOfIncident(incidentId)]);
   const last = timeline.at(-1)?.at;
   return {
     incident,
     timeline,
-    runs: records.sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map(toRcaRun),
+    runs: records.map(toRcaRun),
     now: now ?? (last ? new Date(last) : new Date()),
   };
 }

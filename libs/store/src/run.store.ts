@@ -381,6 +381,12 @@ export class RunStore {
     return this.redis.hgetall(`${this.prefix}:incident:${incidentId}:runs`);
   }
 
+  /** An incident's runs, oldest first (what the API, the RCA and Slack show). */
+  async runsOfIncident(incidentId: string): Promise<RunRecord[]> {
+    const runs = await Promise.all(Object.values(await this.runsOf(incidentId)).map((id) => this.getRun(id)));
+    return runs.filter((r): r is RunRecord => r !== null).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
   async activeRuns(): Promise<string[]> {
     return this.redis.smembers(`${this.prefix}:runs:active`);
   }

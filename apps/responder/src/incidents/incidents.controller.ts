@@ -90,9 +90,8 @@ export class IncidentsController {
   async get(@Param('id') id: string): Promise<Incident & { runs: RunView[] }> {
     const incident = await this.store.get(id);
     if (!incident) throw new NotFoundException(`no incident ${id}`);
-    const runIds = Object.values(await this.runs.runsOf(id));
-    const runs = (await Promise.all(runIds.map((r) => this.runs.getRun(r)))).filter((r): r is RunRecord => r !== null);
-    return { ...incident, runs: runs.sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map((r) => runView(r, this.engine.runbook(r.runbook)?.steps.map((s) => s.id) ?? [])) };
+    const runs = await this.runs.runsOfIncident(id);
+    return { ...incident, runs: runs.map((r) => runView(r, this.engine.runbook(r.runbook)?.steps.map((s) => s.id) ?? [])) };
   }
 
   /** In order of recording; `after` (an entry id) and `limit` page through a long one. */

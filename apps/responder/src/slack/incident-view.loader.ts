@@ -20,8 +20,7 @@ export class IncidentViewLoader {
   async load(incidentId: string, now = new Date()): Promise<IncidentView | null> {
     const incident = await this.incidents.get(incidentId);
     if (!incident) return null;
-    const [runIds, paused] = await Promise.all([this.runs.runsOf(incidentId), this.runs.paused()]);
-    const records = (await Promise.all(Object.values(runIds).map((id) => this.runs.getRun(id)))).filter((r): r is RunRecord => r !== null);
+    const [records, paused] = await Promise.all([this.runs.runsOfIncident(incidentId), this.runs.paused()]);
     return {
       id: incident.id,
       status: incident.status,
@@ -31,7 +30,7 @@ export class IncidentViewLoader {
       openedAt: incident.openedAt,
       resolvedAt: incident.resolvedAt,
       alarms: incident.alarms,
-      runs: records.sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map((r) => this.runView(r, incident.service)),
+      runs: records.map((r) => this.runView(r, incident.service)),
       mode: this.config.mode,
       paused: paused ? { by: paused.by, at: paused.at, ...(paused.reason ? { reason: paused.reason } : {}) } : null,
       now: now.toISOString(),

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import Redis from 'ioredis';
-import { ChangeFeed } from '@responder/store';
+import { type Change, ChangeFeed } from '@responder/store';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../tokens';
 import { SlackOutbox } from './slack-outbox';
@@ -55,9 +55,11 @@ export class SlackReporter implements OnApplicationBootstrap, BeforeApplicationS
           await this.feed.ensureGroup(GROUP);
           grouped = true;
         }
-        const now = Date.now();
-        const claimed = now - lastClaim > CLAIM_IDLE_MS / 2 ? await this.feed.claimStale(GROUP, this.consumer, CLAIM_IDLE_MS) : [];
-        if (claimed.length > 0 || now - lastClaim > CLAIM_IDLE_MS / 2) lastClaim = now;
+        let claimed: Change[] = [];
+        if (Date.now() - lastClaim > CLAIM_IDLE_MS / 2) {
+          claimed = await this.feed.claimStale(GROUP, this.consumer, CLAIM_IDLE_MS);
+          lastClaim = Date.now();
+        }
         const changes = [...claimed, ...(await this.feed.read(GROUP, this.consumer, { blockMs: 1000, count: 200 }))];
         for (const incidentId of new Set(changes.map((c) => c.incidentId))) await this.outbox.sync(incidentId);
         await this.feed.ack(GROUP, changes.map((c) => c.id));
