@@ -8,7 +8,7 @@ describe('ChangeFeed', () => {
 
   afterAll(() => cleanup());
 
-  it('notes every timeline entry, in order, and hands each to one consumer of a group', async () => {
+  it('notes the timeline entries of each call, in order, and hands each to one consumer of a group', async () => {
     await feed.ensureGroup('slack');
     await feed.ensureGroup('slack'); // a second replica: no error
     await runs.appendTimeline('inc_A', 'note', { text: 'one' });
@@ -22,6 +22,29 @@ describe('ChangeFeed', () => {
       ['inc_B', 'step.queued'],
     ]);
     expect(await feed.read('slack', 'c2', { blockMs: 50, count: 10 })).toEqual([]);
+  });
+
+  it('notes an incident once for a call that writes several of its entries', async () => {
+    await feed.ensureGroup('once');
+    const { runId } = await runs.createRun({ incidentId: 'inc_D', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: { a: { status: 'queued', action: 'note', mutating: false }, b: { status: 'pending', action: 'note', mutating: false } } });
+    await runs.startAndFinishStep(
+      runId,
+      'a',
+      new Date().toISOString(),
+      [
+        { stepId: 'a', from: ['running'], patch: { status: 'succeeded' }, event: { type: 'step.succeeded', data: {} } },
+        { stepId: 'b', from: ['pending'], patch: { status: 'queued' }, event: { type: 'step.queued', data: {} }, after: 0, needsSucceeded: ['a'] },
+      ],
+      [],
+      { statusesUnlessAllApplied: true, finishRun: false },
+    );
+    const read = await feed.read('once', 'c1', { blockMs: 100, count: 10 });
+    // run.planned, then one change for step.started + step.succeeded + step.queued (3 timeline entries)
+    expect(read.map((c) => [c.incidentId, c.type])).toEqual([
+      ['inc_D', 'run.planned'],
+      ['inc_D', 'step.started'],
+    ]);
+    expect((await redis.xrange(`${prefix}:incident:inc_D:timeline`, '-', '+')).map(([, f]) => f[1])).toEqual(['run.planned', 'step.started', 'step.succeeded', 'step.queued']);
   });
 
   it('gives the changes a crashed consumer never acknowledged to another', async () => {

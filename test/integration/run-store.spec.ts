@@ -117,6 +117,25 @@ describe('RunStore', () => {
       expect(await timelineTypes('inc_M3')).toEqual(['run.planned', 'step.succeeded', 'step.succeeded', 'step.queued']);
     });
 
+    it('sees a failure recorded after the run began, and one of a run stored before failures were kept apart', async () => {
+      const ahead = (stepId: string, needs: string[]): StepMove => queue(stepId, { after: 0, needsSucceeded: needs });
+      const steps = () => ({ a: pending({ status: 'running' }), b: pending(), c: pending({ status: 'running' }), d: pending({ status: 'running' }), e: pending() });
+      const { runId } = await store.createRun({ incidentId: 'inc_M7', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: steps() });
+      expect(await store.transition(runId, 'c', ['running'], { status: 'failed' })).not.toBeNull();
+      expect((await store.moveSteps(runId, [succeed('a'), ahead('b', ['a'])])).applied).toEqual([true, false]);
+      // c retried by hand (out of failed): nothing aborts the run any more
+      expect(await store.transition(runId, 'c', ['failed'], { status: 'running' })).not.toBeNull();
+      expect((await store.moveSteps(runId, [queue('b', { needsSucceeded: ['a'] })])).applied).toEqual([true]);
+
+      // A run written by the code before: a failure in its statuses only.
+      const old = await store.createRun({ incidentId: 'inc_M8', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: steps() });
+      expect(await store.transition(old.runId, 'c', ['running'], { status: 'rejected' })).not.toBeNull();
+      await redis.hdel(`${prefix}:run:${old.runId}`, 'failedSet');
+      await redis.del(`${prefix}:run:${old.runId}:failed`);
+      expect((await store.moveSteps(old.runId, [succeed('a'), ahead('b', ['a'])])).applied).toEqual([true, false]);
+      expect((await store.moveSteps(old.runId, [succeed('d'), ahead('e', ['d'])], ['c'])).applied).toEqual([true, true]);
+    });
+
     it('leaves the statuses out of finishStep only when every move applied', async () => {
       const { runId } = await store.createRun({ incidentId: 'inc_M4', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: { a: pending({ status: 'running' }), b: pending(), c: pending() } });
       expect(await store.finishStep(runId, [succeed('a'), queue('b', { after: 0, needsSucceeded: ['a'] })], [])).toEqual({ applied: [true, true], statuses: null, runStatus: 'running' });

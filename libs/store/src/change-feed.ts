@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 
-/** One timeline entry's notice: which incident changed, and how. */
+/** A notice that an incident changed, and how (the type of the first timeline entry of the write). */
 export interface Change {
   id: string;
   incidentId: string;
@@ -8,8 +8,9 @@ export interface Change {
 }
 
 /**
- * The change feed: every timeline entry, of every incident, is also noted on one capped Redis
- * Stream (`<prefix>:changes`), in the same atomic step as the entry itself. Reporters (Slack) read it
+ * The change feed: every write that adds timeline entries to an incident also notes the incident,
+ * once per write, on one capped Redis Stream (`<prefix>:changes`), in the same atomic step as the
+ * entries themselves. Reporters (Slack) read it
  * with a consumer group, so that a change made by any replica reaches them, and one that arrives
  * while they are down is read when they come back: nothing is lost to a crash between a change and
  * its notice.

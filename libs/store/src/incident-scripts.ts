@@ -47,7 +47,7 @@ return { newId, 1 }
  * added here, or the retention sweep leaves it behind. Ledger entries (`P:ledger:RUN:STEP`) are
  * found from the run's steps.
  */
-export const RUN_KEY_SUFFIXES = ['', ':steps', ':status'] as const;
+export const RUN_KEY_SUFFIXES = ['', ':steps', ':status', ':failed'] as const;
 
 /**
  * Removes one incident resolved before the cutoff: out of every list index, then its keys (the

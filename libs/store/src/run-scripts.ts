@@ -2,12 +2,22 @@
 // Redis together with its timeline entry, so that concurrent workers, replicas and retried jobs
 // cannot both win a transition (and the timeline never says what did not happen).
 
-/** Shared helpers, prepended to each script. ARGV[1] is always the key prefix. */
+/**
+ * Shared helpers, prepended to each script. ARGV[1] is always the key prefix.
+ *
+ * The change feed (change-feed.ts) is told once per call and incident, with the first entry's
+ * type: a call is atomic, so a reader sees all of its entries at once, and the reporters want to
+ * know which incident changed, not each entry (one XADD a call instead of one an entry).
+ */
 const HEAD = `
 local P = ARGV[1]
+local noted = {}
 local function timeline(incidentId, kind, at, data)
   redis.call('XADD', P .. ':incident:' .. incidentId .. ':timeline', '*', 'type', kind, 'at', at, 'data', data)
-  redis.call('XADD', P .. ':changes', 'MAXLEN', '~', 100000, '*', 'incident', incidentId, 'type', kind)
+  if not noted[incidentId] then
+    noted[incidentId] = true
+    redis.call('XADD', P .. ':changes', 'MAXLEN', '~', 100000, '*', 'incident', incidentId, 'type', kind)
+  end
 end
 `;
 
@@ -22,6 +32,11 @@ const RUN_HEAD = `local head = redis.call('HMGET', runKey, 'id', 'incidentId', '
  * instead of reading and parsing every state. A run created before the mirror existed gets it
  * from its states the first time a script touches it.
  *
+ * `<run>:failed` (a set) holds the steps whose status is a failure (failed, rejected, timed_out),
+ * written with the mirror by setStatus, so that whether a failure aborts the run is read from the
+ * few failed steps instead of every status. The run's `failedSet` field says the set is kept; a
+ * run from before it gets it from its statuses the first time it is needed.
+ *
  * moveSteps applies compare-and-set moves in order, each with its timeline entry, as
  * TRANSITION_STEP does for one. A move (JSON) is { s = stepId, from = 'a,b' | '*', patch,
  * ev = timeline type ('' = none), data = timeline data (JSON text, passed through untouched),
@@ -35,48 +50,77 @@ const RUN_HEAD = `local head = redis.call('HMGET', runKey, 'id', 'incidentId', '
  * reply to parse instead of two per step.
  */
 const STEPS = `
+local checked = {}
 local function statusKey(runKey)
   local key = runKey .. ':status'
-  if redis.call('EXISTS', key) == 0 then
-    local all = redis.call('HGETALL', runKey .. ':steps')
-    for i = 1, #all, 2 do redis.call('HSET', key, all[i], cjson.decode(all[i + 1]).status) end
+  if not checked[key] then
+    checked[key] = true
+    if redis.call('EXISTS', key) == 0 then
+      local all = redis.call('HGETALL', runKey .. ':steps')
+      for i = 1, #all, 2 do redis.call('HSET', key, all[i], cjson.decode(all[i + 1]).status) end
+    end
   end
   return key
 end
 
-local function aborted(sKey, cont)
-  local all = redis.call('HGETALL', sKey)
-  for i = 1, #all, 2 do
-    local st = all[i + 1]
-    if (st == 'failed' or st == 'rejected' or st == 'timed_out') and not cont[all[i]] then return true end
+local function isFailure(st)
+  return st == 'failed' or st == 'rejected' or st == 'timed_out'
+end
+
+-- Writes a step's status to the mirror and, for a failure (or out of one), to the failed set.
+local function setStatus(runKey, id, status, before)
+  redis.call('HSET', statusKey(runKey), id, status)
+  if isFailure(status) then
+    redis.call('SADD', runKey .. ':failed', id)
+  elseif isFailure(before) then
+    redis.call('SREM', runKey .. ':failed', id)
+  end
+end
+
+local function aborted(runKey, cont)
+  local failed = runKey .. ':failed'
+  if redis.call('HGET', runKey, 'failedSet') ~= '1' then
+    local all = redis.call('HGETALL', statusKey(runKey))
+    for i = 1, #all, 2 do
+      if isFailure(all[i + 1]) then redis.call('SADD', failed, all[i]) end
+    end
+    redis.call('HSET', runKey, 'failedSet', '1')
+  end
+  for _, id in ipairs(redis.call('SMEMBERS', failed)) do
+    if not cont[id] then return true end
   end
   return false
 end
 
-local function moveSteps(runKey, incidentId, moves, cont, now)
+-- known: states this call has just written ({ [stepId] = state }), read instead of decoded again.
+local function moveSteps(runKey, incidentId, moves, cont, now, known)
   local stepsKey = runKey .. ':steps'
   local sKey = statusKey(runKey)
   local applied = {}
   for i, m in ipairs(moves) do
     local ok = m.after == nil or applied[m.after + 1] == 1
     if ok and m.needs then
-      ok = redis.call('HGET', runKey, 'status') == 'running' and not aborted(sKey, cont)
+      ok = redis.call('HGET', runKey, 'status') == 'running' and not aborted(runKey, cont)
       for _, n in ipairs(m.needs) do
         if ok and redis.call('HGET', sKey, n) ~= 'succeeded' then ok = false end
       end
     end
     if ok then
-      local raw = redis.call('HGET', stepsKey, m.s)
-      ok = raw ~= false
+      local state = known and known[m.s]
+      if not state then
+        local raw = redis.call('HGET', stepsKey, m.s)
+        state = raw and cjson.decode(raw)
+      end
+      ok = state ~= false and state ~= nil
       if ok then
-        local state = cjson.decode(raw)
-        ok = m.from == '*' or string.find(',' .. m.from .. ',', ',' .. state.status .. ',', 1, true) ~= nil
+        local before = state.status
+        ok = m.from == '*' or string.find(',' .. m.from .. ',', ',' .. before .. ',', 1, true) ~= nil
         if ok then
           for k, v in pairs(m.patch) do
             if v == cjson.null then state[k] = nil else state[k] = v end
           end
           redis.call('HSET', stepsKey, m.s, cjson.encode(state))
-          redis.call('HSET', sKey, m.s, state.status)
+          setStatus(runKey, m.s, state.status, before)
           if m.ev ~= '' then timeline(incidentId, m.ev, now, m.data) end
         end
       end
@@ -117,9 +161,9 @@ local function startStep(runId, stepId, now)
   state.attempts = attempt
   local encoded = cjson.encode(state)
   redis.call('HSET', runKey .. ':steps', stepId, encoded)
-  redis.call('HSET', statusKey(runKey), stepId, state.status)
+  setStatus(runKey, stepId, state.status, 'queued')
   timeline(head[2], kind, now, data)
-  return { 'started', head, encoded }
+  return { 'started', head, encoded }, state
 end
 `;
 
@@ -138,10 +182,11 @@ end
 local run = cjson.decode(ARGV[6])
 local runKey = P .. ':run:' .. runId
 for k, v in pairs(run) do redis.call('HSET', runKey, k, tostring(v)) end
+redis.call('HSET', runKey, 'failedSet', '1')
 local steps = cjson.decode(ARGV[7])
 for id, state in pairs(steps) do
   redis.call('HSET', runKey .. ':steps', id, cjson.encode(state))
-  redis.call('HSET', runKey .. ':status', id, state.status)
+  setStatus(runKey, id, state.status, nil)
 end
 redis.call('SADD', P .. ':runs:active', runId)
 timeline(incidentId, 'run.planned', now, ARGV[8])
@@ -163,13 +208,14 @@ local state = cjson.decode(raw)
 if allowed ~= '*' and not string.find(',' .. allowed .. ',', ',' .. state.status .. ',', 1, true) then
   return { 0, state.status }
 end
+local before = state.status
 local patch = cjson.decode(ARGV[5])
 for k, v in pairs(patch) do
   if v == cjson.null then state[k] = nil else state[k] = v end
 end
 local encoded = cjson.encode(state)
 redis.call('HSET', runKey .. ':steps', stepId, encoded)
-redis.call('HSET', statusKey(runKey), stepId, state.status)
+setStatus(runKey, stepId, state.status, before)
 if ARGV[6] ~= '' then timeline(redis.call('HGET', runKey, 'incidentId'), ARGV[6], now, ARGV[7]) end
 return { 1, encoded }
 `;
@@ -190,14 +236,17 @@ export const MOVE_STEPS_LUA = `${HEAD}${STEPS}${START}
 local runKey = P .. ':run:' .. ARGV[2]
 local now = ARGV[3]
 local startKind = ''
+local known = nil
 if ARGV[8] and ARGV[8] ~= '' then
   local start = cjson.decode(ARGV[8])
-  startKind = startStep(ARGV[2], start.step, start.at)[1]
+  local reply, state = startStep(ARGV[2], start.step, start.at)
+  startKind = reply[1]
   if startKind ~= 'started' then return { {}, false, redis.call('HGET', runKey, 'status'), startKind } end
+  known = { [start.step] = state }
 end
 local incidentId = redis.call('HGET', runKey, 'incidentId')
 if not incidentId then return { {}, '', false, startKind } end
-local applied = moveSteps(runKey, incidentId, cjson.decode(ARGV[4]), cjson.decode(ARGV[5]), now)
+local applied = moveSteps(runKey, incidentId, cjson.decode(ARGV[4]), cjson.decode(ARGV[5]), now, known)
 if ARGV[7] ~= '' and redis.call('HGET', runKey, 'status') == 'running' then
   local done = true
   for _, st in ipairs(redis.call('HVALS', runKey .. ':status')) do
@@ -230,7 +279,7 @@ return { head, table.concat(redis.call('HGETALL', statusKey(runKey)), ' ') }
 
 /** startStep (above). ARGV: prefix, runId, stepId, now. */
 export const START_STEP_LUA = `${HEAD}${STEPS}${START}
-return startStep(ARGV[2], ARGV[3], ARGV[4])
+return (startStep(ARGV[2], ARGV[3], ARGV[4]))
 `;
 
 /**
@@ -259,7 +308,7 @@ if #approvals >= needed then
   for k, v in pairs(cjson.decode(ARGV[8])) do state[k] = v end
   state.approval = 'granted'
   redis.call('HSET', runKey .. ':steps', stepId, cjson.encode(state))
-  redis.call('HSET', statusKey(runKey), stepId, state.status)
+  setStatus(runKey, stepId, state.status, 'awaiting_approval')
   timeline(incidentId, 'approval.granted', now, cjson.encode(data))
   return { 'granted', cjson.encode(state) }
 end

@@ -11,7 +11,7 @@ const GROUP = 'slack';
 const CLAIM_IDLE_MS = 30_000;
 
 /**
- * Follows the change feed (every timeline entry of every incident, from any replica) and queues a
+ * Follows the change feed (every write to any incident's timeline, from any replica) and queues a
  * Slack sync of each incident that changed. A change is acknowledged only once its sync is queued:
  * a crash in between hands it to another replica, or to this one when it comes back.
  */
