@@ -99,6 +99,7 @@ describe('IncidentStore', () => {
   it('keeps an alarm no service claims as an unrouted incident, one per alarm', async () => {
     const r1 = await ingest(alarm({ alarmName: 'nobody-owns-me' }), null);
     const r2 = await ingest(alarm({ alarmName: 'nobody-owns-me' }), null);
+    await new Promise((r) => setTimeout(r, 2)); // newest first is by opening time, to the millisecond
     const other = await ingest(alarm({ alarmName: 'nobody-owns-me-either' }), null);
     expect(r1.outcome).toBe('opened');
     expect(r2.incidentId).toBe(r1.incidentId);
