@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
-import { type Action, type Catalog, type Incident, PermanentActionError } from '@responder/domain';
+import { type Action, type ActionContext, type Catalog, type Incident, PermanentActionError } from '@responder/domain';
 import {
   type Runbook,
   type RunbookStep,
@@ -68,13 +68,14 @@ interface Finished {
 /**
  * What this process wrote when it queued a read-only step, for its job if this process takes it:
  * the job then starts the action without waiting for the step's state to be read (see runHinted).
- * Both fields are fixed once the step is queued. `queued` says whether this process's move queued
- * the step (it may be in flight when the job is added with it: see sendWithJobs).
+ * `run` and `paramsJson` are fixed once the step is queued. `queued` says whether this process's
+ * move queued the step: undefined while that call is in flight (the job is added with it, see
+ * sendWithJobs, and does not wait for its answer), false when it did not apply.
  */
 interface Hint {
   run: RunHead;
   paramsJson: string;
-  queued: Promise<boolean>;
+  queued: boolean | undefined;
 }
 
 /** The step graph of a loaded runbook, computed once. */
@@ -357,7 +358,7 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     planned.forEach((p, i) => {
       if (!applied[i]) return;
       if (p.added) return;
-      if (p.then === 'enqueue' && !p.step.mutating) this.hint(jobId(run.id, p.step.id), { run, paramsJson: p.move.patch.paramsJson as string, queued: QUEUED });
+      if (p.then === 'enqueue' && !p.step.mutating) this.hint(jobId(run.id, p.step.id), { run, paramsJson: p.move.patch.paramsJson as string, queued: true });
       if (p.then === 'enqueue') follow.push(this.enqueueStep(run.id, p.step));
       if (p.then === 'timeout') follow.push(this.scheduleApprovalTimeout(run.id, p.step, p.move.patch.requestedAt as string | undefined));
     });
@@ -368,10 +369,9 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
 
   /** Adds a step's job (its retries from the runbook); the approval service uses it too. */
   async enqueueStep(runId: string, step: RunbookStep): Promise<void> {
-    await this.queue.add({ name: 'step', data: { runId, stepId: step.id } }, jobId(runId, step.id), {
-      attempts: step.retries.attempts,
-      backoff: { type: step.retries.backoff, delay: step.retries.delayMs },
-    });
+    // A step without retries leaves BullMQ's defaults (one attempt) out of its job: less to store and parse.
+    const retries = step.retries.attempts > 1 ? { attempts: step.retries.attempts, backoff: { type: step.retries.backoff, delay: step.retries.delayMs } } : undefined;
+    await this.queue.add({ name: 'step', data: { runId, stepId: step.id } }, jobId(runId, step.id), retries);
   }
 
   private async scheduleApprovalTimeout(runId: string, step: RunbookStep, requestedAt: string | undefined): Promise<void> {
@@ -418,7 +418,7 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     const hint = job.id === undefined ? undefined : this.hints.get(job.id);
     if (hint && job.id !== undefined) {
       this.hints.delete(job.id);
-      if ((await hint.queued) && (await this.runHinted(job, hint, stepId))) return;
+      if (hint.queued !== false && (await this.runHinted(job, hint, stepId))) return;
     }
     // One call reads the run's head and the step, and starts a read-only step.
     const start = await this.runs.startStep(runId, stepId);
@@ -455,6 +455,13 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
    * succeeded. A step whose start does not apply (decided meanwhile, or not the read-only step the
    * hint says) gets neither: the action is aborted, its result dropped, and the job goes the
    * ordinary way (returns false).
+   *
+   * Nor does the job wait for the answer of the call that queued its step (unless it is known not
+   * to have applied): that call went out on the same connection before the job was added, so Redis
+   * applies the start after it, and the start applies only if the step was queued. A read-only
+   * action can so begin for a step whose queueing is then refused (the run was decided meanwhile):
+   * it is aborted, and nothing of it is recorded. (Should ioredis have to reload that call's
+   * script, the start can reach Redis first: it does not apply, and the job goes the ordinary way.)
    */
   private async runHinted(job: Job, hint: Hint, stepId: string): Promise<boolean> {
     const { run } = hint;
@@ -678,10 +685,14 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     const sent = send();
     const early = candidates.filter(({ planned }) => !planned.step.mutating);
     if (early.length === 0) return sent;
-    const answer = sent.then(moved, () => null);
     const adds = early.map(({ planned: p, index }) => {
       p.added = true;
-      this.hint(jobId(run.id, p.step.id), { run, paramsJson: p.move.patch.paramsJson as string, queued: answer.then((r) => r?.applied[index] === true) });
+      const hint: Hint = { run, paramsJson: p.move.patch.paramsJson as string, queued: undefined };
+      sent.then(
+        (answer) => (hint.queued = moved(answer)?.applied[index] === true),
+        () => (hint.queued = false),
+      );
+      this.hint(jobId(run.id, p.step.id), hint);
       return this.enqueueStep(run.id, p.step);
     });
     try {
@@ -789,34 +800,45 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 
   /** Runs an action within the step's timeout; aborts it also when `started` says the step did not start. */
-  private async withTimeout<T>(step: RunbookStep, fn: (signal: AbortSignal) => Promise<T>, started: Promise<boolean> | null = null): Promise<T> {
-    const controller = new AbortController();
+  private async withTimeout<T>(step: RunbookStep, fn: (signal: LazySignal) => Promise<T>, started: Promise<boolean> | null = null): Promise<T> {
+    const signal = new LazySignal();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         const error = new Error(`${step.action} did not finish within ${step.timeoutMs} ms`);
-        controller.abort(error);
+        signal.abort(error);
         reject(error);
       }, step.timeoutMs);
       started?.then(
         (ok) => {
           if (ok) return;
           const error = new Error(`step ${step.id} was decided meanwhile`);
-          controller.abort(error);
+          signal.abort(error);
           reject(error);
         },
         () => undefined, // a failed start is the caller's to handle
       );
     });
     try {
-      return await Promise.race([fn(controller.signal), timeout]);
+      return await Promise.race([fn(signal), timeout]);
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private actionContext(run: RunHead, step: RunbookStep, signal: AbortSignal, idempotencyKey = `${run.id}:${step.id}`) {
-    return { incidentId: run.incidentId, runId: run.id, stepId: step.id, idempotencyKey, signal, dryRun: this.config.mode === 'dry-run' };
+  private actionContext(run: RunHead, step: RunbookStep, signal: LazySignal, idempotencyKey = `${run.id}:${step.id}`): ActionContext {
+    const dryRun = this.config.mode === 'dry-run';
+    return {
+      incidentId: run.incidentId,
+      runId: run.id,
+      stepId: step.id,
+      idempotencyKey,
+      dryRun,
+      // Made when the action first reads it: most diagnostics finish without aborting anything.
+      get signal() {
+        return signal.signal;
+      },
+    };
   }
 
   // --- helpers --------------------------------------------------------------------------------
@@ -907,8 +929,6 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 }
 
-const QUEUED = Promise.resolve(true);
-
 /** A step no other step needs. */
 function isSink(graph: Graph, step: RunbookStep): boolean {
   return (graph.dependents.get(step.id)?.length ?? 0) === 0;
@@ -978,6 +998,29 @@ function incidentStub(id: string, service: string | null): Incident {
 
 function now(): string {
   return new Date().toISOString();
+}
+
+/**
+ * An action's abort signal, made only if the action reads it (an AbortController costs more than
+ * a no-op diagnostic): aborted before it is read, it is made aborted, with the same reason.
+ */
+class LazySignal {
+  private controller: AbortController | null = null;
+  private reason: { error: unknown } | null = null;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason) this.controller.abort(this.reason.error);
+    }
+    return this.controller.signal;
+  }
+
+  abort(error: unknown): void {
+    if (this.reason) return;
+    this.reason = { error };
+    this.controller?.abort(error);
+  }
 }
 
 function stepEvent(type: string, data: Record<string, unknown>): { type: string; data: Record<string, unknown> } {
