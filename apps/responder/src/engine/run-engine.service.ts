@@ -292,21 +292,24 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     return planned;
   }
 
-  /** A step whose needs are settled: skipped by its `when`, failed to plan, queued, or waiting for approval. */
-  private prepare(step: RunbookStep, context: Record<string, unknown>): Planned {
+  /**
+   * A step whose needs are settled: skipped by its `when`, failed to plan, queued, or waiting for
+   * approval. `at` is when (the context's `now`, when it has one).
+   */
+  private prepare(step: RunbookStep, context: Record<string, unknown>, at = typeof context.now === 'string' ? context.now : now()): Planned {
     const from: StepMove['from'] = ['pending'];
     let params: Record<string, unknown>;
     let plan: { summary: string; resource?: string } | undefined;
     try {
       const when = checkWhen(step, context);
       if (!when.run) {
-        return { step, settles: true, move: { stepId: step.id, from, patch: { status: 'skipped', reason: when.reason, finishedAt: now() }, event: stepEvent('step.skipped', { reason: when.reason }) } };
+        return { step, settles: true, move: { stepId: step.id, from, patch: { status: 'skipped', reason: when.reason, finishedAt: at }, event: stepEvent('step.skipped', { reason: when.reason }) } };
       }
       params = renderParams(step, context);
       if (step.mutating) plan = this.action(step).plan(params);
     } catch (err) {
       const error = `could not plan: ${(err as Error).message}`;
-      return { step, settles: true, move: { stepId: step.id, from, patch: { status: 'failed', error, finishedAt: now() }, event: stepEvent('step.failed', { error }) } };
+      return { step, settles: true, move: { stepId: step.id, from, patch: { status: 'failed', error, finishedAt: at }, event: stepEvent('step.failed', { error }) } };
     }
     const { json, hash } = paramsText(step, params);
     const base = { paramsJson: json, paramsHash: hash, plan: plan?.summary, resource: plan?.resource };
@@ -316,7 +319,7 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
         step,
         settles: false,
         then: 'enqueue',
-        move: { stepId: step.id, from, patch: { ...base, status: 'queued', approval, queuedAt: now() }, event: stepEvent('step.queued', { action: step.action, params, plan: plan?.summary }) },
+        move: { stepId: step.id, from, patch: { ...base, status: 'queued', approval, queuedAt: at }, event: stepEvent('step.queued', { action: step.action, params, plan: plan?.summary }) },
       };
     }
     if (policyGrants(step, context)) {
@@ -328,7 +331,7 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
         move: {
           stepId: step.id,
           from,
-          patch: { ...base, status: 'queued', approval: 'policy', approvedBy: `policy:${policy}`, queuedAt: now() },
+          patch: { ...base, status: 'queued', approval: 'policy', approvedBy: `policy:${policy}`, queuedAt: at },
           event: stepEvent('approval.granted', { by: `policy:${policy}`, policy, plan: plan?.summary, params, paramsHash: base.paramsHash }),
         },
       };
@@ -340,7 +343,7 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       move: {
         stepId: step.id,
         from,
-        patch: { ...base, status: 'awaiting_approval', approval: 'pending', approvals: [], approversNeeded: step.twoPerson ? 2 : 1, requestedAt: now() },
+        patch: { ...base, status: 'awaiting_approval', approval: 'pending', approvals: [], approversNeeded: step.twoPerson ? 2 : 1, requestedAt: at },
         event: stepEvent('approval.requested', {
           plan: plan?.summary,
           params,
@@ -619,14 +622,15 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   /** A step's success, and the dependents to queue with it. */
   private succeeded(run: RunHead, runbook: Runbook, step: RunbookStep, result: StepResult): { move: StepMove; speculated: Planned[] } {
     const outputJson = JSON.stringify(result.output);
+    const at = now();
     const move: StepMove = {
       stepId: step.id,
       from: ['running'],
-      patch: { status: 'succeeded', outputJson, summary: result.summary, dryRun: result.dryRun, finishedAt: now() },
+      patch: { status: 'succeeded', outputJson, summary: result.summary, dryRun: result.dryRun, finishedAt: at },
       event: stepEvent('step.succeeded', { action: step.action, summary: result.summary, output: result.output, dryRun: result.dryRun }),
     };
     // A note goes on the timeline right after its step's success, before what follows it.
-    return { move, speculated: step.action === 'note' ? [] : this.speculate(run, runbook, step, outputJson) };
+    return { move, speculated: step.action === 'note' ? [] : this.speculate(run, runbook, step, outputJson, at) };
   }
 
   private async noted(run: RunHead, step: RunbookStep, result: StepResult, finished: Finished): Promise<void> {
@@ -717,20 +721,19 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
    * succeeded, the run is running and no failure aborts it. Any other dependent is left to
    * advanceFrom, with the statuses that call returns.
    */
-  private speculate(run: RunHead, runbook: Runbook, finished: RunbookStep, outputJson: string): Planned[] {
+  private speculate(run: RunHead, runbook: Runbook, finished: RunbookStep, outputJson: string, at: string): Planned[] {
     if (run.service === undefined) return []; // a run from before `service` was stored: its context needs the incident
     const dependents = (this.graph(runbook).dependents.get(finished.id) ?? []).filter((d) => decidableAfter(d, finished.id));
     if (dependents.length === 0) return [];
-    const inputs = JSON.parse(run.inputsJson) as Record<string, unknown>;
+    const { inputs, incident } = runBasics(run);
     const service = run.service ? (this.catalog.services[run.service] ?? null) : null;
-    const incident = incidentStub(run.incidentId, run.service || null);
     const planned: Planned[] = [];
     for (const dependent of dependents) {
       const steps: Record<string, StepContext> = {};
       for (const need of dependent.needs) steps[need] = { status: 'succeeded' };
       steps[finished.id] = lazyStepContext('succeeded', outputJson);
-      const context = buildContext({ incident, service, inputs, steps, mode: this.config.mode, now: new Date() });
-      const p = this.prepare(dependent, context);
+      const context = buildContext({ incident, service, inputs, steps, mode: this.config.mode, now: at });
+      const p = this.prepare(dependent, context, at);
       if (p.then === 'enqueue') planned.push({ ...p, move: { ...p.move, after: 0, needsSucceeded: dependent.needs } });
     }
     return planned;
@@ -989,6 +992,27 @@ function lazyStepContext(status: StepContext['status'], outputJson: string | und
     get: () => (parsed ??= outputJson ? (JSON.parse(outputJson) as Record<string, unknown>) : undefined),
   });
   return context;
+}
+
+const basics = new WeakMap<RunHead, { inputs: Record<string, unknown>; incident: Incident }>();
+
+/**
+ * A run's parsed inputs and incident stand-in, made once per RunHead object: a run's steps that
+ * this process chains (runHinted) share the one it was read as.
+ */
+function runBasics(run: RunHead): { inputs: Record<string, unknown>; incident: Incident } {
+  let found = basics.get(run);
+  if (!found) basics.set(run, (found = { inputs: deepFreeze(JSON.parse(run.inputsJson) as Record<string, unknown>), incident: incidentStub(run.incidentId, run.service || null) }));
+  return found;
+}
+
+/** Shared between steps, so frozen: a plan() that changed its parameters would throw, not leak. */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 /** Stands in for the incident when no step at hand reads it: only its id and service are used. */
