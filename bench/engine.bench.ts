@@ -5,7 +5,7 @@
  *
  *   npm run bench:engine
  *   BENCH_STEPS=100          # steps of the sequential runbook (a) and jobs of the raw chain (d)
- *   BENCH_RUNS_A=10          # measured runs of (a) and chains of (d), alternating (after 3 warm-up runs of each)
+ *   BENCH_RUNS_A=30          # measured runs of (a) and chains of (d), alternating (after 3 warm-up runs of each)
  *   BENCH_RUNS_B=10          # measured runs of (b) (after one warm-up run)
  *   BENCH_INCIDENTS=200      # incidents opened at once in (c)
  *   BENCH_MONITOR=0          # skip (e), the Redis MONITOR count of one run of (a)
@@ -53,7 +53,7 @@ const ROOT = resolve(__dirname, '..');
 const OUT_DIR = join(ROOT, '.bench');
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const STEPS = positiveInt('BENCH_STEPS', 100);
-const RUNS_A = positiveInt('BENCH_RUNS_A', 10);
+const RUNS_A = positiveInt('BENCH_RUNS_A', 30);
 /** Runs of (a) and chains of (d) before the measured ones: the JIT needs a few hundred steps to settle. */
 const WARMUP_A = 3;
 const RUNS_B = positiveInt('BENCH_RUNS_B', 10);
