@@ -197,6 +197,13 @@ describe('RunStore', () => {
       expect((await store.startAndFinishStep(runId, 'a', '2026-01-01T00:00:00.000Z', moves, [], options)).started).toBe(false);
       expect(await timelineTypes('inc_S2')).toEqual(['run.planned', 'step.started', 'step.succeeded', 'step.queued']);
       expect((await store.getRun(runId))!.steps.a).toMatchObject({ status: 'succeeded', startedAt: '2026-01-01T00:00:00.000Z', attempts: 1 });
+
+      // A start whose step no move then takes further is stored as started.
+      const other = await store.createRun({ incidentId: 'inc_S3', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: { a: step({ status: 'queued', mutating: false }), b: step({ mutating: false }) } });
+      const refused: StepMove[] = [{ stepId: 'a', from: ['queued'], patch: { status: 'succeeded' }, event: { type: 'step.succeeded', data: {} } }];
+      expect(await store.startAndFinishStep(other.runId, 'a', '2026-01-01T00:00:01.000Z', refused, [], options)).toMatchObject({ started: true, finish: { applied: [false] } });
+      expect((await store.getRun(other.runId))!.steps.a).toMatchObject({ status: 'running', startedAt: '2026-01-01T00:00:01.000Z', attempts: 1 });
+      expect((await store.runStatuses(other.runId))!.statuses).toEqual({ a: 'running', b: 'pending' });
     });
   });
 

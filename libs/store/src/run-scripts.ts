@@ -92,15 +92,18 @@ local function aborted(runKey, cont)
   return false
 end
 
--- known: states this call has just written ({ [stepId] = state }), read instead of decoded again.
+-- known: states this call holds and has not written yet ({ [stepId] = state }), used instead of
+-- the stored ones; each is written by the move that applies to it, or after the moves (unwritten).
 local function moveSteps(runKey, incidentId, moves, cont, now, known)
   local stepsKey = runKey .. ':steps'
   local sKey = statusKey(runKey)
   local applied = {}
+  local running = nil
   for i, m in ipairs(moves) do
     local ok = m.after == nil or applied[m.after + 1] == 1
     if ok and m.needs then
-      ok = redis.call('HGET', runKey, 'status') == 'running' and not aborted(runKey, cont)
+      if running == nil then running = redis.call('HGET', runKey, 'status') == 'running' end
+      ok = running and not aborted(runKey, cont)
       for _, n in ipairs(m.needs) do
         if ok and redis.call('HGET', sKey, n) ~= 'succeeded' then ok = false end
       end
@@ -121,6 +124,7 @@ local function moveSteps(runKey, incidentId, moves, cont, now, known)
           end
           redis.call('HSET', stepsKey, m.s, cjson.encode(state))
           setStatus(runKey, m.s, state.status, before)
+          if known then known[m.s] = nil end
           if m.ev ~= '' then timeline(incidentId, m.ev, now, m.data) end
         end
       end
@@ -129,6 +133,14 @@ local function moveSteps(runKey, incidentId, moves, cont, now, known)
   end
   return applied
 end
+
+-- Writes the states moveSteps was given and did not write (see known).
+local function unwritten(runKey, known, before)
+  for id, state in pairs(known) do
+    redis.call('HSET', runKey .. ':steps', id, cjson.encode(state))
+    setStatus(runKey, id, state.status, before)
+  end
+end
 `;
 
 /**
@@ -136,10 +148,12 @@ end
  * call (queued → running: step.started; running → running after a crash: step.resumed; attempts
  * + 1). A mutating step is only read, with the kill switch, because its gates (kill switch, lock)
  * come before its start. Returns { 'missing' } | { 'settled', status } (not queued or running:
- * nothing to do) | { 'gated', head, stateJson, pausedJson|'' } | { 'started', head, stateJson }.
+ * nothing to do) | { 'gated', head, stateJson, pausedJson|'' } | { 'started', head, stateJson },
+ * and, started, the state. With hold, the started state is not written (nor encoded): the caller
+ * writes it (moveSteps' known), in the same script.
  */
 const START = `
-local function startStep(runId, stepId, now)
+local function startStep(runId, stepId, now, hold)
   local runKey = P .. ':run:' .. runId
   ${RUN_HEAD}
   if not head[1] then return { 'missing' } end
@@ -159,10 +173,11 @@ local function startStep(runId, stepId, now)
   end
   state.reason = nil
   state.attempts = attempt
+  timeline(head[2], kind, now, data)
+  if hold then return { 'started', head }, state end
   local encoded = cjson.encode(state)
   redis.call('HSET', runKey .. ':steps', stepId, encoded)
   setStatus(runKey, stepId, state.status, 'queued')
-  timeline(head[2], kind, now, data)
   return { 'started', head, encoded }, state
 end
 `;
@@ -237,16 +252,20 @@ local runKey = P .. ':run:' .. ARGV[2]
 local now = ARGV[3]
 local startKind = ''
 local known = nil
+local incidentId = nil
 if ARGV[8] and ARGV[8] ~= '' then
   local start = cjson.decode(ARGV[8])
-  local reply, state = startStep(ARGV[2], start.step, start.at)
+  local reply, state = startStep(ARGV[2], start.step, start.at, true)
   startKind = reply[1]
   if startKind ~= 'started' then return { {}, false, redis.call('HGET', runKey, 'status'), startKind } end
   known = { [start.step] = state }
+  incidentId = reply[2][2]
+else
+  incidentId = redis.call('HGET', runKey, 'incidentId')
 end
-local incidentId = redis.call('HGET', runKey, 'incidentId')
 if not incidentId then return { {}, '', false, startKind } end
 local applied = moveSteps(runKey, incidentId, cjson.decode(ARGV[4]), cjson.decode(ARGV[5]), now, known)
+if known then unwritten(runKey, known, 'queued') end
 if ARGV[7] ~= '' and redis.call('HGET', runKey, 'status') == 'running' then
   local done = true
   for _, st in ipairs(redis.call('HVALS', runKey .. ':status')) do
