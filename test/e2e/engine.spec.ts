@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
-import { FIXTURES } from '../support/events';
-import { startApp } from '../support/app';
+import request from 'supertest';
+import { FIXTURES, alarmEvent } from '../support/events';
+import { INGEST_KEY, startApp } from '../support/app';
 import { client, eventually } from '../support/engine';
 import { testRedis } from '../support/redis';
 import { createTestActions, testCount } from '../support/test-actions';
@@ -132,6 +133,25 @@ describe('runbook engine', () => {
     expect(step('after-never')).toMatchObject({ status: 'skipped', reason: 'needs never which was skipped' });
     const types = (await api.timeline(incidentId)).map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['run.planned', 'step.queued', 'step.started', 'step.succeeded', 'step.skipped', 'run.finished']));
+  });
+
+  it('asks for one plan in an alarm storm: an alarm firing again, and each event delivered twice, plan nothing more', async () => {
+    const post = (event: object) => request(app.getHttpServer()).post('/events/eventbridge').set('x-api-key', INGEST_KEY).send(event).expect(202);
+    const since = Date.now();
+    // `par` may have an open incident from the tests above: par-storm then attaches to it (and plans).
+    const first = alarmEvent({ alarmName: 'par-storm' });
+    const incidentId = ((await post(first)).body as { incidentId: string }).incidentId;
+    await post(first);
+    for (let i = 1; i <= 10; i++) {
+      const again = alarmEvent({ alarmName: 'par-storm', at: new Date(Date.now() + i * 1000) });
+      expect((await post(again)).body).toMatchObject({ incidentId, outcome: 'updated' });
+      expect((await post(again)).body).toMatchObject({ incidentId, outcome: 'duplicate' });
+    }
+    await api.waitRun(incidentId, ['succeeded']);
+    const jobs = await app.get(StepQueue).queue.getJobs(['completed', 'waiting', 'active', 'delayed', 'failed']);
+    // The first delivery's plan; its repeat asks again (the first may not have reached the engine), and is folded or runs after.
+    expect(jobs.filter((j) => j.name === 'plan' && j.timestamp >= since && (j.data as { incidentId: string }).incidentId === incidentId).length).toBeLessThanOrEqual(2);
+    expect(await api.runs(incidentId)).toHaveLength(1);
   });
 
   it('starts one run of a runbook per incident, however many alarms attach', async () => {

@@ -20,11 +20,23 @@ describe('IncidentStore', () => {
     const first = await ingest(a, 'dup-svc');
     const second = await ingest(a, 'dup-svc');
     expect(first).toEqual({ incidentId: expect.stringMatching(/^inc_/), deduplicated: false, outcome: 'opened' });
-    expect(second).toEqual({ incidentId: first.incidentId, deduplicated: true, outcome: 'duplicate' });
+    expect(second).toEqual({ incidentId: first.incidentId, deduplicated: true, outcome: 'duplicate', firstOutcome: 'opened' });
     const timeline = await store.timeline(first.incidentId!);
     expect(timeline.filter((e) => e.type === 'alarm.received')).toHaveLength(1);
     expect(timeline.map((e) => e.type)).toEqual(['alarm.received', 'incident.opened', 'alarm.attached']);
     expect((await store.list({ service: 'dup-svc', limit: 10, offset: 0 })).total).toBe(1);
+  });
+
+  it('tells a repeated delivery what the first one did, also for an event key stored before it did', async () => {
+    const a = alarm({ alarmName: 'dup-again' });
+    const first = await ingest(a, 'dup-again-svc');
+    const refired = alarm({ alarmName: 'dup-again', at: new Date(Date.now() + 1000) });
+    expect((await ingest(refired, 'dup-again-svc')).outcome).toBe('updated');
+    expect(await ingest(refired, 'dup-again-svc')).toMatchObject({ incidentId: first.incidentId, outcome: 'duplicate', firstOutcome: 'updated' });
+    // An event key written by the code before: the incident id alone.
+    await redis.set(`${prefix}:event:${refired.eventId}`, first.incidentId!);
+    const old = await ingest(refired, 'dup-again-svc');
+    expect(old).toEqual({ incidentId: first.incidentId, deduplicated: true, outcome: 'duplicate' });
   });
 
   it('records the state reason and the alarm’s own timestamp, with UTC entry times', async () => {

@@ -17,6 +17,8 @@ export interface IngestResult {
   incidentId: string | null;
   deduplicated: boolean;
   outcome: IngestOutcome;
+  /** For a repeated delivery: what the first delivery did (unknown for one stored before this was kept). */
+  firstOutcome?: IngestOutcome;
 }
 
 export interface IngestInput {
@@ -44,7 +46,7 @@ export interface StoreOptions {
   unattachedMaxLen: number;
 }
 
-type IngestCommand = (...args: (string | number)[]) => Promise<[string, number, string]>;
+type IngestCommand = (...args: (string | number)[]) => Promise<[string, number, string, string]>;
 type Cmd = (...args: (string | number)[]) => Promise<unknown>;
 
 const SCRIPTS = {
@@ -104,7 +106,7 @@ export class IncidentStore {
       ...(alarm.alarmRule ? { alarmRule: alarm.alarmRule } : {}),
     });
     const ingestAlarm = (this.redis as unknown as { responderIngestAlarm: IngestCommand }).responderIngestAlarm.bind(this.redis);
-    const [incidentId, duplicate, outcome] = await ingestAlarm(
+    const [incidentId, duplicate, outcome, first] = await ingestAlarm(
       this.options.prefix,
       alarm.eventId,
       this.options.dedupeTtlSeconds,
@@ -123,7 +125,12 @@ export class IncidentStore {
       received,
       this.options.unattachedMaxLen,
     );
-    return { incidentId: incidentId === '' ? null : incidentId, deduplicated: duplicate === 1, outcome: outcome as IngestOutcome };
+    return {
+      incidentId: incidentId === '' ? null : incidentId,
+      deduplicated: duplicate === 1,
+      outcome: outcome as IngestOutcome,
+      ...(first ? { firstOutcome: first as IngestOutcome } : {}),
+    };
   }
 
   async get(id: string): Promise<Incident | null> {

@@ -7,8 +7,13 @@ export const INGEST_ALARM_LUA = `
 -- prefix, which must then be a hash tag ("{responder}") so that they live in one slot.
 local P = ARGV[1]
 local eventKey = P .. ':event:' .. ARGV[2]
+-- The event key holds "incidentId|outcome" of the first delivery (a key from before holds the id alone).
 local seen = redis.call('GET', eventKey)
-if seen then return { seen, 1, 'duplicate' } end
+if seen then
+  local bar = string.find(seen, '|', 1, true)
+  if bar then return { string.sub(seen, 1, bar - 1), 1, 'duplicate', string.sub(seen, bar + 1) } end
+  return { seen, 1, 'duplicate', '' }
+end
 
 local ttl = tonumber(ARGV[3])
 local groupKey, service, arn, name, kind, state = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
@@ -106,6 +111,6 @@ else
   end
 end
 
-redis.call('SET', eventKey, incidentId or '', 'EX', ttl)
-return { incidentId or '', 0, outcome }
+redis.call('SET', eventKey, (incidentId or '') .. '|' .. outcome, 'EX', ttl)
+return { incidentId or '', 0, outcome, '' }
 `;

@@ -153,10 +153,14 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     return this.runbooks.get(name);
   }
 
-  /** Called by the intake when an alarm opened an incident or attached to one. */
-  async incidentChanged(incidentId: string, eventId: string): Promise<void> {
+  /**
+   * Called by the intake when an alarm opened an incident or attached to one (or arrived again).
+   * An alarm storm on one incident asks for one plan at a time, not one per alarm (addCoalesced):
+   * a plan reads the incident as it is when it runs.
+   */
+  async incidentChanged(incidentId: string): Promise<void> {
     if (!this.hasRunbooks) return;
-    await this.queue.add({ name: 'plan', data: { incidentId } }, `plan-${incidentId}-${eventId.replace(/:/g, '_')}`);
+    await this.queue.addCoalesced({ name: 'plan', data: { incidentId } }, `plan-${incidentId}`);
   }
 
   /** After a crash: re-add the jobs of steps that were queued or running, and move every active run on. */
@@ -178,10 +182,12 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
 
   /** Starts the runbooks whose triggers match; a runbook runs at most once per incident. */
   async planIncident(incidentId: string): Promise<string[]> {
-    const incident = await this.incidents.get(incidentId);
+    const [incident, runs] = await Promise.all([this.incidents.get(incidentId), this.runs.runsOf(incidentId)]);
     if (!incident || incident.status !== 'open') return [];
     const started: string[] = [];
     for (const runbook of this.runbooks.values()) {
+      // Planned already: startRun would find so only after planning its first steps.
+      if (Object.hasOwn(runs, runbook.name)) continue;
       if (!triggerMatches(runbook, { service: incident.service, alarmNames: incident.alarms.map((a) => a.name) })) continue;
       const runId = await this.startRun(incident, runbook, 'alarm', {});
       if (runId) started.push(runId);

@@ -39,6 +39,14 @@ export class StepQueue implements BeforeApplicationShutdown {
     await this.queue.add(job.name, job.data, { jobId, ...options });
   }
 
+  /**
+   * Adds a job unless one of the same `key` is waiting (it will see what this one would): while
+   * one runs, one more is kept to run after it, so nothing that changed meanwhile is missed.
+   */
+  async addCoalesced(job: EngineJob, key: string): Promise<void> {
+    await this.queue.add(job.name, job.data, { deduplication: { id: key, keepLastIfActive: true } });
+  }
+
   async remove(jobId: string): Promise<void> {
     try {
       await this.queue.remove(jobId);

@@ -1,6 +1,6 @@
 import { BadRequestException, Inject, Injectable, Logger } from '@nestjs/common';
 import { type InputProblem, CatalogMatcher, type Catalog, parseAlarmEvent, problemsToText } from '@responder/domain';
-import { IncidentStore, type IngestResult } from '@responder/store';
+import { IncidentStore, type IngestOutcome, type IngestResult } from '@responder/store';
 import { RunEngine } from '../engine/run-engine.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { CATALOG } from '../tokens';
@@ -59,15 +59,16 @@ export class AlarmIntakeService {
       this.metrics.eventsDeduplicated.inc({ source, reason: 'event_id' });
       this.logger.debug({ eventId: alarm.eventId, incidentId: result.incidentId }, 'repeated delivery ignored');
       // If the first delivery stored the event but failed to hand it to the engine (and answered
-      // 503), this retry does it; planning is idempotent (one run per runbook per incident).
-      if (result.incidentId) await this.engine.incidentChanged(result.incidentId, alarm.eventId);
+      // 503), this retry does it; planning is idempotent (one run per runbook per incident). A
+      // first delivery that neither opened the incident nor attached an alarm had nothing to plan.
+      if (result.incidentId && plans(result.firstOutcome ?? 'opened')) await this.engine.incidentChanged(result.incidentId);
       return result;
     }
     if (!match) this.metrics.unroutedAlarms.inc();
     if (result.outcome === 'opened') this.metrics.incidentsOpened.inc({ routed: match ? 'true' : 'false' });
     if (result.outcome === 'resolved') this.metrics.incidentsResolved.inc();
-    if ((result.outcome === 'opened' || result.outcome === 'attached') && result.incidentId) {
-      await this.engine.incidentChanged(result.incidentId, alarm.eventId);
+    if (plans(result.outcome) && result.incidentId) {
+      await this.engine.incidentChanged(result.incidentId);
     }
     this.logger.log(
       { eventId: alarm.eventId, alarm: alarm.alarmName, state: alarm.state, service: match?.service.name ?? null, incidentId: result.incidentId, outcome: result.outcome, source },
@@ -75,4 +76,9 @@ export class AlarmIntakeService {
     );
     return result;
   }
+}
+
+/** Whether an alarm with this outcome can start a runbook: it opened an incident or joined one. */
+function plans(outcome: IngestOutcome): boolean {
+  return outcome === 'opened' || outcome === 'attached';
 }
