@@ -90,6 +90,12 @@ steps:
   - { id: second, action: test.diagnose, needs: [first], with: { value: 2 } }
 `,
   `
+name: stuck
+triggers: { manual_only: true }
+steps:
+  - { id: stuck, action: test.diagnose, timeout: 150ms, with: { value: 1, sleep_ms: 10000 } }
+`,
+  `
 name: abort-ahead
 triggers: { manual_only: true }
 steps:
@@ -305,6 +311,14 @@ describe('runbook engine', () => {
       } finally {
         held.mockRestore();
       }
+    });
+
+    it('fails a step whose action overruns its timeout, and aborts the action', async () => {
+      const runId = await start('stuck', 'inc_stuck');
+      await eventually('the run to end', async () => ((await runStatus(runId)) === 'running' ? undefined : true));
+      const run = await app.get(RunStore).getRun(runId);
+      expect(run).toMatchObject({ status: 'aborted', steps: { stuck: { status: 'failed', error: 'test.diagnose did not finish within 150 ms' } } });
+      await eventually('the action to see the abort', async () => ((await testCount(redis, prefix, 'aborted', runId, 'stuck')) === 1 ? true : undefined));
     });
 
     it('finishes a run aborted while a step waits for approval, cancelling that step', async () => {

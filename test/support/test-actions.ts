@@ -45,6 +45,7 @@ export function createTestActions(redis: import('ioredis').default, prefix: stri
         const startedAt = Date.now();
         await redis.incr(key('calls', ctx.runId, ctx.stepId));
         if (params.fail === 'always') throw new Error('diagnostic failed');
+        ctx.signal.addEventListener('abort', () => void redis.incr(key('aborted', ctx.runId, ctx.stepId)));
         await sleep(num(params.sleep_ms), ctx.signal);
         return { output: { value: params.value ?? null, startedAt, finishedAt: Date.now() }, summary: `diagnosed ${JSON.stringify(params.value ?? null)}` };
       },

@@ -33,6 +33,7 @@ import {
 } from '@responder/store';
 import type { AppConfig } from '../config/config';
 import { ACTIONS, APP_CONFIG, CATALOG, RUNBOOKS } from '../tokens';
+import { LazySignal } from './lazy-signal';
 import { StepQueue } from './step-queue';
 
 /** How often a mutating step held by the kill switch or a lock looks again. */
@@ -1028,29 +1029,6 @@ function incidentStub(id: string, service: string | null): Incident {
 
 function now(): string {
   return new Date().toISOString();
-}
-
-/**
- * An action's abort signal, made only if the action reads it (an AbortController costs more than
- * a no-op diagnostic): aborted before it is read, it is made aborted, with the same reason.
- */
-class LazySignal {
-  private controller: AbortController | null = null;
-  private reason: { error: unknown } | null = null;
-
-  get signal(): AbortSignal {
-    if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.reason) this.controller.abort(this.reason.error);
-    }
-    return this.controller.signal;
-  }
-
-  abort(error: unknown): void {
-    if (this.reason) return;
-    this.reason = { error };
-    this.controller?.abort(error);
-  }
 }
 
 function stepEvent(type: string, data: Record<string, unknown>): { type: string; data: Record<string, unknown> } {
