@@ -125,7 +125,8 @@ export interface RcaModel {
   incidentId: string;
   title: RcaProse;
   service: string | null;
-  alarm: string;
+  /** The alarm that opened the incident; null for one opened by hand (a manual run) with no alarm yet. */
+  alarm: string | null;
   status: IncidentStatus;
   /** Always true: Responder writes drafts, a human confirms every sentence before publishing. */
   draft: boolean;
@@ -163,7 +164,8 @@ export function buildRca(raw: RcaInput): RcaModel {
   const diagnostics = steps.filter(({ step }) => !isMutating(step));
   const t = keyTimes(input);
   const firstAlarm = timeline.find((e) => e.type === 'alarm.received');
-  const alarmName = str(firstAlarm?.data.alarm) ?? incident.alarms[0]?.name ?? 'unknown alarm';
+  const alarmName = str(firstAlarm?.data.alarm) ?? incident.alarms[0]?.name ?? null;
+  const openedBy = str(timeline.find((e) => e.type === 'incident.opened' && e.data.manual === true)?.data.by);
   const service = incident.service ?? 'unrouted';
   const reason = str(firstAlarm?.data.reason) ?? incident.alarms[0]?.reason;
   const base = t.onset ?? (timeline[0] ? Date.parse(timeline[0].at) : now.getTime());
@@ -171,19 +173,22 @@ export function buildRca(raw: RcaInput): RcaModel {
 
   return {
     incidentId: incident.id,
-    title: prose('RCA: ', { text: service }, ' — ', { text: alarmName }, ' — ', day(t.onset ? t.onset : Date.parse(incident.openedAt))),
+    title: prose('RCA: ', { text: service }, ' — ', { text: alarmName ?? incident.title }, ' — ', day(t.onset ? t.onset : Date.parse(incident.openedAt))),
     service: incident.service,
     alarm: alarmName,
     status: incident.status,
     draft: true,
     writtenAt: now.toISOString(),
     summary: {
-      whatHappened: prose(
-        ...(incident.alarms.length > 1 ? [`${incident.alarms.length} alarms`] : ['alarm ', { text: alarmName }]),
-        ' went into ALARM for ',
-        { text: service },
-        ...(reason ? [': ', { text: reason }] : ['.']),
-      ),
+      whatHappened:
+        alarmName === null
+          ? prose('No alarm: the incident for ', { text: service }, ' was opened by hand', ...(openedBy ? [' by ', { text: openedBy }] : []), ' (', { text: incident.title }, ').')
+          : prose(
+              ...(incident.alarms.length > 1 ? [`${incident.alarms.length} alarms`] : ['alarm ', { text: alarmName }]),
+              ' went into ALARM for ',
+              { text: service },
+              ...(reason ? [': ', { text: reason }] : ['.']),
+            ),
       impactWindow: {
         start: t.onset ? iso(t.onset) : null,
         end: t.resolved ? iso(t.resolved) : null,

@@ -277,6 +277,20 @@ describe('rca.json (buildRca) and rca.md (renderRca) say the same', () => {
     expect(buildRca(openWithFailedStep())).toMatchObject({ draft: true, status: 'open', summary: { impactWindow: { end: null, ongoing: true } } });
   });
 
+  it('says an incident opened by hand had no alarm, and who opened it', () => {
+    const input: RcaInput = {
+      incident: incident({ status: 'open', title: 'Manual run of production-down by alice@example.com', onsetAt: '2024-11-21T08:15:00Z', openedAt: '2024-11-21T08:15:00Z', alarms: [] }),
+      timeline: [entry('2024-11-21T08:15:00Z', 'incident.opened', { service: 'checkout', routed: true, manual: true, by: 'alice@example.com', runbook: 'production-down' })],
+      runs: [{ runbook: 'production-down', steps: diagnostics('2024-11-21T08:15:10Z') }],
+      now: new Date('2024-11-21T08:30:00Z'),
+    };
+    const model = buildRca(input);
+    expect(model.alarm).toBeNull();
+    expect(model.title.text).toBe('RCA: checkout — Manual run of production-down by alice@example.com — 2024-11-21');
+    expect(model.summary.whatHappened.text).toBe('No alarm: the incident for checkout was opened by hand by alice@example.com (Manual run of production-down by alice@example.com).');
+    expect(renderRca(input)).not.toContain('unknown alarm');
+  });
+
   it('lists notes from the API with their author, who is the first human response', () => {
     const input = openWithFailedStep();
     input.timeline.push(entry('2024-11-21T08:20:00Z', 'note', { by: 'dana@example.com', author: 'dana@example.com', text: 'restarting the\nworkers', source: 'api' }));
