@@ -3,6 +3,7 @@ import Redis from 'ioredis';
 import { redisDurabilityWarnings } from '@responder/store';
 import { type AppConfig, redactUrl } from '../config/config';
 import { APP_CONFIG, REDIS } from '../tokens';
+import { CONNECTION_DEFAULTS } from './connection-options';
 
 /**
  * One Redis connection for the store. No offline queue: when Redis is down a command fails at once
@@ -16,6 +17,7 @@ import { APP_CONFIG, REDIS } from '../tokens';
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) =>
         new Redis(config.redis.url, {
+          ...CONNECTION_DEFAULTS,
           lazyConnect: true,
           enableOfflineQueue: false,
           maxRetriesPerRequest: 1,

@@ -5,6 +5,7 @@ import { SlackPermanentError, SlackRetryableError } from '@responder/slack';
 import type { AppConfig } from '../config/config';
 import { MetricsService } from '../metrics/metrics.service';
 import { APP_CONFIG } from '../tokens';
+import { CONNECTION_DEFAULTS } from '../redis/connection-options';
 
 /**
  * Outbound Slack work, on its own BullMQ queue so that a slow or failing Slack never holds up a
@@ -49,7 +50,7 @@ export class SlackOutbox implements BeforeApplicationShutdown {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: MetricsService,
   ) {
-    this.connection = new Redis(config.redis.url, { maxRetriesPerRequest: null, enableOfflineQueue: false });
+    this.connection = new Redis(config.redis.url, { ...CONNECTION_DEFAULTS, maxRetriesPerRequest: null, enableOfflineQueue: false });
     this.connection.on('error', () => undefined);
     this.queue = new Queue(SLACK_QUEUE, { connection: this.connection, prefix: `${config.redis.prefix}:bull`, defaultJobOptions: DEFAULTS });
     this.queue.on('error', (err) => this.logger.warn(`queue: ${err.message}`));
@@ -74,7 +75,7 @@ export class SlackOutbox implements BeforeApplicationShutdown {
 
   startWorker(processor: (job: SlackJob) => Promise<void>): void {
     if (this.worker) return;
-    const workerConnection = new Redis(this.config.redis.url, { maxRetriesPerRequest: null });
+    const workerConnection = new Redis(this.config.redis.url, { ...CONNECTION_DEFAULTS, maxRetriesPerRequest: null });
     workerConnection.on('error', () => undefined);
     this.workerConnection = workerConnection;
     this.worker = new Worker(SLACK_QUEUE, (job: Job, token?: string) => this.run(job, token, processor), {

@@ -5,6 +5,7 @@ import { type Change, ChangeFeed } from '@responder/store';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../tokens';
 import { SlackOutbox } from './slack-outbox';
+import { CONNECTION_DEFAULTS } from '../redis/connection-options';
 
 const GROUP = 'slack';
 /** A change read by a replica that died unacknowledged is taken over after this long. */
@@ -29,7 +30,7 @@ export class SlackReporter implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly outbox: SlackOutbox,
   ) {
-    this.redis = new Redis(config.redis.url, { maxRetriesPerRequest: null, lazyConnect: true });
+    this.redis = new Redis(config.redis.url, { ...CONNECTION_DEFAULTS, maxRetriesPerRequest: null, lazyConnect: true });
     this.redis.on('error', () => undefined);
     this.feed = new ChangeFeed(this.redis, config.redis.prefix);
   }
