@@ -2,18 +2,19 @@
 // step, so that several replicas (and the ingest script) never see half of a change. ARGV[1] is
 // always the key prefix; every key shares it (a {hash-tag} prefix keeps them in one Cluster slot).
 
+import { TIMELINE_LUA } from './timeline-lua';
+
 /**
  * Appends a timeline entry (and its change-feed notice) only if the incident exists, so that a
  * late writer never recreates the timeline of an incident the retention sweep removed.
  * ARGV: prefix, incidentId, type, at, dataJson. Returns the entry id, or nil.
  */
 export const APPEND_IF_EXISTS_LUA = `
-local P, id, kind, at, data = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local key = P .. ':incident:' .. id
-if redis.call('EXISTS', key) == 0 then return false end
-local entryId = redis.call('XADD', key .. ':timeline', '*', 'type', kind, 'at', at, 'data', data)
-redis.call('XADD', P .. ':changes', 'MAXLEN', '~', 100000, '*', 'incident', id, 'type', kind)
-return entryId
+local P = ARGV[1]
+${TIMELINE_LUA}
+local id, kind, at, data = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+if redis.call('EXISTS', P .. ':incident:' .. id) == 0 then return false end
+return timeline(id, kind, at, data)
 `;
 
 /**
@@ -25,7 +26,9 @@ return entryId
  * Returns { incidentId, opened (1|0) }.
  */
 export const OPEN_MANUAL_LUA = `
-local P, groupKey, service, newId, nowIso, nowMs = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
+local P = ARGV[1]
+${TIMELINE_LUA}
+local groupKey, service, newId, nowIso, nowMs = ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
 local openKey = P .. ':open:' .. groupKey
 local existing = redis.call('GET', openKey)
 if existing then return { existing, 0 } end
@@ -37,8 +40,7 @@ redis.call('ZADD', P .. ':incidents', nowMs, newId)
 redis.call('ZADD', P .. ':incidents:service:' .. service, nowMs, newId)
 redis.call('ZADD', P .. ':incidents:status:open', nowMs, newId)
 redis.call('ZADD', P .. ':incidents:service:' .. service .. ':status:open', nowMs, newId)
-redis.call('XADD', key .. ':timeline', '*', 'type', 'incident.opened', 'at', nowIso, 'data', ARGV[8])
-redis.call('XADD', P .. ':changes', 'MAXLEN', '~', 100000, '*', 'incident', newId, 'type', 'incident.opened')
+timeline(newId, 'incident.opened', nowIso, ARGV[8])
 return { newId, 1 }
 `;
 

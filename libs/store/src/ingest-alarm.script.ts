@@ -1,4 +1,6 @@
 // The Lua source lives in a TS module so that it ships with the compiled code (no asset copying).
+import { TIMELINE_LUA } from './timeline-lua';
+
 export const INGEST_ALARM_LUA = `
 -- Applies one alarm state change atomically: dedupe by event id, order by the alarm's own
 -- state-change time, open / attach / resolve the service's incident, append to its timeline.
@@ -6,6 +8,7 @@ export const INGEST_ALARM_LUA = `
 -- there is no read-then-write outside Redis. In Redis Cluster every key here shares the
 -- prefix, which must then be a hash tag ("{responder}") so that they live in one slot.
 local P = ARGV[1]
+${TIMELINE_LUA}
 local eventKey = P .. ':event:' .. ARGV[2]
 -- The event key holds "incidentId|outcome" of the first delivery (a key from before holds the id alone).
 local seen = redis.call('GET', eventKey)
@@ -30,10 +33,6 @@ local serviceIndex = service
 if serviceIndex == '' then serviceIndex = '(unrouted)' end
 
 local function incidentKey(id) return P .. ':incident:' .. id end
-local function timeline(id, kind_, data)
-  redis.call('XADD', incidentKey(id) .. ':timeline', '*', 'type', kind_, 'at', nowIso, 'data', data)
-  redis.call('XADD', P .. ':changes', 'MAXLEN', '~', 100000, '*', 'incident', id, 'type', kind_)
-end
 local function indexes(status)
   return { P .. ':incidents:status:' .. status, P .. ':incidents:service:' .. serviceIndex .. ':status:' .. status }
 end
@@ -48,8 +47,8 @@ if stateMs < lastMs then
   -- recorded, never allowed to reopen or resolve anything.
   outcome = 'stale'
   if incidentId then
-    timeline(incidentId, 'alarm.received', received)
-    timeline(incidentId, 'alarm.stale', cjson.encode({ alarm = name, state = state, stateChangedAt = changedAt }))
+    timeline(incidentId, 'alarm.received', nowIso, received)
+    timeline(incidentId, 'alarm.stale', nowIso, cjson.encode({ alarm = name, state = state, stateChangedAt = changedAt }))
   else
     unattached()
   end
@@ -66,16 +65,16 @@ elseif state == 'ALARM' then
     redis.call('ZADD', P .. ':incidents', nowMs, incidentId)
     redis.call('ZADD', P .. ':incidents:service:' .. serviceIndex, nowMs, incidentId)
     for _, key in ipairs(indexes('open')) do redis.call('ZADD', key, nowMs, incidentId) end
-    timeline(incidentId, 'alarm.received', received)
-    timeline(incidentId, 'incident.opened', cjson.encode({ service = service, routed = routed == '1', alarm = name }))
+    timeline(incidentId, 'alarm.received', nowIso, received)
+    timeline(incidentId, 'incident.opened', nowIso, cjson.encode({ service = service, routed = routed == '1', alarm = name }))
     outcome = 'opened'
   else
-    timeline(incidentId, 'alarm.received', received)
+    timeline(incidentId, 'alarm.received', nowIso, received)
     outcome = 'updated'
   end
   local alarmsKey = incidentKey(incidentId) .. ':alarms'
   if redis.call('HSET', alarmsKey, arn, alarmJson) == 1 then
-    timeline(incidentId, 'alarm.attached', cjson.encode({ alarm = name, arn = arn }))
+    timeline(incidentId, 'alarm.attached', nowIso, cjson.encode({ alarm = name, arn = arn }))
     if outcome == 'updated' then outcome = 'attached' end
   end
 else
@@ -84,7 +83,7 @@ else
   local alarmsKey = nil
   if incidentId then alarmsKey = incidentKey(incidentId) .. ':alarms' end
   if alarmsKey and redis.call('HEXISTS', alarmsKey, arn) == 1 then
-    timeline(incidentId, 'alarm.received', received)
+    timeline(incidentId, 'alarm.received', nowIso, received)
     redis.call('HSET', alarmsKey, arn, alarmJson)
     outcome = 'updated'
     if state == 'OK' then
@@ -99,7 +98,7 @@ else
         redis.call('DEL', openKey)
         for _, k in ipairs(indexes('open')) do redis.call('ZREM', k, incidentId) end
         for _, k in ipairs(indexes('resolved')) do redis.call('ZADD', k, openedMs, incidentId) end
-        timeline(incidentId, 'incident.resolved', cjson.encode({ lastAlarm = name, openForMs = nowMs - openedMs }))
+        timeline(incidentId, 'incident.resolved', nowIso, cjson.encode({ lastAlarm = name, openForMs = nowMs - openedMs }))
         outcome = 'resolved'
       end
     end

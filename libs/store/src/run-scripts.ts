@@ -2,24 +2,12 @@
 // Redis together with its timeline entry, so that concurrent workers, replicas and retried jobs
 // cannot both win a transition (and the timeline never says what did not happen).
 
-/**
- * Shared helpers, prepended to each script. ARGV[1] is always the key prefix.
- *
- * The change feed (change-feed.ts) is told once per call and incident, with the first entry's
- * type: a call is atomic, so a reader sees all of its entries at once, and the reporters want to
- * know which incident changed, not each entry (one XADD a call instead of one an entry).
- */
+import { TIMELINE_LUA } from './timeline-lua';
+
+/** Shared helpers, prepended to each script. ARGV[1] is always the key prefix. */
 const HEAD = `
 local P = ARGV[1]
-local noted = {}
-local function timeline(incidentId, kind, at, data)
-  redis.call('XADD', P .. ':incident:' .. incidentId .. ':timeline', '*', 'type', kind, 'at', at, 'data', data)
-  if not noted[incidentId] then
-    noted[incidentId] = true
-    redis.call('XADD', P .. ':changes', 'MAXLEN', '~', 100000, '*', 'incident', incidentId, 'type', kind)
-  end
-end
-`;
+${TIMELINE_LUA}`;
 
 /** The run fields the engine reads with a step or the statuses. */
 const RUN_HEAD = `local head = redis.call('HMGET', runKey, 'id', 'incidentId', 'runbook', 'service', 'status', 'inputsJson')`;
