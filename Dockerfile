@@ -34,6 +34,10 @@ RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts \
   && npm cache clean --force
 
 COPY --from=build /app/dist ./dist
+# The command line (runbook validate, iam-policy, rca, incidents, approve, ...) where the service runs:
+# `docker exec <container> responder --help`.
+COPY bin ./bin
+RUN ln -s /app/bin/responder /usr/local/bin/responder
 # The default RUNBOOKS_DIR (runbooks/) and SERVICE_CATALOG (runbooks/service-catalog.yaml) are
 # relative to /app. Mount your own over /app/runbooks, or point the variables elsewhere.
 COPY runbooks ./runbooks
