@@ -48,7 +48,7 @@ async function call(method: 'GET' | 'POST', path: string, opts: ApiOptions, { en
     // not JSON: keep the text
   }
   if (!res.ok) {
-    const message = typeof data === 'object' && data !== null && 'message' in data ? String((data).message) : text || res.statusText;
+    const message = typeof data === 'object' && data !== null && 'message' in data ? String(data.message) : text || res.statusText;
     throw new ApiError(`${res.status} ${message}`, res.status, data);
   }
   return data;
