@@ -54,6 +54,8 @@ const service = z
 
 const catalogSchema = z
   .object({
+    /** The shipped example says so: the service then warns loudly and defaults to dry-run. */
+    example: z.boolean().optional(),
     approverGroups: z.record(name, approverGroup).default({}),
     services: z.record(z.string().regex(/^[a-z0-9][a-z0-9-_.]*$/, 'expected a service name of a-z, 0-9, "-", "_", "."'), service).default({}),
   })
@@ -65,6 +67,8 @@ export type ApproverGroup = z.output<typeof approverGroup>;
 export interface Catalog {
   services: Record<string, CatalogService>;
   approverGroups: Record<string, ApproverGroup>;
+  /** True for the shipped example catalog (`example: true`), which describes no real production. */
+  example?: boolean;
 }
 
 export type MatchedBy = 'arn' | 'name' | 'pattern';
@@ -82,7 +86,7 @@ export function parseCatalog(file: string, text: string): SourceParsed<Catalog> 
   const raw = parsed.value ?? { services: {}, approverGroups: {} };
   const services: Record<string, CatalogService> = {};
   for (const [key, svc] of Object.entries(raw.services)) services[key] = { ...svc, name: key };
-  const catalog: Catalog = { services, approverGroups: raw.approverGroups };
+  const catalog: Catalog = { services, approverGroups: raw.approverGroups, ...(raw.example ? { example: true } : {}) };
   const problems = crossCheck(parsed.locator, catalog);
   return problems.length > 0 ? { ok: false, problems } : { ok: true, value: catalog };
 }
