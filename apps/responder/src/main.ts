@@ -25,7 +25,7 @@ async function bootstrap(): Promise<void> {
   // The shipped example describes no real production: unless RESPONDER_MODE says otherwise, nothing
   // planned against it is ever called (an empty value counts as unset, as for every variable).
   const exampleCatalog = catalog.example === true;
-  if (exampleCatalog && !process.env.RESPONDER_MODE) config = { ...config, mode: 'dry-run' };
+  if (exampleCatalog && !process.env.RESPONDER_MODE) config = { ...config, mode: 'dry-run' as const };
   const actions = awsActions({ region: config.awsRegion });
   const loaded = loadRunbooks(config.runbooksDir, knownActions(actions), { catalog, skip: [basename(config.catalog.path)] });
   if (loaded.problems.length > 0) {
