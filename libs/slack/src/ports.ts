@@ -21,7 +21,7 @@ export interface IncidentCommand {
 export type Reply = (message: { text: string; blocks?: unknown[] }) => Promise<void>;
 
 /**
- * What the listeners call (STYLE §13: ack first, then one call). The service that implements it
+ * What the listeners call (ack first, then one call). The service that implements it
  * lives in apps/responder; the listeners know nothing of Nest, Redis or the engine.
  */
 export interface SlackHandlers {
