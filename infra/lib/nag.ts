@@ -1,0 +1,9 @@
+import { Validations } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+
+/** [rule id, why it does not apply here]: every acknowledged cdk-nag rule carries its reason in code. */
+export type Justified = readonly [id: string, reason: string];
+
+export function suppress(construct: IConstruct, rules: readonly Justified[]): void {
+  for (const [id, reason] of rules) Validations.of(construct).acknowledge({ id, reason });
+}
