@@ -22,7 +22,9 @@ export interface ResponderContext {
 function str(app: App, key: keyof ResponderContext): string | undefined {
   const v: unknown = app.node.tryGetContext(key);
   if (v === undefined || v === null || v === '') return undefined;
-  return String(v);
+  if (typeof v === 'object') throw new Error(`context ${key}: expected a single value, got ${JSON.stringify(v)}`);
+  // -c gives strings; cdk.json may give numbers or booleans.
+  return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
 /** The stack properties shared by both variants, from context; a bad value stops synth naming the key. */
