@@ -19,6 +19,20 @@ export interface ResponderContext {
   region?: string;
 }
 
+/** Every context key the app reads (docs/deploy.md and the README name each one; a test checks). */
+export const CONTEXT_KEYS: ReadonlyArray<keyof ResponderContext> = [
+  'runbooksDir',
+  'ecrRepository',
+  'slackBotTokenSecretArn',
+  'slackAppTokenSecretArn',
+  'slackChannel',
+  'mode',
+  'desiredCount',
+  'vpcEndpoints',
+  'account',
+  'region',
+];
+
 function str(app: App, key: keyof ResponderContext): string | undefined {
   const v: unknown = app.node.tryGetContext(key);
   if (v === undefined || v === null || v === '') return undefined;

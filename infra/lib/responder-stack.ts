@@ -302,7 +302,10 @@ export class ResponderStack extends Stack {
 
     new CfnOutput(this, 'ClusterName', { value: cluster.clusterName });
     new CfnOutput(this, 'ServiceName', { value: this.service.serviceName });
-    new CfnOutput(this, 'ApiTokenSecret', { value: apiToken.secretArn, description: 'aws secretsmanager get-secret-value --secret-id <this>' });
+    new CfnOutput(this, 'LogGroupName', { value: logGroup.logGroupName, description: 'aws logs tail <this> --follow' });
+    new CfnOutput(this, 'ApiTokenSecret', { value: apiToken.secretArn, description: 'API_TOKEN: aws secretsmanager get-secret-value --secret-id <this>' });
+    new CfnOutput(this, 'IngestApiKeySecret', { value: ingestKey.secretArn, description: 'INGEST_API_KEY (the x-api-key of the intake)' });
+    new CfnOutput(this, 'RedisAuthTokenSecret', { value: redisAuth.secretArn, description: 'AUTH token of the ElastiCache replication group' });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: dlq.queueUrl });
     if (queue) new CfnOutput(this, 'IntakeQueueUrl', { value: queue.queueUrl });
 
