@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,7 +9,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildStacks } from '../lib/app';
-import { computeTaskPolicy } from '../lib/task-policy';
+import { QUEUE_URL_PLACEHOLDER, computeTaskPolicy } from '../lib/task-policy';
 
 /**
  * The security properties of both stacks, read from the synthesized templates: what a reviewer
@@ -131,6 +132,27 @@ describe('the SQS stack (reference setup)', () => {
     // The shipped catalog scopes the mutating calls to its resources.
     const ecs = statements.find((s) => s.Sid === 'EcsServices')!;
     assert.deepEqual(ecs.Resource, ['arn:aws:ecs:us-east-1:123456789012:service/prod/checkout', 'arn:aws:ecs:us-east-1:123456789012:service/prod/payments']);
+  });
+
+  it('matches what the CLI prints (`iam-policy`, with the queue as SQS_QUEUE_URL)', () => {
+    const root = resolve(__dirname, '..', '..');
+    const cli = spawnSync(join(root, 'node_modules/.bin/tsx'), ['apps/cli/src/main.ts', 'iam-policy', 'runbooks'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, SQS_QUEUE_URL: QUEUE_URL_PLACEHOLDER, AWS_REGION: 'us-east-1' },
+    });
+    assert.equal(cli.status, 0, cli.stderr);
+    // CloudFormation writes a one-element list as a scalar: compare lists.
+    const printed = (JSON.parse(cli.stdout) as { Statement: Json[] }).Statement.map((s): Json => ({ ...s, Resource: [s.Resource].flat() }));
+    const queueId = Object.keys(t.findResources('AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.anyValue() } }))[0];
+    const synthesized = taskRoleStatements(t).map((s) => ({
+      Sid: s.Sid,
+      Effect: s.Effect,
+      Action: [s.Action].flat(),
+      Resource: s.Sid === 'SqsIntakeQueue' ? printed.find((p) => p.Sid === 'SqsIntakeQueue')?.Resource : [s.Resource].flat(),
+    }));
+    assert.deepEqual(synthesized, printed);
+    assert.deepEqual(taskRoleStatements(t).find((s) => s.Sid === 'SqsIntakeQueue')?.Resource, { 'Fn::GetAtt': [queueId, 'Arn'] });
   });
 
   it('routes CloudWatch alarm state changes to an encrypted queue with a dead-letter queue, which only that rule may send to', () => {
