@@ -399,13 +399,13 @@ export class ResponderStack extends Stack {
     suppress(ingestKey, [['AwsSolutions-SMG4', 'The key is shared with the EventBridge connection (or whoever posts to the intake); rotating it is a coordinated change described in docs/deploy.md']]);
     suppress(apiToken, [['AwsSolutions-SMG4', 'A bearer token handed to operators and scripts; rotation is a coordinated change (new secret value, then a new deployment) described in docs/deploy.md']]);
     // One acknowledgment per wildcard resource the generated policy holds, each with why it is there.
-    suppress(runbookPolicy, wildcardResources(policy).map((resource) => [`AwsSolutions::AwsSolutions-IAM5[Resource::${resource}]`, wildcardReason(resource)]));
+    suppress(runbookPolicy, wildcardResources(policy).map((resource) => [`AwsSolutions-IAM5[Resource::${resource}]`, wildcardReason(resource)]));
     suppress(taskDefinition, [
       ['AwsSolutions-ECS2', 'Only non-secret settings are plain environment variables (region, mode, Redis endpoint, queue URL); every secret is an ECS secret from Secrets Manager'],
     ]);
     // The execution role's ECR/logs grants that CDK generates: GetAuthorizationToken takes no resource.
     suppress(taskDefinition.obtainExecutionRole(), [
-      ['AwsSolutions::AwsSolutions-IAM5[Resource::*]', 'ecr:GetAuthorizationToken takes no resource-level permission (CDK-generated execution role policy)'],
+      ['AwsSolutions-IAM5[Resource::*]', 'ecr:GetAuthorizationToken takes no resource-level permission (CDK-generated execution role policy)'],
     ]);
   }
 }
