@@ -772,24 +772,50 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     }
     const begin = await this.runs.ledgerBegin(ledgerKey);
     if (begin.kind === 'done') return JSON.parse(begin.resultJson) as { output: Record<string, unknown>; summary?: string };
+    if (begin.kind === 'uncalled') {
+      await this.runs.appendTimeline(run.incidentId, 'step.not_called', {
+        runId: run.id,
+        step: step.id,
+        reason: 'an earlier attempt stopped before it called the action: the call was not made; calling it now',
+      });
+    }
     const result =
-      begin.kind === 'call'
-        ? await this.callOnce(run, step, action, params, ledgerKey, begin.attempt)
-        : await this.reconcile(run, step, action, params, ledgerKey, begin.attempt);
+      begin.kind === 'reconcile'
+        ? await this.reconcile(run, step, action, params, ledgerKey, begin.attempt)
+        : await this.callOnce(run, step, action, params, ledgerKey, begin.attempt);
     const incident = await this.incidents.get(run.incidentId);
     const cooldownMinutes = incident?.service ? (this.catalog.services[incident.service]?.limits.cooldownMinutes ?? 0) : 0;
     await this.runs.startCooldown(step.action, resource, cooldownMinutes * 60, { runId: run.id, step: step.id });
     return result;
   }
 
+  /**
+   * One attempt of a mutating call. The ledger moves from intent to calling right before the
+   * request that changes production (the action says when, with ctx.calling, if it announces its
+   * call; else right before run), so a crash before that point is known to have called nothing.
+   */
   private async callOnce(run: RunHead, step: RunbookStep, action: Action, params: Record<string, unknown>, key: string, attempt: number) {
+    let called = false;
+    let abandoned = false;
+    const calling = async () => {
+      if (called) return;
+      const marked = await this.runs.ledgerCalling(key, attempt);
+      // Given up meanwhile (timeout): the attempt is recorded as failed, so it must not call now.
+      if (!marked || abandoned) throw new Error(`${step.action}: attempt ${attempt} was given up before its call`);
+      called = true;
+    };
     let result;
     try {
-      result = await this.withTimeout(step, (signal) => action.run(params, this.actionContext(run, step, signal, `${key}#${attempt}`)));
+      result = await this.withTimeout(step, async (signal) => {
+        if (!action.announcesCall) await calling();
+        return action.run(params, this.actionContext(run, step, signal, `${key}#${attempt}`, calling));
+      });
     } catch (err) {
-      // Only an error that says the call did not take effect lets a retry call again; anything else
-      // (a timeout, a dropped connection) may have changed production: the retry reconciles.
-      if (err instanceof PermanentActionError || (err as { notApplied?: boolean }).notApplied === true) {
+      abandoned = true;
+      // Only an error that says the call did not take effect (or one before the call started) lets
+      // a retry call again; anything else (a timeout, a dropped connection) may have changed
+      // production: the retry reconciles.
+      if (!called || err instanceof PermanentActionError || (err as { notApplied?: boolean }).notApplied === true) {
         await this.runs.ledgerFinish(key, { state: 'failed', error: (err as Error).message });
       }
       throw err;
@@ -799,9 +825,13 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 
   private async reconcile(run: RunHead, step: RunbookStep, action: Action, params: Record<string, unknown>, key: string, attempt: number) {
-    await this.runs.appendTimeline(run.incidentId, 'step.reconciling', { runId: run.id, step: step.id, reason: 'an earlier attempt called the action and did not record its outcome' });
+    await this.runs.appendTimeline(run.incidentId, 'step.reconciling', {
+      runId: run.id,
+      step: step.id,
+      reason: 'the call may have been made: an earlier attempt started it and did not record its outcome',
+    });
     if (!action.reconcile) {
-      throw new PermanentActionError(`${step.action} was called and its outcome is unknown (the attempt was interrupted); it cannot reconcile: check by hand`);
+      throw new PermanentActionError(`${step.action} may have been called (an earlier attempt started the call and was interrupted): its outcome is unknown and it cannot reconcile: check by hand`);
     }
     const reconcile = action.reconcile.bind(action);
     const result = await this.withTimeout(step, (signal) => reconcile(params, this.actionContext(run, step, signal, `${key}#${attempt}`)));
@@ -836,9 +866,10 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     }
   }
 
-  private actionContext(run: RunHead, step: RunbookStep, signal: LazySignal, idempotencyKey = `${run.id}:${step.id}`): ActionContext {
+  private actionContext(run: RunHead, step: RunbookStep, signal: LazySignal, idempotencyKey = `${run.id}:${step.id}`, calling?: () => Promise<void>): ActionContext {
     const dryRun = this.config.mode === 'dry-run';
     return {
+      calling,
       incidentId: run.incidentId,
       runId: run.id,
       stepId: step.id,
