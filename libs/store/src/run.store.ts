@@ -384,6 +384,17 @@ export class RunStore {
     return this.redis.hgetall(`${this.prefix}:incident:${incidentId}:runs`);
   }
 
+  /** runsOf for several incidents, in one round trip. */
+  async runsOfMany(incidentIds: string[]): Promise<Record<string, string>[]> {
+    if (incidentIds.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of incidentIds) pipeline.hgetall(`${this.prefix}:incident:${id}:runs`);
+    return ((await pipeline.exec()) ?? []).map(([err, value]) => {
+      if (err) throw err;
+      return value as Record<string, string>;
+    });
+  }
+
   /** An incident's runs, oldest first (what the API, the RCA and Slack show). */
   async runsOfIncident(incidentId: string): Promise<RunRecord[]> {
     const runs = await Promise.all(Object.values(await this.runsOf(incidentId)).map((id) => this.getRun(id)));

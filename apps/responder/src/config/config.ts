@@ -40,6 +40,7 @@ const schema = z
     INCIDENT_RETENTION_DAYS: int(1, 10 * 365).default(90),
     ENGINE_CONCURRENCY: int(1, 256).default(32),
     ENGINE_STALLED_MS: int(1000, 10 * 60_000).default(30_000),
+    ENGINE_PLAN_SWEEP_SECONDS: int(1, 3600).default(30),
     SHUTDOWN_GRACE_MS: int(0, 10 * 60_000).default(25_000),
   })
   .superRefine((env, ctx) => {
@@ -79,7 +80,8 @@ export interface AppConfig {
   /** How long a resolved incident (its timeline, runs, Slack state) is kept before the sweep removes it. */
   incidentRetentionDays: number;
   /** Step jobs one process runs at once; how long a crashed worker's job stays claimed (BullMQ lockDuration). */
-  engine: { concurrency: number; stalledMs: number; shutdownGraceMs: number };
+  /** planSweepMs: how often open incidents with nothing planned yet are looked for (RunEngine.sweepUnplanned). */
+  engine: { concurrency: number; stalledMs: number; shutdownGraceMs: number; planSweepMs: number };
 }
 
 export class ConfigError extends Error {
@@ -121,7 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     logLevel: e.LOG_LEVEL,
     dedupeTtlSeconds: e.DEDUPE_TTL_SECONDS,
     incidentRetentionDays: e.INCIDENT_RETENTION_DAYS,
-    engine: { concurrency: e.ENGINE_CONCURRENCY, stalledMs: e.ENGINE_STALLED_MS, shutdownGraceMs: e.SHUTDOWN_GRACE_MS },
+    engine: { concurrency: e.ENGINE_CONCURRENCY, stalledMs: e.ENGINE_STALLED_MS, shutdownGraceMs: e.SHUTDOWN_GRACE_MS, planSweepMs: e.ENGINE_PLAN_SWEEP_SECONDS * 1000 },
   };
 }
 

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import { type Action, type ActionContext, type Catalog, type Incident, PermanentActionError } from '@responder/domain';
@@ -44,6 +46,8 @@ const UNQUEUED_RETRY_MAX_MS = 30_000;
 const LOCK_MARGIN_MS = 60_000;
 /** Hints kept for jobs another replica may take (each is small; the oldest go first). */
 const MAX_HINTS = 10_000;
+/** The newest open incidents looked at by one sweep for incidents with nothing planned. */
+const PLAN_SWEEP_LIMIT = 500;
 
 /** A step's move decided by the engine, and what follows once it applied. */
 interface Planned {
@@ -106,6 +110,9 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   private readonly hints = new Map<string, Hint>();
   private readonly stopping = new AbortController();
   private recovery: Promise<void> = Promise.resolve();
+  private readonly sweepHolder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private sweepTimer?: NodeJS.Timeout;
+  private sweeping: Promise<void> = Promise.resolve();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -126,11 +133,52 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       (job, error) => this.jobFailed(job, error),
     );
     this.recovery = this.recoverUntilDone();
+    this.scheduleSweep(0);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping.abort();
-    await this.recovery;
+    clearTimeout(this.sweepTimer);
+    await Promise.all([this.recovery, this.sweeping]);
+  }
+
+  /**
+   * The plan of an incident is queued after the incident is stored, in another call: if that call
+   * fails (Redis restarted in between), the intake still answers 202 (the event is stored), and
+   * this sweep, at boot and every ENGINE_PLAN_SWEEP_SECONDS, finds it. One replica per period.
+   */
+  private scheduleSweep(delayMs: number): void {
+    if (this.stopping.signal.aborted || !this.hasRunbooks) return;
+    this.sweepTimer = setTimeout(() => {
+      this.sweeping = this.sweepTick().finally(() => this.scheduleSweep(this.config.engine.planSweepMs));
+    }, delayMs);
+    this.sweepTimer.unref();
+  }
+
+  private async sweepTick(): Promise<void> {
+    try {
+      if (!(await this.incidents.claimPlanSweep(this.sweepHolder, Math.max(500, this.config.engine.planSweepMs - 500)))) return;
+      await this.sweepUnplanned();
+    } catch (err) {
+      // Redis down or busy: the next period tries again.
+      this.logger.warn(`looking for unplanned incidents failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Queues the plan of each open incident (the newest PLAN_SWEEP_LIMIT) that a runbook matches and has no run of; returns their ids. */
+  async sweepUnplanned(): Promise<string[]> {
+    const { items } = await this.incidents.list({ status: 'open', limit: PLAN_SWEEP_LIMIT, offset: 0 });
+    const runs = await this.runs.runsOfMany(items.map((i) => i.id));
+    const unplanned = items.filter((incident, i) => this.unplannedRunbooks(incident, runs[i]).length > 0).map((i) => i.id);
+    for (const incidentId of unplanned) await this.incidentChanged(incidentId);
+    if (unplanned.length > 0) this.logger.warn({ incidents: unplanned }, `${unplanned.length} open incident(s) had no run planned yet: planning them now`);
+    return unplanned;
+  }
+
+  /** The runbooks whose triggers match the incident and that have no run of it yet. */
+  private unplannedRunbooks(incident: Incident, runs: Record<string, string>): Runbook[] {
+    const alarmNames = incident.alarms.map((a) => a.name);
+    return [...this.runbooks.values()].filter((runbook) => !Object.hasOwn(runs, runbook.name) && triggerMatches(runbook, { service: incident.service, alarmNames }));
   }
 
   /** Recovery needs Redis; when it is down at boot, try again until it answers (or we stop). */
@@ -186,10 +234,8 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     const [incident, runs] = await Promise.all([this.incidents.get(incidentId), this.runs.runsOf(incidentId)]);
     if (!incident || incident.status !== 'open') return [];
     const started: string[] = [];
-    for (const runbook of this.runbooks.values()) {
-      // Planned already: startRun would find so only after planning its first steps.
-      if (Object.hasOwn(runs, runbook.name)) continue;
-      if (!triggerMatches(runbook, { service: incident.service, alarmNames: incident.alarms.map((a) => a.name) })) continue;
+    // Planned already: startRun would find so only after planning its first steps.
+    for (const runbook of this.unplannedRunbooks(incident, runs)) {
       const runId = await this.startRun(incident, runbook, 'alarm', {});
       if (runId) started.push(runId);
     }
