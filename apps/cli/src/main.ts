@@ -125,7 +125,8 @@ export async function rca(args: readonly string[], { env, out, err }: Pick<CliIo
     return 2;
   }
   const prefix = env.REDIS_PREFIX || 'responder';
-  const redis = new Redis(env.REDIS_URL || 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  // A Redis that stops answering fails the command (exit 1) instead of hanging the terminal.
+  const redis = new Redis(env.REDIS_URL || 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, commandTimeout: 10_000 });
   try {
     await redis.connect();
     const input = await loadRcaInput(new IncidentStore(redis, { prefix, dedupeTtlSeconds: 60, unattachedMaxLen: 1 }), new RunStore(redis, prefix), id);

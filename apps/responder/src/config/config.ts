@@ -20,6 +20,7 @@ const schema = z
     HOST: z.string().default('0.0.0.0'),
     REDIS_URL: url(/^rediss?:$/, 'redis://127.0.0.1:6379').default('redis://127.0.0.1:6379'),
     REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:{}_-]+$/, 'must be letters, digits, ":", "_", "-" or a {hash-tag}').default('responder'),
+    REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000).default(500),
     AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as us-east-1').optional(),
     SERVICE_CATALOG: z.string().optional(),
     RUNBOOKS_DIR: z.string().default('runbooks'),
@@ -55,7 +56,8 @@ const schema = z
 export interface AppConfig {
   port: number;
   host: string;
-  redis: { url: string; prefix: string };
+  /** commandTimeoutMs: how long a command waits for Redis's answer before it fails (see redis/connection-options.ts). */
+  redis: { url: string; prefix: string; commandTimeoutMs: number };
   awsRegion?: string;
   /** Path of the service catalog; `explicit` is false when it is the default path. */
   catalog: { path: string; explicit: boolean };
@@ -101,7 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   return {
     port: e.PORT,
     host: e.HOST,
-    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS },
     awsRegion: e.AWS_REGION,
     catalog: { path: e.SERVICE_CATALOG ?? `${e.RUNBOOKS_DIR.replace(/\/$/, '')}/service-catalog.yaml`, explicit: e.SERVICE_CATALOG !== undefined },
     runbooksDir: e.RUNBOOKS_DIR,
