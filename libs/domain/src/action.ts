@@ -1,5 +1,5 @@
 /**
- * A runbook action (STYLE.md §2: strategy + registry). Every action says whether it changes
+ * A runbook action (a strategy, found by name in a registry). Every action says whether it changes
  * production; the engine gates mutating ones (approval, lock, cooldown, idempotency, dry-run).
  * Adding an action is one file implementing this interface plus one line in the registry.
  */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { formatPath } from '@responder/domain';
 
 /**
- * The service's configuration (ARCHITECTURE.md §3), validated once at boot. Secrets have no
+ * The service's configuration, validated once at boot. Secrets have no
  * defaults; a variable needed only by a feature is required only when that feature is on; an error
  * names the variable and never its value.
  */

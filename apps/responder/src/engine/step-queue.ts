@@ -5,7 +5,7 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../tokens';
 import { CONNECTION_DEFAULTS, timedConnection } from '../redis/connection-options';
 
-/** Job data holds ids only (STYLE.md §5); state lives in the store. */
+/** Job data holds ids only; state lives in the store. */
 export type EngineJob =
   | { name: 'plan'; data: { incidentId: string } }
   | { name: 'step'; data: { runId: string; stepId: string } }

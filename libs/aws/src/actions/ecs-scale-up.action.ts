@@ -92,7 +92,7 @@ export function scaleUpPlanSummary(p: ScaleUpParams): string {
 /**
  * Mitigation (issue 4, action 7), MUTATING: raises the service's desired count to
  * min(max_tasks, ceil(current × factor)), reading the current count first so that a service
- * already there is a skip, not a call (STYLE §8).
+ * already there is a skip, not a call (every step is safe to run twice).
  *
  * With `from` (the desired count the diagnostic saw), "current" is `from`: the plan names the
  * exact target and run() sets that target, never one recomputed from the live count. Approvers
