@@ -63,6 +63,16 @@ steps:
     retries: { attempts: 3, backoff: fixed, delay: 100ms }
 `,
   `
+name: fails-before-call
+triggers: { services: [prefail] }
+steps:
+  - id: change
+    action: test.mutate
+    with: { target: "\${{ incident.id }}", fail_before_call_once: true }
+    approval: none
+    retries: { attempts: 3, backoff: fixed, delay: 100ms }
+`,
+  `
 name: held
 triggers: { services: [held] }
 steps:
@@ -242,6 +252,19 @@ describe('runbook engine', () => {
       expect(await testCount(redis, prefix, 'calls', run.id, 'change')).toBe(1);
       expect(await testCount(redis, prefix, 'reconciles', run.id, 'change')).toBe(1);
       expect((await api.timeline(incidentId)).map((e) => e.type)).toEqual(expect.arrayContaining(['step.retrying', 'step.reconciling', 'step.succeeded']));
+    });
+
+    it('calls on the retry, without reconciling, when the first attempt failed before its call started', async () => {
+      const incidentId = await api.alarm('prefail-5xx');
+      const step = await api.waitStep(incidentId, 'change', ['succeeded']);
+      expect(step.output).not.toHaveProperty('reconciled');
+      const [run] = await api.runs(incidentId);
+      expect(await testCount(redis, prefix, 'reads', incidentId)).toBe(2);
+      expect(await testCount(redis, prefix, 'calls', run.id, 'change')).toBe(1);
+      expect(await testCount(redis, prefix, 'reconciles', run.id, 'change')).toBe(0);
+      const types = (await api.timeline(incidentId)).map((e) => e.type);
+      expect(types).toContain('step.retrying');
+      expect(types).not.toContain('step.reconciling');
     });
 
     it('does nothing when the job of a finished step runs again', async () => {

@@ -371,6 +371,8 @@ function describe(e: TimelineEntry): string {
       return `${cap(step)} resumed after a restart`;
     case 'step.reconciling':
       return `${cap(step)} reconciling${tail('reason')}`;
+    case 'step.not_called':
+      return `${cap(step)} called again${tail('reason')}`;
     case 'approval.requested':
       return `Approval requested for ${step}${tail('plan')}`;
     case 'approval.recorded':

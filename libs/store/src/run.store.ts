@@ -7,6 +7,7 @@ import {
   EXTEND_LOCK_LUA,
   FINISH_RUN_LUA,
   LEDGER_BEGIN_LUA,
+  LEDGER_CALLING_LUA,
   MOVE_STEPS_LUA,
   RELEASE_LOCK_LUA,
   RUN_STATUSES_LUA,
@@ -137,6 +138,7 @@ interface RunCommands {
   responderAddApproval: Cmd;
   responderFinishRun: Cmd;
   responderLedgerBegin: Cmd;
+  responderLedgerCalling: Cmd;
   responderReleaseLock: Cmd;
   responderExtendLock: Cmd;
   responderAcquireLock: Cmd;
@@ -151,6 +153,7 @@ const SCRIPTS: Record<keyof RunCommands, string> = {
   responderAddApproval: ADD_APPROVAL_LUA,
   responderFinishRun: FINISH_RUN_LUA,
   responderLedgerBegin: LEDGER_BEGIN_LUA,
+  responderLedgerCalling: LEDGER_CALLING_LUA,
   responderReleaseLock: RELEASE_LOCK_LUA,
   responderExtendLock: EXTEND_LOCK_LUA,
   responderAcquireLock: ACQUIRE_LOCK_LUA,
@@ -160,7 +163,7 @@ const SCRIPTS: Record<keyof RunCommands, string> = {
 };
 
 export type ApprovalOutcome = 'granted' | 'recorded' | 'duplicate' | 'stale' | 'not_pending';
-export type LedgerBegin = { kind: 'call'; attempt: number } | { kind: 'reconcile'; attempt: number } | { kind: 'done'; resultJson: string };
+export type LedgerBegin = { kind: 'call'; attempt: number } | { kind: 'uncalled'; attempt: number } | { kind: 'reconcile'; attempt: number } | { kind: 'done'; resultJson: string };
 
 /** Runs, steps, approvals, the idempotency ledger, locks, cooldowns and the kill switch, in Redis. */
 export class RunStore {
@@ -381,6 +384,17 @@ export class RunStore {
     return this.redis.hgetall(`${this.prefix}:incident:${incidentId}:runs`);
   }
 
+  /** runsOf for several incidents, in one round trip. */
+  async runsOfMany(incidentIds: string[]): Promise<Record<string, string>[]> {
+    if (incidentIds.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of incidentIds) pipeline.hgetall(`${this.prefix}:incident:${id}:runs`);
+    return ((await pipeline.exec()) ?? []).map(([err, value]) => {
+      if (err) throw err;
+      return value as Record<string, string>;
+    });
+  }
+
   /** An incident's runs, oldest first (what the API, the RCA and Slack show). */
   async runsOfIncident(incidentId: string): Promise<RunRecord[]> {
     const runs = await Promise.all(Object.values(await this.runsOf(incidentId)).map((id) => this.getRun(id)));
@@ -449,7 +463,12 @@ export class RunStore {
   async ledgerBegin(key: string): Promise<LedgerBegin> {
     const [kind, value] = (await this.cmd.responderLedgerBegin(this.prefix, key, this.now())) as [string, string];
     if (kind === 'done') return { kind, resultJson: value };
-    return { kind: kind as 'call' | 'reconcile', attempt: Number(value) };
+    return { kind: kind as 'call' | 'uncalled' | 'reconcile', attempt: Number(value) };
+  }
+
+  /** Records that the attempt's call starts now (see LEDGER_CALLING_LUA); false if it is not at `intent`. */
+  async ledgerCalling(key: string, attempt: number): Promise<boolean> {
+    return (await this.cmd.responderLedgerCalling(this.prefix, key, attempt, this.now())) === 1;
   }
 
   async ledgerFinish(key: string, outcome: { state: 'done'; resultJson: string } | { state: 'failed'; error: string }): Promise<void> {

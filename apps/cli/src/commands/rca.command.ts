@@ -11,7 +11,8 @@ import { EXIT, type CliIo } from './io';
  */
 export async function rca(id: string, opts: { output?: string; json?: boolean }, { env, out, err }: Pick<CliIo, 'env' | 'out' | 'err'>): Promise<number> {
   const prefix = env.REDIS_PREFIX || 'responder';
-  const redis = new Redis(env.REDIS_URL || 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  // A Redis that stops answering fails the command (exit 1) instead of hanging the terminal.
+  const redis = new Redis(env.REDIS_URL || 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, commandTimeout: 10_000 });
   try {
     await redis.connect();
     const input = await loadRcaInput(new IncidentStore(redis, { prefix, dedupeTtlSeconds: 60, unattachedMaxLen: 1 }), new RunStore(redis, prefix), id);

@@ -59,6 +59,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ INCIDENT_RETENTION_DAYS: '1.5' })).toThrow(/^invalid configuration: INCIDENT_RETENTION_DAYS must be a whole number$/);
   });
 
+  it('times Redis commands out after 500 ms and sweeps for unplanned incidents every 30 s, unless told otherwise', () => {
+    expect(loadConfig({}).redis.commandTimeoutMs).toBe(500);
+    expect(loadConfig({}).engine.planSweepMs).toBe(30_000);
+    expect(loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '2000', ENGINE_PLAN_SWEEP_SECONDS: '5' })).toMatchObject({ redis: { commandTimeoutMs: 2000 }, engine: { planSweepMs: 5000 } });
+    expect(() => loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '10' })).toThrow(new ConfigError('invalid configuration: REDIS_COMMAND_TIMEOUT_MS must be at least 50'));
+    expect(() => loadConfig({ ENGINE_PLAN_SWEEP_SECONDS: '0' })).toThrow(new ConfigError('invalid configuration: ENGINE_PLAN_SWEEP_SECONDS must be at least 1'));
+  });
+
   it('treats an empty value as unset', () => {
     expect(loadConfig({ INGEST_API_KEY: '', PORT: '' }).port).toBe(3000);
   });

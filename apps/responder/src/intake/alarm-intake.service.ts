@@ -61,20 +61,32 @@ export class AlarmIntakeService {
       // If the first delivery stored the event but failed to hand it to the engine (and answered
       // 503), this retry does it; planning is idempotent (one run per runbook per incident). A
       // first delivery that neither opened the incident nor attached an alarm had nothing to plan.
-      if (result.incidentId && plans(result.firstOutcome ?? 'opened')) await this.engine.incidentChanged(result.incidentId);
+      if (result.incidentId && plans(result.firstOutcome ?? 'opened')) await this.queuePlan(result.incidentId);
       return result;
     }
     if (!match) this.metrics.unroutedAlarms.inc();
     if (result.outcome === 'opened') this.metrics.incidentsOpened.inc({ routed: match ? 'true' : 'false' });
     if (result.outcome === 'resolved') this.metrics.incidentsResolved.inc();
-    if (plans(result.outcome) && result.incidentId) {
-      await this.engine.incidentChanged(result.incidentId);
-    }
+    if (plans(result.outcome) && result.incidentId) await this.queuePlan(result.incidentId);
     this.logger.log(
       { eventId: alarm.eventId, alarm: alarm.alarmName, state: alarm.state, service: match?.service.name ?? null, incidentId: result.incidentId, outcome: result.outcome, source },
       `alarm ${alarm.alarmName} ${alarm.state}: ${result.outcome}`,
     );
     return result;
+  }
+
+  /**
+   * The event is stored: a failure to queue its plan must not make the sender deliver it again
+   * (it would be a duplicate, and the plan would wait for it). The engine's sweep of unplanned
+   * incidents plans it (RunEngine.sweepUnplanned).
+   */
+  private async queuePlan(incidentId: string): Promise<void> {
+    try {
+      await this.engine.incidentChanged(incidentId);
+    } catch (err) {
+      this.metrics.planQueueFailures.inc();
+      this.logger.warn({ incidentId }, `incident ${incidentId} stored, but queueing its plan failed (${(err as Error).message}): the engine's sweep plans it`);
+    }
   }
 }
 

@@ -24,6 +24,12 @@ export class MetricsService {
     labelNames: ['source', 'reason'] as const,
     registers: [this.registry],
   });
+  readonly planQueueFailures = new Counter({
+    name: 'responder_plan_queue_failures_total',
+    help: 'Stored alarm events whose plan could not be queued (the engine sweep plans them)',
+    registers: [this.registry],
+  });
+
   readonly unroutedAlarms = new Counter({
     name: 'responder_unrouted_alarms_total',
     help: 'Alarm events that matched no service in the catalog',
