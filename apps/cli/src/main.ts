@@ -7,9 +7,10 @@ import Redis from 'ioredis';
 import { loadRcaInput, renderRca } from '@responder/rca';
 import { IncidentStore, RunStore } from '@responder/store';
 import { IAM_POLICY_USAGE, buildIamPolicy, parseIamPolicyArgs } from './iam-policy';
+import { TOKENS_USAGE, tokens } from './tokens';
 
 /**
- * The command line: `npm run cli -- runbook validate [dir]`, `npm run cli -- iam-policy [dir]`. No Nest here: a command reads files
+ * The command line: `npm run cli -- runbook validate [dir]`, `npm run cli -- iam-policy [dir]`, `rca`, `tokens`. No Nest here: a command reads files
  * and prints, and runs under tsx (`npm run cli`).
  */
 
@@ -26,6 +27,8 @@ commands:
   rca <incident-id> [-o file]
                            print (or write) the incident's RCA draft as markdown, read from Redis
                            ($REDIS_URL, default redis://127.0.0.1:6379; $REDIS_PREFIX, default responder)
+  ${TOKENS_USAGE}
+                           (same Redis; the catalog from $SERVICE_CATALOG or $RUNBOOKS_DIR)
 `;
 
 type Write = (text: string) => void;
@@ -145,7 +148,11 @@ export async function rca(args: readonly string[], { env, out, err }: Pick<CliIo
   }
 }
 
-if (require.main === module && process.argv[2] === 'rca') {
+if (require.main === module && process.argv[2] === 'tokens') {
+  void tokens(process.argv.slice(3), { env: process.env, out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }).then((code) => {
+    process.exitCode = code;
+  });
+} else if (require.main === module && process.argv[2] === 'rca') {
   void rca(process.argv.slice(3), { env: process.env, out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }).then((code) => {
     process.exitCode = code;
   });
