@@ -26,6 +26,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } f
 import { join, relative, resolve } from 'node:path';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import Redis from 'ioredis';
+import { ApiTokenStore } from '@responder/store';
 import { alarmEvent } from '../test/support/events';
 import { REGION, type SandboxProduction, seedSandbox } from './seed-sandbox';
 import { freePort } from '../test/support/net';
@@ -129,7 +130,8 @@ async function main(): Promise<void> {
   );
 
   const taskDefinition = await currentTaskDefinition(motoUrl, prod);
-  printSummary({ incidentId, runs, settled, base, apiToken, ingestKey, taskDefinition });
+  const aliceToken = await personalToken('alice@example.com');
+  printSummary({ incidentId, runs, settled, base, apiToken, aliceToken, ingestKey, taskDefinition });
 
   if (EXIT) return shutdown(0);
   log('moto_server and the service keep running; Ctrl-C stops both.');
@@ -231,7 +233,17 @@ async function currentTaskDefinition(motoUrl: string, prod: SandboxProduction): 
   }
 }
 
-function printSummary(o: { incidentId: string; runs: Run[]; settled: boolean; base: string; apiToken: string; ingestKey: string; taskDefinition: string }): void {
+/** What `npm run cli -- tokens create <user>` does: approvals need a person's token, not API_TOKEN. */
+async function personalToken(user: string): Promise<string> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    return (await new ApiTokenStore(redis, REDIS_PREFIX).create(user, { label: 'sandbox' })).token;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function printSummary(o: { incidentId: string; runs: Run[]; settled: boolean; base: string; apiToken: string; aliceToken: string; ingestKey: string; taskDefinition: string }): void {
   const lines: string[] = [''];
   for (const run of o.runs) {
     lines.push(`Run ${run.runbook}: ${run.status}${o.settled ? '' : ' (not settled after 60 s)'}`);
@@ -242,13 +254,13 @@ function printSummary(o: { incidentId: string; runs: Run[]; settled: boolean; ba
     }
   }
   lines.push('', `checkout now runs ${short(o.taskDefinition)}`, '');
-  lines.push(`API_TOKEN=${o.apiToken}`, `INGEST_API_KEY=${o.ingestKey}`, '');
+  lines.push(`API_TOKEN=${o.apiToken}`, `INGEST_API_KEY=${o.ingestKey}`, `alice@example.com's personal token (approvals): ${o.aliceToken}`, '');
   const curl = `curl -s -H "Authorization: Bearer ${o.apiToken}"`;
   lines.push('The incident and its runs:', `  ${curl} ${o.base}/incidents/${o.incidentId}`);
   lines.push('Its timeline:', `  ${curl} ${o.base}/incidents/${o.incidentId}/timeline`);
   const waiting = o.runs.flatMap((r) => r.steps).filter((s) => s.status === 'awaiting_approval');
   const approve = (step: string, hash: string) =>
-    `  ${curl} -H 'content-type: application/json' -X POST ${o.base}/incidents/${o.incidentId}/steps/${step}/approve -d '{"approver":"alice@example.com","paramsHash":"${hash}"}'`;
+    `  curl -s -H "Authorization: Bearer ${o.aliceToken}" -H 'content-type: application/json' -X POST ${o.base}/incidents/${o.incidentId}/steps/${step}/approve -d '{"paramsHash":"${hash}"}'`;
   if (waiting.length > 0) {
     for (const s of waiting) lines.push(`Approve ${s.id} (${s.plan ?? ''}):`, approve(s.id, s.paramsHash ?? ''));
   } else {

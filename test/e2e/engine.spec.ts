@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { FIXTURES, alarmEvent } from '../support/events';
 import { INGEST_KEY, startApp } from '../support/app';
-import { client, eventually } from '../support/engine';
+import { client, eventually, personToken } from '../support/engine';
 import { testRedis } from '../support/redis';
 import { createTestActions, testCount } from '../support/test-actions';
 import type { Incident } from '@responder/domain';
@@ -180,32 +180,35 @@ describe('runbook engine', () => {
 
   describe('approvals', () => {
     let incidentId: string;
+    // Approvals need a person's credential: the approver is who the token names.
+    const as: Record<string, string> = {};
     beforeAll(async () => {
+      for (const who of ['alice@example.com', 'bob@example.com', 'mallory@example.com']) as[who] = await personToken(redis, prefix, who);
       incidentId = await api.alarm('appr-5xx');
     });
 
     it('asks for approval with the exact call, refuses a wrong approver, and runs once granted', async () => {
       const fix = await api.waitStep(incidentId, 'fix', ['awaiting_approval']);
       expect(fix.plan).toBe(`set ${incidentId} to 1`);
-      const refused = await api.post(`/incidents/${incidentId}/steps/fix/approve`, { approver: 'mallory@example.com', paramsHash: fix.paramsHash }).expect(403);
+      const refused = await api.postAs(as['mallory@example.com'], `/incidents/${incidentId}/steps/fix/approve`, { paramsHash: fix.paramsHash }).expect(403);
       expect(refused.body.message).toMatch(/not one of the approvers/);
       expect((await api.timeline(incidentId)).some((e) => e.type === 'approval.refused' && e.data.by === 'mallory@example.com')).toBe(true);
 
-      await api.post(`/incidents/${incidentId}/steps/fix/approve`, { approver: 'alice@example.com', paramsHash: fix.paramsHash }).expect(200, );
+      await api.postAs(as['alice@example.com'], `/incidents/${incidentId}/steps/fix/approve`, { paramsHash: fix.paramsHash }).expect(200, );
       const done = await api.waitStep(incidentId, 'fix', ['succeeded']);
       expect(done).toMatchObject({ approval: 'granted', approvals: [expect.objectContaining({ by: 'alice@example.com' })] });
       expect(await testCount(redis, prefix, 'calls-total', incidentId)).toBe(1);
       // a second click on a decided step changes nothing
-      await api.post(`/incidents/${incidentId}/steps/fix/approve`, { approver: 'bob@example.com', paramsHash: fix.paramsHash }).expect(409);
+      await api.postAs(as['bob@example.com'], `/incidents/${incidentId}/steps/fix/approve`, { paramsHash: fix.paramsHash }).expect(409);
     });
 
     it('two-person: the same person twice is not enough, a second person is', async () => {
       const step = await api.waitStep(incidentId, 'fix-twice', ['awaiting_approval']);
-      await api.post(`/incidents/${incidentId}/steps/fix-twice/approve`, { approver: 'alice@example.com', paramsHash: step.paramsHash }).expect(200);
-      const again = await api.post(`/incidents/${incidentId}/steps/fix-twice/approve`, { approver: 'alice@example.com', paramsHash: step.paramsHash }).expect(409);
+      await api.postAs(as['alice@example.com'], `/incidents/${incidentId}/steps/fix-twice/approve`, { paramsHash: step.paramsHash }).expect(200);
+      const again = await api.postAs(as['alice@example.com'], `/incidents/${incidentId}/steps/fix-twice/approve`, { paramsHash: step.paramsHash }).expect(409);
       expect(again.body.code).toBe('duplicate');
       expect((await api.step(incidentId, 'fix-twice'))!.status).toBe('awaiting_approval');
-      await api.post(`/incidents/${incidentId}/steps/fix-twice/approve`, { approver: 'U0ALICE01', paramsHash: step.paramsHash }).expect(200);
+      await api.postAs(as['bob@example.com'], `/incidents/${incidentId}/steps/fix-twice/approve`, { paramsHash: step.paramsHash }).expect(200);
       await api.waitStep(incidentId, 'fix-twice', ['succeeded']);
       expect(await testCount(redis, prefix, 'calls-total', `${incidentId}-2`)).toBe(1);
     });
@@ -217,14 +220,14 @@ describe('runbook engine', () => {
       const before = await api.waitStep(second, 'fix', ['awaiting_approval']);
       expect(before.params).toEqual({ target: second, value: 1 });
       await api.alarm('appr-errors'); // attaches: len(alarms) is now 2
-      const stale = await api.post(`/incidents/${second}/steps/fix/approve`, { approver: 'bob@example.com', paramsHash: before.paramsHash }).expect(409);
+      const stale = await api.postAs(as['bob@example.com'], `/incidents/${second}/steps/fix/approve`, { paramsHash: before.paramsHash }).expect(409);
       expect(stale.body).toMatchObject({ code: 'stale', plan: `set ${second} to 2` });
       expect(stale.body.paramsHash).not.toBe(before.paramsHash);
       expect((await api.timeline(second)).some((e) => e.type === 'approval.stale')).toBe(true);
-      await api.post(`/incidents/${second}/steps/fix/approve`, { approver: 'bob@example.com', paramsHash: stale.body.paramsHash }).expect(200);
+      await api.postAs(as['bob@example.com'], `/incidents/${second}/steps/fix/approve`, { paramsHash: stale.body.paramsHash }).expect(200);
       const done = await api.waitStep(second, 'fix', ['succeeded']);
       expect(done.params).toEqual({ target: second, value: 2 });
-      await api.post(`/incidents/${second}/steps/fix-twice/reject`, { approver: 'bob@example.com', reason: 'not needed' }).expect(200);
+      await api.postAs(as['bob@example.com'], `/incidents/${second}/steps/fix-twice/reject`, { reason: 'not needed' }).expect(200);
       expect(await api.waitStep(second, 'fix-twice', ['rejected'])).toMatchObject({ approval: 'rejected', approvedBy: 'bob@example.com' });
       expect(await testCount(redis, prefix, 'calls-total', `${second}-2`)).toBe(0);
       await api.alarm('appr-latency', 'OK');
