@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { type Server, createServer } from 'node:http';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
@@ -216,5 +216,41 @@ describe('responder tokens', () => {
     expect(refused.stdout).toBe('');
     expect(cli('revoke', 'ffffffff')).toMatchObject({ code: 1, stderr: expect.stringContaining('no token ffffffff') });
     expect(cli('create').code).toBe(2);
+  });
+});
+
+describe('the built responder binary against the running service, as the person of its token', () => {
+  let url: string;
+  // asynchronous: the service answers from this very process, so a blocking spawnSync would starve it
+  const bin = (args: string[], env: Record<string, string>) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(join(ROOT, 'bin', 'responder'), args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, RESPONDER_URL: url, ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
+      );
+    });
+  beforeAll(async () => {
+    const port = await freePort();
+    await app.listen(port, '127.0.0.1');
+    url = `http://127.0.0.1:${port}`;
+  });
+
+  it('lists and shows incidents, approves the exact plan as carol, and refuses the shared token', async () => {
+    const carol = await personToken(redis, prefix, 'carol@example.com');
+    const incidentId = await api.alarm('appr-cli-5xx');
+    const fix = await api.waitStep(incidentId, 'fix', ['awaiting_approval']);
+
+    const list = await bin(['incidents', 'list', '--status', 'open', '--json'], { RESPONDER_TOKEN: carol });
+    expect(list.code).toBe(0);
+    expect((JSON.parse(list.stdout) as { items: Array<{ id: string }> }).items.map((i) => i.id)).toContain(incidentId);
+    const show = await bin(['incidents', 'show', incidentId], { RESPONDER_TOKEN: carol });
+    expect(show.stdout).toContain(`hash ${fix.paramsHash as string}`);
+
+    const shared = await bin(['approve', incidentId, 'fix', '--hash', fix.paramsHash as string], { RESPONDER_TOKEN: '', API_TOKEN });
+    expect(shared.code).toBe(1);
+    expect(shared.stderr).toMatch(/^approve: 403 .*shared API_TOKEN cannot approve/m);
+
+    const approved = await bin(['approve', incidentId, 'fix', '--hash', fix.paramsHash as string], { RESPONDER_TOKEN: carol });
+    expect(approved).toMatchObject({ code: 0, stdout: 'granted\n' });
+    expect(await api.waitStep(incidentId, 'fix', ['succeeded'])).toMatchObject({ approvedBy: 'carol@example.com' });
   });
 });

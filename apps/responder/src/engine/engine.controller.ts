@@ -70,7 +70,7 @@ export class EngineController {
     const principal = principalOf(req);
     if (principal.kind !== 'person') {
       this.logger.warn({ path: req.path, claimed: claimed ?? null }, `refused to ${verb} with the shared API_TOKEN`);
-      throw new ForbiddenException(`the shared API_TOKEN cannot ${verb}: use your personal token (npm run cli -- tokens create <your catalog user>) or an OIDC token from your identity provider`);
+      throw new ForbiddenException(`the shared API_TOKEN cannot ${verb}: use your personal token (responder tokens create <your catalog user>) or an OIDC token from your identity provider`);
     }
     if (claimed !== undefined && claimed !== principal.identity) {
       throw new BadRequestException(`bad body: approver "${claimed}" is not the identity of this credential (${principal.identity}); the approver comes from the credential, so leave the field out`);
