@@ -25,7 +25,7 @@ const AUDIENCE = 'responder';
 
 const RUNBOOK = `
 name: approvals
-triggers: { services: [appr] }
+triggers: { services: [appr, cli] }
 steps:
   - { id: look, action: test.diagnose, with: { value: look } }
   - id: fix
@@ -234,23 +234,23 @@ describe('the built responder binary against the running service, as the person 
     url = `http://127.0.0.1:${port}`;
   });
 
-  it('lists and shows incidents, approves the exact plan as carol, and refuses the shared token', async () => {
-    const carol = await personToken(redis, prefix, 'carol@example.com');
-    const incidentId = await api.alarm('appr-cli-5xx');
+  it('lists and shows incidents, approves the exact plan as bob, and refuses the shared token', async () => {
+    const bob = await personToken(redis, prefix, 'bob@example.com');
+    const incidentId = await api.alarm('cli-5xx');
     const fix = await api.waitStep(incidentId, 'fix', ['awaiting_approval']);
 
-    const list = await bin(['incidents', 'list', '--status', 'open', '--json'], { RESPONDER_TOKEN: carol });
+    const list = await bin(['incidents', 'list', '--status', 'open', '--json'], { RESPONDER_TOKEN: bob });
     expect(list.code).toBe(0);
     expect((JSON.parse(list.stdout) as { items: Array<{ id: string }> }).items.map((i) => i.id)).toContain(incidentId);
-    const show = await bin(['incidents', 'show', incidentId], { RESPONDER_TOKEN: carol });
+    const show = await bin(['incidents', 'show', incidentId], { RESPONDER_TOKEN: bob });
     expect(show.stdout).toContain(`hash ${fix.paramsHash as string}`);
 
     const shared = await bin(['approve', incidentId, 'fix', '--hash', fix.paramsHash as string], { RESPONDER_TOKEN: '', API_TOKEN });
     expect(shared.code).toBe(1);
     expect(shared.stderr).toMatch(/^approve: 403 .*shared API_TOKEN cannot approve/m);
 
-    const approved = await bin(['approve', incidentId, 'fix', '--hash', fix.paramsHash as string], { RESPONDER_TOKEN: carol });
+    const approved = await bin(['approve', incidentId, 'fix', '--hash', fix.paramsHash as string], { RESPONDER_TOKEN: bob });
     expect(approved).toMatchObject({ code: 0, stdout: 'granted\n' });
-    expect(await api.waitStep(incidentId, 'fix', ['succeeded'])).toMatchObject({ approvedBy: 'carol@example.com' });
+    expect(await api.waitStep(incidentId, 'fix', ['succeeded'])).toMatchObject({ approval: 'granted', approvals: [{ by: 'bob@example.com' }] });
   });
 });
