@@ -92,6 +92,26 @@ describe('cloudwatch.metrics against moto_server', () => {
   });
 });
 
+describe('cloudwatch.metrics against moto_server: errors that began before the alarm', () => {
+  it('finds the 5xx rise 20 minutes before the onset (baseline from the quiet time before it) and reports impactStartedAt', async () => {
+    const now = Date.now();
+    const onset = Math.floor(now / MIN) * MIN - 10 * MIN;
+    const lb = `app/${uniqueName('alb')}/${randomBytes(8).toString('hex')}`;
+    // The alarm fired 20 minutes into the errors: a baseline over the hour before the onset holds them.
+    await put('AWS/ApplicationELB', perMinute(onset, -20, 10, () => ({ MetricName: 'HTTPCode_ELB_5XX_Count', Dimensions: [{ Name: 'LoadBalancer', Value: lb }], Value: 25, Unit: 'Count' })));
+    const result = await cloudwatchMetricsAction(cloudwatch, { now: () => new Date(now) }).run(
+      { onset: new Date(onset).toISOString(), baseline_minutes: 60, load_balancer: lb },
+      ctx('metrics'),
+    );
+    const output = result.output as unknown as MetricsOutput;
+    const elb = output.metrics.find((m) => m.id === 'elb_5xx')!;
+    expect(elb).toMatchObject({ baseline: 0, peak: 25, startedMovingAt: new Date(onset - 20 * MIN).toISOString(), direction: 'up' });
+    expect(output).toMatchObject({ errorsUp: true, impactStartedAt: new Date(onset - 20 * MIN).toISOString(), impactMetric: 'elb_5xx' });
+    expect(result.summary).not.toMatch(/no metric moved/);
+    expect(elb.link).toContain('#metricsV2:graph=~(metrics~(~(~\'AWS*2fApplicationELB~\'HTTPCode_ELB_5XX_Count');
+  });
+});
+
 describe('logs.errors against moto_server', () => {
   async function logGroup(messages: [minutesFromNow: number, message: string][]): Promise<string> {
     const name = `/ecs/${uniqueName('checkout')}`;
