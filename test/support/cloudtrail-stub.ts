@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A local stand-in for CloudTrail's LookupEvents (moto does not implement it), spoken over the
- * real JSON protocol (`X-Amz-Target: com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents`),
+ * real JSON protocol (`X-Amz-Target: CloudTrail_20131101.LookupEvents`, JSON 1.1),
  * so the real SDK client and CloudTrailAdapter run against it: route them with
  * `AWS_ENDPOINT_URL_CLOUDTRAIL=<stub.url>` (or `endpoint`).
  *
@@ -72,7 +72,8 @@ export interface CloudTrailStub {
   close(): Promise<void>;
 }
 
-const TARGET_PREFIX = 'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.';
+/** The SDK sends `CloudTrail_20131101.<Operation>`; the service's full shape id has this prefix before it. */
+const TARGET = /^(?:com\.amazonaws\.cloudtrail\.v20131101\.)?CloudTrail_20131101\.(\w+)$/;
 const ACCOUNT = '123456789012';
 
 export function storedEvent(seed: SeedEvent, region = 'us-east-1'): StoredEvent {
@@ -217,7 +218,8 @@ export async function startCloudTrailStub(options: { region?: string } = {}): Pr
       const target = String(req.headers['x-amz-target'] ?? '');
       const call: CloudTrailCall = { target, body, status: 0, at: Date.now() };
       calls.push(call);
-      if (!target.startsWith(TARGET_PREFIX)) {
+      const operation = TARGET.exec(target)?.[1];
+      if (!operation) {
         call.status = 400;
         error(res, 400, 'UnknownOperationException', `unknown target ${target}`);
       } else if (throttle > 0) {
@@ -227,11 +229,11 @@ export async function startCloudTrailStub(options: { region?: string } = {}): Pr
       } else if (failure) {
         call.status = 400;
         error(res, call.status, failure, `User: arn:aws:sts::${ACCOUNT}:assumed-role/responder/task is not authorized to perform: cloudtrail:LookupEvents`);
-      } else if (target === `${TARGET_PREFIX}LookupEvents`) {
+      } else if (operation === 'LookupEvents') {
         call.status = lookup(body, res);
       } else {
         call.status = 400;
-        error(res, 400, 'UnsupportedOperationException', `${target.slice(TARGET_PREFIX.length)} is not implemented by the stand-in`);
+        error(res, 400, 'UnsupportedOperationException', `${operation} is not implemented by the stand-in`);
       }
     });
   });
