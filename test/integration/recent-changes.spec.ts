@@ -85,9 +85,12 @@ describe('changes.recent against the CloudTrail stand-in', () => {
 
   it('fails for good, naming cloudtrail:LookupEvents, when access is denied', async () => {
     stub.failWith('AccessDeniedException');
-    const error = await recentChangesAction(adapter)
+    const error: Error = await recentChangesAction(adapter)
       .run({ onset: new Date().toISOString(), cluster: 'prod', service: 'checkout' }, ctx())
-      .catch((e: unknown) => e as Error);
+      .then(
+        () => new Error('resolved'),
+        (e: unknown) => e as Error,
+      );
     expect(error).toBeInstanceOf(PermanentActionError);
     expect(error.message).toMatch(/^access denied: .*cloudtrail:LookupEvents/);
   });
