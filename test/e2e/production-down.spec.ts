@@ -169,6 +169,12 @@ describe('production-down against moto_server', () => {
     expect(await taskDefinitionOf('web')).toBe(revisions.web[0]);
     const granted = (await api.timeline(incidentId)).find((e) => e.type === 'approval.granted');
     expect(granted?.data).toMatchObject({ by: 'policy:recent-deploy', step: 'rollback' });
+    // The verdict in the API and the RCA, with the new error as evidence.
+    const { verdict } = (await api.get(`/incidents/${incidentId}`).expect(200)).body as { verdict: { cause: string; hypotheses: Array<{ evidence: Array<{ step: string; text: string }> }> } };
+    expect(verdict.cause).toBe('deployment');
+    expect(verdict.hypotheses[0].evidence.map((e) => e.step)).toEqual(expect.arrayContaining(['deploy', 'logs']));
+    expect(((await api.get(`/incidents/${incidentId}/rca.json`).expect(200)).body as { verdict: { cause: string } }).verdict.cause).toBe('deployment');
+    expect((await api.get(`/incidents/${incidentId}/rca.md`).expect(200)).text).toContain('- **Cause**: deployment (confidence');
     // Slack: one message, the findings of the real diagnostics and the rollback in its thread.
     const main = await slack.waitFor(() => slack.messages('#inc-web').find((m) => m.threadTs === undefined));
     const thread = await slack.waitFor(() => {
@@ -238,5 +244,8 @@ describe('production-down against moto_server', () => {
     await api.waitStep(incidentId, 'failover', ['awaiting_approval'], 60_000);
     expect((await api.timeline(incidentId)).some((e) => e.type === 'approval.granted')).toBe(false);
     expect(await taskDefinitionOf('shop')).toBe(revisions.shop[1]);
+    const rca = (await api.get(`/incidents/${incidentId}/rca.md`).expect(200)).text;
+    expect(rca).toContain('- **Cause**: database');
+    expect(rca).toMatch(/Ruled out:\n\n- deployment \(0\.\d\d\): /);
   });
 });

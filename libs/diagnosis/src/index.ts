@@ -5,3 +5,4 @@ export { readFacts, type Facts } from './facts';
 export { CAUSE_RULES } from './registry';
 export type { CauseRule } from './rule';
 export { Assessment } from './rule';
+export { verdictOf, latestVerdict, type StepLike } from './stored';
