@@ -185,6 +185,9 @@ describe('production-down against moto_server', () => {
     const rollback = thread.find((m) => /recent-deploy/.test(text(m)))!;
     expect(buttons(rollback)).toEqual([]);
     expect(text(rollback)).toContain(`roll back ${clusterName}/web`);
+    // The main message leads with the verdict (its first block after the header).
+    const led = await slack.waitFor(() => slack.messages('#inc-web').find((m) => m.threadTs === undefined && /Verdict: deployment/.test(JSON.stringify(m.blocks?.[1] ?? {}))), 15_000);
+    expect(JSON.stringify(led.blocks![1])).toMatch(/confidence 0\.\d\d/);
   });
 
   it('asks people when the deployment is older than the window, and rolls back once approved', async () => {
@@ -247,5 +250,7 @@ describe('production-down against moto_server', () => {
     const rca = (await api.get(`/incidents/${incidentId}/rca.md`).expect(200)).text;
     expect(rca).toContain('- **Cause**: database');
     expect(rca).toMatch(/Ruled out:\n\n- deployment \(0\.\d\d\): /);
+    const led = await slack.waitFor(() => slack.messages('#inc-shop').find((m) => m.threadTs === undefined && /Verdict: database/.test(JSON.stringify(m.blocks?.[1] ?? {}))), 15_000);
+    expect(JSON.stringify(led.blocks![1])).toContain('*Ruled out*: deployment');
   });
 });
