@@ -13,7 +13,7 @@ export const deploymentRule: CauseRule = {
     if (!d || !d.at || !(d.correlated || d.inProgress)) return null;
     const a = new Assessment('deployment');
     const landed = ms(d.at)!;
-    const name = d.taskDefinition ?? d.id ?? 'the last deployment';
+    const name = d.taskDefinition ? shortTd(d.taskDefinition) : (d.id ?? 'the last deployment');
     const lead = minutesBetween(d.at, f.startedAt);
     a.for(0.4, 'deploy', `deployment ${name} landed at ${hhmm(d.at)}${lead !== null && lead >= 0 ? `, ${lead} min before the impact began` : ''}`, d.link);
 
