@@ -1,4 +1,4 @@
-import { type Facts, byCount, hhmm, isDatabaseSignature, isErrorSignature, minutesBetween, ms, short } from '../facts';
+import { type Facts, byCount, hhmm, isDatabaseSignature, isErrorSignature, minutesBetween, ms, quoted, short } from '../facts';
 import { Assessment, type CauseRule } from '../rule';
 
 /**
@@ -23,7 +23,7 @@ export const deploymentRule: CauseRule = {
     const before = errors.filter((s) => seen(s) !== null && seen(s)! < landed);
     if (newAfter.length > 0) {
       const s = newAfter[0];
-      a.for(0.45, 'logs', `${s.severity ?? 'error'} "${short(s.signature)}" first seen at ${hhmm(s.firstSeen)}, after the deployment (${s.count}×)`, s.link ?? f.logsLink);
+      a.for(0.45, 'logs', `${quoted(s)} first seen at ${hhmm(s.firstSeen)}, after the deployment (${s.count}×)`, s.link ?? f.logsLink);
     }
 
     const failing = failingOnNewTaskDefinition(f, d.taskDefinition);
