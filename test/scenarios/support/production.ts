@@ -240,7 +240,7 @@ export class Production implements ProductionHandles {
     );
     await this.elb.send(new RegisterTargetsCommand({ TargetGroupArn: this.targetGroupArn, Targets: this.instanceIds.map((Id) => ({ Id, Port: 8080 })) }));
     const stopped = this.instanceIds.slice(0, stop);
-    for (const [i, id] of stopped.entries()) await ec2(this.motoUrl, 'StopInstances', { [`InstanceId.${i + 1}`]: id });
+    for (const id of stopped) await ec2(this.motoUrl, 'StopInstances', { 'InstanceId.1': id });
     return stopped;
   }
 

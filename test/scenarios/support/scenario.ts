@@ -210,26 +210,19 @@ export function scenario(def: ScenarioDefinition): void {
       try {
         overlay = await startAwsOverlay(MOTO_URL);
         const p = new Production(MOTO_URL, overlay);
-        const t0 = Date.now();
-        const lap = (what: string) => process.env.SCENARIO_DEBUG && console.log(`${what} ${Date.now() - t0} ms`);
         production = p;
         await p.network();
         await p.ecsCluster();
         await p.hosts(def.hosts?.count ?? 4, def.hosts?.stop ?? 0);
-        lap('await p.hosts(');
         await p.ecsService(p.neighbour, { desired: 2, images: ['search:1.17.0', 'search:1.18.0'], deployedAt: -5 });
         await p.ecsService(p.service, { desired: 4, images: ['checkout:2026.11.3', 'checkout:2026.11.4'], deployedAt: -3 * 24 * 60, ...(typeof def.checkout === 'function' ? def.checkout(p) : def.checkout) });
         originalTaskDefinition = p.taskDefinitions.at(-1)!;
         await p.auroraCluster({ writerDown: def.writerDown });
-        lap('await p.auroraCluster(');
         await p.metrics({ requests: steady(1200), responseTime: steady(0.12), cpu: steady(38), memory: steady(52), ...def.metrics });
-        lap('await p.metrics(');
         await p.logLines(p.logGroup, [...routineLogs(p, -70, def.healthCheckLine), ...(def.logs?.(p) ?? [])]);
         await p.logLines(p.neighbourLogGroup, routineLogs(p, -20));
-        lap('await p.logLines(p.neighbourLogGroup');
         p.cloudTrail([...routineTrail(p), ...(def.trail?.(p) ?? [])]);
         await def.seed?.(p);
-        lap('await def.seed?.(p);');
 
         const dir = mkdtempSync(join(tmpdir(), 'scenario-'));
         const catalogFile = join(dir, 'catalog.yaml');
@@ -244,9 +237,7 @@ export function scenario(def: ScenarioDefinition): void {
         const api = client(app);
         const res = await request(app.getHttpServer()).post('/events/eventbridge').set('x-api-key', INGEST_KEY).send(checkoutAlarm(p)).expect(202);
         const incidentId = (res.body as { incidentId: string }).incidentId;
-        lap('alarm sent');
         const run = await settled(api, incidentId);
-        lap('settled');
         const incident = (await api.get(`/incidents/${incidentId}`).expect(200)).body as { verdict?: Verdict | null };
         const diagnose = run.steps.find((s) => s.id === 'diagnose');
         const verdict = (diagnose?.output as Verdict | undefined) ?? incident.verdict ?? null;
@@ -278,7 +269,8 @@ export function scenario(def: ScenarioDefinition): void {
 
     if (def.evidence) {
       it('gathers the evidence the verdict stands on', () => {
-        if (process.env.SCENARIO_DEBUG) console.log(JSON.stringify(o().run.steps.map((s) => ({ id: s.id, status: s.status, startedAt: s.startedAt, finishedAt: s.finishedAt, error: s.error, output: s.output })), null, 1).slice(0, 20000));
+        // SCENARIO_DEBUG=1 prints what each step found, to see why a scenario fails.
+        if (process.env.SCENARIO_DEBUG) process.stderr.write(`${JSON.stringify(o().run.steps.map((s) => ({ id: s.id, status: s.status, error: s.error, output: s.output })), null, 1)}\n`);
         def.evidence!(o());
       });
     }
