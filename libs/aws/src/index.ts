@@ -7,3 +7,4 @@ export * from './codedeploy.adapter';
 export * from './cloudwatch.adapter';
 export * from './logs.adapter';
 export * from './rds.adapter';
+export * from './console-links';
