@@ -21,7 +21,7 @@ scenario({
     evidence: [{ step: 'aurora', text: /writer/i }],
     gaps: [],
     automatic: [],
-    proposed: ['failover', 'rollback'],
+    proposed: ['failover'],
   },
   evidence: (o) => {
     expect(o.output('aurora')).toMatchObject({ verdict: 'writer-down' });

@@ -18,7 +18,8 @@ scenario({
     evidence: [{ step: 'ecs', text: /OutOfMemory|OOM|137/ }],
     gaps: [],
     automatic: [],
-    proposed: ['scale-up'],
+    // More tasks would only be killed in turn: people decide what to do about the leak.
+    proposed: [],
   },
   evidence: (o) => {
     expect(o.output('ecs')).toMatchObject({ missing: 2, oomKills: 5, exitCodes: { '137': 5 } });
