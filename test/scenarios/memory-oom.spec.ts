@@ -15,7 +15,7 @@ scenario({
   logs: () => every(1, -15, (m) => `WARN  [gc] heap ${Math.min(98, Math.round(80 + (m + 15) * 1.2))}% of 1024 MB after full GC`),
   expect: {
     cause: 'memory',
-    evidence: [{ step: 'ecs', text: /OutOfMemory|OOM|137/ }],
+    evidence: [{ step: 'ecs', text: /OutOfMemory|OOM|137|killed for memory/ }],
     gaps: [],
     automatic: [],
     // More tasks would only be killed in turn: people decide what to do about the leak.

@@ -33,6 +33,8 @@ export interface ScenarioOutcome {
   output<T = Record<string, unknown>>(id: string): T;
   production: Production;
   verdict: Verdict | null;
+  /** The verdict as GET /incidents/:id shows it. */
+  apiVerdict: Verdict | null;
 }
 
 export interface ScenarioDefinition {
@@ -240,13 +242,13 @@ export function scenario(def: ScenarioDefinition): void {
         const run = await settled(api, incidentId);
         const incident = (await api.get(`/incidents/${incidentId}`).expect(200)).body as { verdict?: Verdict | null };
         const diagnose = run.steps.find((s) => s.id === 'diagnose');
-        const verdict = (diagnose?.output as Verdict | undefined) ?? incident.verdict ?? null;
+        const verdict = (diagnose?.output as Verdict | undefined) ?? null;
         const step = (id: string): StepView => {
           const found = run.steps.find((s) => s.id === id);
           if (!found) throw new Error(`the run has no step ${id} (steps: ${run.steps.map((s) => s.id).join(', ')})`);
           return found;
         };
-        outcome = { run, step, output: <T>(id: string) => (step(id).output ?? {}) as T, production: p, verdict };
+        outcome = { run, step, output: <T>(id: string) => (step(id).output ?? {}) as T, production: p, verdict, apiVerdict: incident.verdict ?? null };
       } catch (error) {
         failure = error instanceof Error ? error.message : String(error);
         throw error;
@@ -282,6 +284,7 @@ export function scenario(def: ScenarioDefinition): void {
       const min = def.expect.minConfidence ?? (def.expect.cause === 'unknown' ? 0 : 0.5);
       expect(verdict!.confidence).toBeGreaterThanOrEqual(min);
       expect(verdict!.summary.length).toBeGreaterThan(0);
+      expect(o().apiVerdict).toMatchObject({ cause: verdict!.cause, confidence: verdict!.confidence, summary: verdict!.summary });
       if (def.expect.cause !== 'unknown') expect(verdict!.hypotheses[0]?.cause).toBe(def.expect.cause);
     });
 
