@@ -24,5 +24,6 @@ scenario({
     expect(o.output('ecs')).toMatchObject({ desired: 4, running: 4, missing: 0, oomKills: 0 });
     expect(o.output('deploy')).toMatchObject({ correlated: false });
     expect(o.output('alb')).toMatchObject({ unhealthy: 0 });
+    expect(o.step('scale-up').plan).toBe(`UpdateService ${o.production.cluster}/checkout desiredCount 4 → 8`);
   },
 });
