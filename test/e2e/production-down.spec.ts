@@ -172,6 +172,10 @@ describe('production-down against moto_server', () => {
     // The verdict in the API and the RCA, with the new error as evidence.
     const { verdict } = (await api.get(`/incidents/${incidentId}`).expect(200)).body as { verdict: { cause: string; hypotheses: Array<{ evidence: Array<{ step: string; text: string }> }> } };
     expect(verdict.cause).toBe('deployment');
+    // Diagnostics skipped for lack of configuration reach the verdict as gaps, with the engine's reason.
+    expect((verdict as unknown as { gaps: Array<{ step: string; reason: string }> }).gaps).toEqual(
+      expect.arrayContaining([{ step: 'alb', reason: expect.stringMatching(/^target health not checked: not configured for this service \(when was false: /) }]),
+    );
     expect(verdict.hypotheses[0].evidence.map((e) => e.step)).toEqual(expect.arrayContaining(['deploy', 'logs']));
     expect(((await api.get(`/incidents/${incidentId}/rca.json`).expect(200)).body as { verdict: { cause: string } }).verdict.cause).toBe('deployment');
     expect((await api.get(`/incidents/${incidentId}/rca.md`).expect(200)).text).toContain('- **Cause**: deployment (confidence');

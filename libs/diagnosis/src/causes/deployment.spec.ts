@@ -47,6 +47,12 @@ describe('deployment rule', () => {
     expect(h.against.find((a) => a.step === 'metrics')?.text).toMatch(/before the deployment landed/);
   });
 
+  it('weighs earlier database errors less while the Aurora writer is available', () => {
+    const h = assess(scenario({ deploy: ok(deployedAt(-3)) }, { logs: { signatures: [sig('upstream connect error to 10.0.0.1:5432', at(-9)), sig('NullPointerException in CartService', at(-2))] } }))!;
+    expect(h.against.find((a) => a.step === 'logs')?.text).toMatch(/\(the Aurora writer is available\)$/);
+    expect(h.confidence).toBeGreaterThanOrEqual(0.8);
+  });
+
   it('argues against it when Aurora failed over before it landed (events only)', () => {
     const h = assess(
       scenario({ deploy: ok(deployedAt(-3)) }, { aurora: { verdict: 'degraded', failoverInProgress: true, events: [{ at: at(-6), message: 'Started cross AZ failover to DB instance: checkout-db-2' }] } }),

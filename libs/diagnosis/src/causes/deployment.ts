@@ -40,7 +40,9 @@ export const deploymentRule: CauseRule = {
     const auroraEvent = (f.aurora?.events ?? []).find((e) => ms(e.at) !== null && ms(e.at)! < landed);
     if (dbBefore.length > 0) {
       const s = byCount(dbBefore)[0];
-      a.against(0.5, 'logs', `database errors were logged before the deployment: "${short(s.signature)}" first seen at ${hhmm(s.firstSeen)}`);
+      // With the writer seen healthy, earlier database errors are a weaker sign than with it down.
+      const healthy = f.aurora?.verdict === 'healthy';
+      a.against(healthy ? 0.15 : 0.5, 'logs', `database errors were logged before the deployment: "${short(s.signature)}" first seen at ${hhmm(s.firstSeen)}${healthy ? ' (the Aurora writer is available)' : ''}`);
     } else if (auroraEvent) {
       a.against(0.5, 'aurora', `the Aurora cluster was already failing over before the deployment: ${short(auroraEvent.message)} at ${hhmm(auroraEvent.at)}`);
     } else if (databaseTrouble(f)) {
