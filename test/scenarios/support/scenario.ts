@@ -58,7 +58,7 @@ export interface ScenarioDefinition {
     cause: Cause;
     /** At least this confident (default 0.5 for a cause, none for unknown). */
     minConfidence?: number;
-    /** What the leading hypothesis must cite: a step and the text of its finding. */
+    /** What the leading hypothesis must cite (with a console link): a step and the text of its finding. */
     evidence?: { step: string; text?: RegExp }[];
     /** Exactly these gaps (step ids, each reason matched when given). */
     gaps?: { step: string; reason?: RegExp }[];
@@ -293,7 +293,9 @@ export function scenario(def: ScenarioDefinition): void {
         const top = o().verdict?.hypotheses[0];
         expect(top).toBeDefined();
         for (const want of def.expect.evidence!) {
-          expect(top!.evidence).toEqual(expect.arrayContaining([expect.objectContaining({ step: want.step, ...(want.text ? { text: expect.stringMatching(want.text) } : {}) })]));
+          // Each cited finding links to the console page that shows it, in the service's region.
+          const item = expect.objectContaining({ step: want.step, link: expect.stringMatching(/^https:\/\/us-east-1\.console\.aws\.amazon\.com\//), ...(want.text ? { text: expect.stringMatching(want.text) } : {}) });
+          expect(top!.evidence).toEqual(expect.arrayContaining([item]));
         }
       });
     }
@@ -309,7 +311,7 @@ export function scenario(def: ScenarioDefinition): void {
     }
 
     it(
-      def.expect.automatic.length ? `changes production without a person only by ${def.expect.automatic.join(', ')}` : 'changes nothing in production without a person',
+      `changes production without a person: ${def.expect.automatic.join(', ') || 'nothing'}; waits for a person: ${def.expect.proposed.join(', ') || 'nothing'}`,
       async () => {
         const { run, production: p } = o();
         const automatic = run.steps.filter((s) => MUTATING.includes(s.id) && s.status === 'succeeded').map((s) => s.id);
