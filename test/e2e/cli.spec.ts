@@ -130,6 +130,13 @@ describe('npm run cli -- iam-policy', () => {
     ]);
   });
 
+  it('the shipped runbooks: cloudtrail:LookupEvents for changes.recent, on "*" (it takes no resource-level permission)', () => {
+    const r = cli(CLI, ['iam-policy', join(ROOT, 'runbooks')], NO_SQS);
+    expect(r.code).toBe(0);
+    const policy = JSON.parse(r.stdout) as Policy;
+    expect(policy.Statement.find((s) => s.Action.includes('cloudtrail:LookupEvents'))).toMatchObject({ Sid: 'NoResourceLevelPermissions', Resource: '*' });
+  });
+
   it('adds the SQS intake on its queue when SQS_QUEUE_URL is set, and warns on stderr when it cannot scope', () => {
     const d = folder('sqs', {});
     const r = cli(CLI, ['iam-policy', d], { SQS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/responder-alarms' });

@@ -7,6 +7,7 @@ import { CreateDBClusterCommand, CreateDBInstanceCommand, RDSClient, StopDBInsta
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { startApp } from '../support/app';
+import { type CloudTrailStub, startCloudTrailStub } from '../support/cloudtrail-stub';
 import { client } from '../support/engine';
 import { uniqueName } from '../support/moto';
 import { testRedis } from '../support/redis';
@@ -35,6 +36,7 @@ const shopDb = uniqueName('shop-db');
 let app: INestApplication;
 let api: ReturnType<typeof client>;
 let slack: SlackStub;
+let cloudtrail: CloudTrailStub;
 const revisions: Record<string, string[]> = {};
 
 async function seedService(service: string): Promise<void> {
@@ -130,6 +132,9 @@ services:
     .replace('settle_seconds: { default: 120,', 'settle_seconds: { default: 1,')
     .replace('verify_seconds: { default: 300,', 'verify_seconds: { default: 1,');
   process.env.AWS_ENDPOINT_URL = MOTO_URL;
+  // moto has no CloudTrail LookupEvents: the changes step reads the stand-in (empty: no changes).
+  cloudtrail = await startCloudTrailStub();
+  process.env.AWS_ENDPOINT_URL_CLOUDTRAIL = cloudtrail.url;
   const { awsActions } = await import('@responder/aws/actions');
   slack = await startSlackStub();
   const env = { SLACK_BOT_TOKEN: 'xoxb-test-0000-token', SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slack.apiUrl };
@@ -140,7 +145,9 @@ services:
 afterAll(async () => {
   await app?.close();
   await slack?.close();
+  await cloudtrail?.close();
   delete process.env.AWS_ENDPOINT_URL;
+  delete process.env.AWS_ENDPOINT_URL_CLOUDTRAIL;
   ecs.destroy();
   logs.destroy();
   rds.destroy();
@@ -158,6 +165,7 @@ describe('production-down against moto_server', () => {
     const step = (id: string) => run.steps.find((s) => s.id === id)!;
     expect(step('ecs')).toMatchObject({ status: 'succeeded', output: expect.objectContaining({ desired: 2 }) });
     expect(step('metrics').status).toBe('succeeded');
+    expect(step('changes')).toMatchObject({ status: 'succeeded', output: expect.objectContaining({ changes: [] }) });
     expect(step('deploy')).toMatchObject({ status: 'succeeded', output: expect.objectContaining({ controller: 'ECS', correlated: true }) });
     expect(step('alb')).toMatchObject({ status: 'skipped' }); // no target groups in this catalog
     expect(step('diagnose')).toMatchObject({ status: 'succeeded', output: expect.objectContaining({ cause: 'deployment' }) });

@@ -8,3 +8,4 @@ export * from './cloudwatch.adapter';
 export * from './logs.adapter';
 export * from './rds.adapter';
 export * from './console-links';
+export * from './cloudtrail.adapter';

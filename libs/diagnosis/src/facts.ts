@@ -346,6 +346,17 @@ export function byCount(sigs: readonly SignatureFact[]): SignatureFact[] {
   return [...sigs].sort((a, b) => b.count - a.count);
 }
 
+/** A signature as quoted in evidence: its severity first unless the line already starts with it. */
+export function quoted(s: SignatureFact, max = 120): string {
+  const sev = s.severity && !s.signature.toUpperCase().startsWith(s.severity.toUpperCase()) ? `${s.severity} ` : '';
+  return `${sev}"${short(s.signature, max)}"`;
+}
+
+/** "1 target", "3 targets". */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
 export function short(text: string, max = 120): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

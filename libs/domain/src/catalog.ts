@@ -32,6 +32,8 @@ const service = z
       .strict()
       .optional(),
     logGroups: z.array(name).default([]),
+    /** The service's security groups (tasks and load balancer): changes.recent looks for changes to them. */
+    securityGroups: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'expected a security group id such as "sg-0123456789abcdef0"')).default([]),
     codeDeploy: z.object({ application: name, deploymentGroup: name }).strict().optional(),
     aurora: z.object({ cluster: name }).strict().optional(),
     slack: z

@@ -104,7 +104,7 @@ export const CONTEXT_FIELDS: Readonly<Record<string, readonly string[] | null>> 
   incident: ['id', 'service', 'title', 'status', 'routed', 'openedAt', 'onsetAt'],
   alarm: ['name', 'arn', 'kind', 'state', 'reason', 'stateChangedAt'],
   alarms: null,
-  service: ['name', 'description', 'alarms', 'ecs', 'loadBalancer', 'logGroups', 'codeDeploy', 'aurora', 'slack', 'approvers', 'limits'],
+  service: ['name', 'description', 'alarms', 'ecs', 'loadBalancer', 'logGroups', 'securityGroups', 'codeDeploy', 'aurora', 'slack', 'approvers', 'limits'],
   inputs: null,
   steps: null,
   mode: [],

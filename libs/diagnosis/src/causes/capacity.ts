@@ -17,7 +17,7 @@ export const capacityRule: CauseRule = {
     if (!a.hasEvidence) return null;
     const latency = (f.metrics ?? []).find((m) => /^tg\d+_latency$/.test(m.id) && m.startedMovingAt && rose(m));
     if (latency) a.for(0.1, 'metrics', `${latency.label} ${fmt(latency.baseline)} → ${fmt(latency.current)}`, latency.link);
-    if (f.ecs && f.ecs.oomKills === 0 && f.ecs.stoppedGroups.every((g) => g.count === 0 || !/error|exit/i.test(g.reason))) {
+    if (f.ecs && f.ecs.missing === 0 && f.ecs.oomKills === 0 && f.ecs.stoppedGroups.every((g) => g.count === 0 || !/error|exit/i.test(g.reason))) {
       a.for(0.1, 'ecs', `tasks are not crashing (${f.ecs.running ?? '?'} of ${f.ecs.desired ?? '?'} running)`, f.ecs.link);
     }
     if (f.cpuHigh && requests.length > 0 && !risen) a.against(0.25, 'metrics', 'requests did not rise: something other than load burns the CPU');

@@ -1,4 +1,4 @@
-import { type Facts, byCount, hhmm, isDatabaseSignature, isErrorSignature, ms, short } from '../facts';
+import { type Facts, byCount, hhmm, isDatabaseSignature, isErrorSignature, ms, quoted, short } from '../facts';
 import { Assessment, type CauseRule } from '../rule';
 
 /** The Aurora writer down, failing over, or out of connections. */
@@ -14,7 +14,7 @@ export const databaseRule: CauseRule = {
     const db = byCount((f.signatures ?? []).filter((s) => isErrorSignature(s) && isDatabaseSignature(s)));
     if (db.length > 0) {
       const first = [...db].sort((x, y) => (ms(x.firstSeen) ?? Infinity) - (ms(y.firstSeen) ?? Infinity))[0];
-      a.for(0.3, 'logs', `${db[0].count}× "${short(db[0].signature)}"; database errors since ${hhmm(first.firstSeen)}`, db[0].link ?? f.logsLink);
+      a.for(0.3, 'logs', `${db[0].count}× ${quoted(db[0])}; database errors since ${hhmm(first.firstSeen)}`, db[0].link ?? f.logsLink);
       if (db.some((s) => /too many connections|remaining connection slots|pool (is )?exhausted|connection pool/i.test(s.signature))) {
         a.for(0.15, 'logs', 'the database is out of connections');
       }

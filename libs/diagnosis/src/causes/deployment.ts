@@ -1,4 +1,4 @@
-import { type Facts, byCount, hhmm, isDatabaseSignature, isErrorSignature, minutesBetween, ms, short } from '../facts';
+import { type Facts, byCount, hhmm, isDatabaseSignature, isErrorSignature, minutesBetween, ms, quoted, short } from '../facts';
 import { Assessment, type CauseRule } from '../rule';
 
 /**
@@ -13,7 +13,7 @@ export const deploymentRule: CauseRule = {
     if (!d || !d.at || !(d.correlated || d.inProgress)) return null;
     const a = new Assessment('deployment');
     const landed = ms(d.at)!;
-    const name = d.taskDefinition ?? d.id ?? 'the last deployment';
+    const name = d.taskDefinition ? shortTd(d.taskDefinition) : (d.id ?? 'the last deployment');
     const lead = minutesBetween(d.at, f.startedAt);
     a.for(0.4, 'deploy', `deployment ${name} landed at ${hhmm(d.at)}${lead !== null && lead >= 0 ? `, ${lead} min before the impact began` : ''}`, d.link);
 
@@ -23,7 +23,7 @@ export const deploymentRule: CauseRule = {
     const before = errors.filter((s) => seen(s) !== null && seen(s)! < landed);
     if (newAfter.length > 0) {
       const s = newAfter[0];
-      a.for(0.45, 'logs', `${s.severity ?? 'error'} "${short(s.signature)}" first seen at ${hhmm(s.firstSeen)}, after the deployment (${s.count}×)`, s.link ?? f.logsLink);
+      a.for(0.45, 'logs', `${quoted(s)} first seen at ${hhmm(s.firstSeen)}, after the deployment (${s.count}×)`, s.link ?? f.logsLink);
     }
 
     const failing = failingOnNewTaskDefinition(f, d.taskDefinition);

@@ -1,4 +1,4 @@
-import { type Facts, short } from '../facts';
+import { type Facts, plural, short } from '../facts';
 import { Assessment, type CauseRule } from '../rule';
 
 const HOST_LOST = /(host ec2|ec2 instance|container instance|instance .*(terminat|stop|retir|deregist|drain)|terminat(ed|ion)|spot ?interruption|host (is )?(stopped|unavailable|impaired))/i;
@@ -12,10 +12,10 @@ export const infrastructureRule: CauseRule = {
     const lost = (f.ecs?.stoppedGroups ?? []).filter((g) => (g.stopCode !== null && HOST_STOP_CODES.has(g.stopCode)) || HOST_LOST.test(g.reason));
     if (lost.length > 0) {
       const n = lost.reduce((k, g) => k + g.count, 0);
-      a.for(0.5, 'ecs', `${n} tasks stopped with their host: ${short(lost[0].reason)}`, lost[0].link ?? f.ecs?.link);
+      a.for(0.5, 'ecs', `${plural(n, 'task')} stopped with their host: ${short(lost[0].reason)}`, lost[0].link ?? f.ecs?.link);
     }
     const invalid = (f.alb?.reasons['Target.InvalidState'] ?? 0) + (f.alb?.reasons['Target.NotRegistered'] ?? 0);
-    if (invalid > 0) a.for(0.25, 'alb', `${invalid} targets on stopped or deregistered instances (Target.InvalidState / NotRegistered)`, f.alb?.targetGroups[0]?.link);
+    if (invalid > 0) a.for(0.25, 'alb', `${plural(invalid, 'target')} on stopped or deregistered instances (Target.InvalidState / NotRegistered)`, f.alb?.targetGroups[0]?.link);
     const event = f.ecs?.events.find((e) => HOST_LOST.test(e) || /unable to place a task/i.test(e));
     if (event) a.for(0.15, 'ecs', `ECS: ${short(event)}`, f.ecs?.link);
     if (!a.hasEvidence) return null;
