@@ -5,7 +5,8 @@ import { scenario } from './support/scenario';
 /**
  * alice, at the console, points the production listener at a fixed 503 "maintenance" answer (she
  * meant staging) 4 minutes before the alarm: the ALB answers 5xx itself, checkout receives no
- * traffic, and everything behind it is healthy.
+ * traffic, and everything behind it is healthy. CloudTrail answers slowly (as it does in a busy
+ * account): the verdict must wait for it, or it never sees the change.
  */
 scenario({
   name: "a person's config change",
@@ -24,6 +25,7 @@ scenario({
     },
   ],
   seed: async (p) => {
+    p.slowCloudTrail(2500);
     await p.elbClient().send(
       new ModifyListenerCommand({ ListenerArn: p.listenerArn, DefaultActions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '503', ContentType: 'text/plain', MessageBody: 'maintenance' } }] }),
     );

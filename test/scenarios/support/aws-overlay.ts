@@ -26,6 +26,8 @@ export interface OverlayReply {
 }
 
 export interface OverlayRule {
+  /** How long the call takes before it is answered or forwarded (AWS latency moto does not have). */
+  delayMs?(): number;
   /** Answers instead of moto; undefined lets the call through. */
   answer?(req: OverlayRequest): OverlayReply | undefined;
   /** Rewrites moto's answer. */
@@ -82,6 +84,8 @@ export async function startAwsOverlay(motoUrl: string): Promise<AwsOverlay> {
     const key = `${op.service}:${op.operation}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
     const rule = rules.get(key);
+    const delay = rule?.delayMs?.() ?? 0;
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     const answered = rule?.answer?.(op);
     if (answered) {
       res.writeHead(answered.status, { 'content-type': answered.contentType, 'x-amzn-requestid': randomUUID() }).end(answered.body);

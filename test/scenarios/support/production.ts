@@ -168,6 +168,7 @@ export class Production implements ProductionHandles {
   private readonly taskPatches = new Map<string, Record<string, unknown>>();
   private readonly trail: (TrailEvent & { id: string })[] = [];
   private readonly denied = new Map<string, string>();
+  private lookupDelayMs = 0;
 
   constructor(
     private readonly motoUrl: string,
@@ -364,6 +365,11 @@ export class Production implements ProductionHandles {
     for (const e of events) this.trail.push({ ...e, id: randomBytes(16).toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-') });
   }
 
+  /** How long each LookupEvents call takes (CloudTrail answers in seconds in a busy account, at 2 calls a second). */
+  slowCloudTrail(ms: number): void {
+    this.lookupDelayMs = ms;
+  }
+
   /** The service's calls of `service:Operation` are refused as AWS refuses a missing IAM permission. */
   deny(key: string, iamAction: string): void {
     this.denied.set(key, iamAction);
@@ -426,6 +432,7 @@ export class Production implements ProductionHandles {
       },
     });
     this.overlay.on('cloudtrail:LookupEvents', {
+      delayMs: () => this.lookupDelayMs,
       answer: (req) => denied('cloudtrail:LookupEvents') ?? json(200, this.lookupEvents(req.params)),
     });
   }
