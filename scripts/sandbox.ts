@@ -16,7 +16,8 @@
  *    5xx and CPU metrics, Aurora cluster `prod-orders`;
  * 3. writes .sandbox/service-catalog.yaml (the real ARNs) and .sandbox/runbooks/production-down.yaml
  *    (the shipped runbook, settle and verify times shortened);
- * 4. starts the built service against moto (its log: .sandbox/service.log);
+ * 4. starts the built service against moto, CloudTrail against the local stand-in
+ *    (test/support/cloudtrail-stub.ts: moto has no LookupEvents) (its log: .sandbox/service.log);
  * 5. sends the alarm `checkout-alb-5xx`, waits (at most 60 s) until the run settles and prints each
  *    step, and the curl commands to follow the incident.
  */
@@ -26,6 +27,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } f
 import { join, relative, resolve } from 'node:path';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import Redis from 'ioredis';
+import { startCloudTrailStub } from '../test/support/cloudtrail-stub';
 import { alarmEvent } from '../test/support/events';
 import { REGION, type SandboxProduction, seedSandbox } from './seed-sandbox';
 import { freePort } from '../test/support/net';
@@ -92,7 +94,9 @@ async function main(): Promise<void> {
   const apiToken = randomBytes(24).toString('hex');
   const base = `http://127.0.0.1:${PORT}`;
   const logFile = join(DIR, 'service.log');
-  const service = startService({ motoUrl, catalogFile, ingestKey, apiToken, logFile });
+  // moto has no CloudTrail LookupEvents: the changes step reads the stand-in (no changes seeded).
+  const cloudtrail = await startCloudTrailStub({ region: REGION });
+  const service = startService({ motoUrl, cloudtrailUrl: cloudtrail.url, catalogFile, ingestKey, apiToken, logFile });
   await waitFor(
     `the service on ${base} (GET /ready; its log: ${rel(logFile)})`,
     async () => {
@@ -161,7 +165,7 @@ services:
 `;
 }
 
-function startService(o: { motoUrl: string; catalogFile: string; ingestKey: string; apiToken: string; logFile: string }): ChildProcess {
+function startService(o: { motoUrl: string; cloudtrailUrl: string; catalogFile: string; ingestKey: string; apiToken: string; logFile: string }): ChildProcess {
   const out = openSync(o.logFile, 'w');
   // Only what the service needs: a developer's SQS_QUEUE_URL or Slack token must not leak in.
   const env: NodeJS.ProcessEnv = {
@@ -172,6 +176,7 @@ function startService(o: { motoUrl: string; catalogFile: string; ingestKey: stri
     REDIS_URL,
     REDIS_PREFIX,
     AWS_ENDPOINT_URL: o.motoUrl,
+    AWS_ENDPOINT_URL_CLOUDTRAIL: o.cloudtrailUrl,
     AWS_REGION: REGION,
     AWS_ACCESS_KEY_ID: 'testing',
     AWS_SECRET_ACCESS_KEY: 'testing',
