@@ -81,6 +81,20 @@ triggers: { services: [cool] }
 steps:
   - { id: change, action: test.mutate, with: { target: cool-target }, approval: none }
 `,
+  // Two runbooks on one service: the second's change comes from another run of the same incident.
+  `
+name: cooled-rollback
+triggers: { services: [cool2], alarms: ["cool2-5xx"] }
+steps:
+  - { id: rollback, action: test.mutate, with: { target: cool2-deployment }, approval: none }
+  - { id: after-rollback, action: test.mutate, needs: [rollback], with: { target: cool2-after }, approval: none }
+`,
+  `
+name: cooled-scale
+triggers: { services: [cool2], alarms: ["cool2-cpu"] }
+steps:
+  - { id: scale-up, action: test.mutate, with: { target: cool2-tasks }, approval: none }
+`,
   // Started by the tests themselves (engine.startRun), never by an alarm.
   `
 name: two-steps
@@ -403,8 +417,22 @@ describe('runbook engine', () => {
     const second = await api.alarm('cool-5xx', 'ALARM', new Date(Date.now() + 1000));
     expect(second).not.toBe(first);
     const skipped = await api.waitStep(second, 'change', ['skipped']);
-    expect(skipped.reason).toMatch(/^cooldown: test.mutate ran on test:cool-target/);
+    expect(skipped.reason).toMatch(new RegExp(`^cooldown: test.mutate \\(step change of incident ${first}\\) changed service cool at \\S+; \\d+s left of 10 min`));
     expect(await testCount(redis, prefix, 'calls-total', 'cool-target')).toBe(1);
+  });
+
+  it('holds every mutating action on a service during the cooldown, whatever its resource, except the steps its own run sequences', async () => {
+    const incidentId = await api.alarm('cool2-5xx');
+    // The runbook sequences after-rollback after rollback (needs): it follows at once.
+    await api.waitStep(incidentId, 'after-rollback', ['succeeded']);
+    expect(await api.step(incidentId, 'rollback')).toMatchObject({ status: 'succeeded' });
+    // Another run (another runbook, another resource) on the same service, moments later: held.
+    expect(await api.alarm('cool2-cpu')).toBe(incidentId);
+    const skipped = await api.waitStep(incidentId, 'scale-up', ['skipped']);
+    expect(skipped.reason).toMatch(/^cooldown: test.mutate \(step after-rollback of incident inc_\w+\) changed service cool2 at \S+; \d+s left of 10 min before another mutating action on it$/);
+    expect(Number(/; (\d+)s left/.exec(skipped.reason!)![1])).toBeGreaterThan(500);
+    expect(await testCount(redis, prefix, 'calls-total', 'cool2-tasks')).toBe(0);
+    expect(await testCount(redis, prefix, 'calls-total', 'cool2-after')).toBe(1);
   });
 });
 

@@ -383,3 +383,34 @@ if current and string.sub(current, 1, string.len(ARGV[3]) + 1) ~= ARGV[3] .. '|'
 redis.call('SET', key, ARGV[4], 'PX', ARGV[5])
 return 1
 `;
+
+/**
+ * Claims a cooldown scope for a mutating call, atomically with the check, so that two calls on one
+ * service (on different resources, under different locks) cannot both pass it. The claim holds
+ * when the scope is free, or when its holder is one of the exempt ones (the step itself, resumed,
+ * or a step of the same run that this one needs). ARGV: prefix, scope, exemptJson (holders,
+ * `runId/stepId`), seconds, dataJson (with its `holder`). Returns { '' , 0 } when claimed, else
+ * { the holder's data, seconds left }.
+ */
+export const CLAIM_COOLDOWN_LUA = `${HEAD}
+local key = P .. ':cooldown:' .. ARGV[2]
+local current = redis.call('GET', key)
+if current then
+  local holder = cjson.decode(current).holder
+  local exempt = false
+  for _, h in ipairs(cjson.decode(ARGV[3])) do
+    if h == holder then exempt = true end
+  end
+  if not exempt then return { current, redis.call('TTL', key) } end
+end
+redis.call('SET', key, ARGV[5], 'EX', ARGV[4])
+return { '', 0 }
+`;
+
+/** Gives a cooldown scope back when its holder's call did not take effect. ARGV: prefix, scope, holder. */
+export const RELEASE_COOLDOWN_LUA = `${HEAD}
+local key = P .. ':cooldown:' .. ARGV[2]
+local current = redis.call('GET', key)
+if current and cjson.decode(current).holder == ARGV[3] then return redis.call('DEL', key) end
+return 0
+`;

@@ -85,6 +85,8 @@ interface Graph {
   dependents: Map<string, RunbookStep[]>;
   /** Steps whose failure the run continues past (on_failure: continue). */
   continueOnFailure: string[];
+  /** Every step each step needs, directly or through its needs: the steps the runbook sequences before it. */
+  ancestors: Map<string, Set<string>>;
 }
 
 /**
@@ -762,23 +764,40 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       return { output: { dryRun: true, wouldCall: state.plan, params }, summary: `dry run: would ${state.plan ?? step.action}`, dryRun: true };
     }
     const ledgerKey = `${run.id}:${step.id}`;
-    if ((await this.runs.ledger(ledgerKey)).state === undefined) {
-      const cooldown = await this.runs.cooldown(step.action, resource);
-      if (cooldown) {
-        const reason = `cooldown: ${step.action} ran on ${resource} at ${String(cooldown.data.at)}; ${cooldown.secondsLeft}s left`;
+    const holder = `${run.id}/${step.id}`;
+    const service = run.service || (await this.incidents.get(run.incidentId))?.service || null;
+    // One cooldown per service, whatever the action and resource (an unrouted incident has no
+    // catalog limits: its scope is the resource, with no cooldown).
+    const scope = service ? `service:${service}` : resource;
+    const cooldownMinutes = service ? (this.catalog.services[service]?.limits.cooldownMinutes ?? 0) : 0;
+    const cooldownData = { action: step.action, resource, runId: run.id, step: step.id, incidentId: run.incidentId };
+    const ledgerState = (await this.runs.ledger(ledgerKey)).state;
+    // A step resumed after it called (calling, done) reconciles whatever the cooldown says.
+    if (ledgerState === undefined || ledgerState === 'failed') {
+      const exempt = [...(this.graphOf(run.runbook)?.ancestors.get(step.id) ?? [])].map((id) => `${run.id}/${id}`);
+      const held = await this.runs.claimCooldown(scope, holder, exempt, cooldownMinutes * 60, cooldownData);
+      if (held) {
+        const d = held.data;
+        const what = d.runId === run.id ? `step ${String(d.step)} of this run` : `step ${String(d.step)} of incident ${String(d.incidentId)}`;
+        const reason = `cooldown: ${String(d.action)} (${what}) changed service ${service} at ${d.at}; ${held.secondsLeft}s left of ${cooldownMinutes} min before another mutating action on it`;
         await this.runs.transition(run.id, step.id, ['running'], { status: 'skipped', reason, finishedAt: now() }, stepEvent('step.skipped', { reason }));
         return 'skipped';
       }
     }
     const begin = await this.runs.ledgerBegin(ledgerKey);
     if (begin.kind === 'done') return JSON.parse(begin.resultJson) as { output: Record<string, unknown>; summary?: string };
-    const result =
-      begin.kind === 'call'
-        ? await this.callOnce(run, step, action, params, ledgerKey, begin.attempt)
-        : await this.reconcile(run, step, action, params, ledgerKey, begin.attempt);
-    const incident = await this.incidents.get(run.incidentId);
-    const cooldownMinutes = incident?.service ? (this.catalog.services[incident.service]?.limits.cooldownMinutes ?? 0) : 0;
-    await this.runs.startCooldown(step.action, resource, cooldownMinutes * 60, { runId: run.id, step: step.id });
+    let result;
+    try {
+      result =
+        begin.kind === 'call'
+          ? await this.callOnce(run, step, action, params, ledgerKey, begin.attempt)
+          : await this.reconcile(run, step, action, params, ledgerKey, begin.attempt);
+    } catch (err) {
+      // A call that did not take effect changed nothing to wait after.
+      if (err instanceof PermanentActionError || (err as { notApplied?: boolean }).notApplied === true) await this.runs.releaseCooldown(scope, holder);
+      throw err;
+    }
+    await this.runs.restartCooldown(scope, holder, cooldownMinutes * 60, cooldownData);
     return result;
   }
 
@@ -879,6 +898,7 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
         byId: new Map(runbook.steps.map((s) => [s.id, s])),
         dependents,
         continueOnFailure: runbook.steps.filter((s) => s.onFailure === 'continue').map((s) => s.id),
+        ancestors: ancestorsOf(runbook),
       };
       this.graphs.set(runbook, graph);
     }
@@ -937,6 +957,22 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   approverGroups(step: RunbookStep, service: string | null): string[] {
     return step.approvers ?? (service ? (this.catalog.services[service]?.approvers ?? []) : []);
   }
+}
+
+function ancestorsOf(runbook: Runbook): Map<string, Set<string>> {
+  const byId = new Map(runbook.steps.map((s) => [s.id, s]));
+  const out = new Map<string, Set<string>>();
+  for (const step of runbook.steps) {
+    const seen = new Set<string>();
+    const todo = [...step.needs];
+    for (let id = todo.pop(); id !== undefined; id = todo.pop()) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      todo.push(...(byId.get(id)?.needs ?? []));
+    }
+    out.set(step.id, seen);
+  }
+  return out;
 }
 
 /** A step no other step needs. */
