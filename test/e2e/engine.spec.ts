@@ -95,6 +95,16 @@ triggers: { services: [cool2], alarms: ["cool2-cpu"] }
 steps:
   - { id: scale-up, action: test.mutate, with: { target: cool2-tasks }, approval: none }
 `,
+  `
+name: autonomy
+triggers: { services: [auto-ask, auto-off, auto-deny] }
+policies:
+  always: { description: a policy that always holds, when: true }
+steps:
+  - { id: look, action: test.diagnose, with: { value: 1 } }
+  - { id: unattended, action: test.mutate, needs: [look], with: { target: "\${{ incident.id }}-u" }, approval: none, timeout: 30s, on_failure: continue }
+  - { id: by-policy, action: test.mutate, needs: [look], with: { target: "\${{ incident.id }}-p" }, approval: { policy: always }, timeout: 30s, on_failure: continue }
+`,
   // Started by the tests themselves (engine.startRun), never by an alarm.
   `
 name: two-steps
@@ -419,6 +429,36 @@ describe('runbook engine', () => {
     const skipped = await api.waitStep(second, 'change', ['skipped']);
     expect(skipped.reason).toMatch(new RegExp(`^cooldown: test.mutate \\(step change of incident ${first}\\) changed service cool at \\S+; \\d+s left of 10 min`));
     expect(await testCount(redis, prefix, 'calls-total', 'cool-target')).toBe(1);
+  });
+
+  describe('autonomy from the catalog', () => {
+    it('ask (the default): people approve even a step the runbook runs unattended or a policy grants, and the plan says why', async () => {
+      const incidentId = await api.alarm('auto-ask-5xx');
+      const unattended = await api.waitStep(incidentId, 'unattended', ['awaiting_approval']);
+      const byPolicy = await api.waitStep(incidentId, 'by-policy', ['awaiting_approval']);
+      expect(unattended).toMatchObject({ approval: 'pending', approvalWhy: 'autonomy ask for test.mutate on service auto-ask (the default: the catalog does not say): a person approves' });
+      expect(byPolicy.approvalWhy).toBe(unattended.approvalWhy);
+      const requested = (await api.timeline(incidentId)).filter((e) => e.type === 'approval.requested');
+      expect(requested.map((e) => e.data.why)).toEqual([unattended.approvalWhy, unattended.approvalWhy]);
+      await api.post(`/incidents/${incidentId}/steps/unattended/approve`, { approver: 'alice@example.com', paramsHash: unattended.paramsHash }).expect(200);
+      await api.waitStep(incidentId, 'unattended', ['succeeded']);
+      expect(await testCount(redis, prefix, 'calls-total', `${incidentId}-p`)).toBe(0);
+      await api.post(`/incidents/${incidentId}/steps/by-policy/reject`, { approver: 'alice@example.com' }).expect(200);
+    });
+
+    it('off: never proposed; deny: never run, whatever the runbook says; each skipped with the reason', async () => {
+      const off = await api.alarm('auto-off-5xx');
+      const denied = await api.alarm('auto-deny-5xx');
+      for (const step of ['unattended', 'by-policy']) {
+        expect((await api.waitStep(off, step, ['skipped'])).reason).toBe('autonomy off for test.mutate on service auto-off (catalog): never proposed');
+        expect((await api.waitStep(denied, step, ['skipped'])).reason).toBe('test.mutate is on the deny list of service auto-deny in the catalog: never run');
+      }
+      for (const id of [off, denied]) {
+        expect(await testCount(redis, prefix, 'calls-total', `${id}-u`)).toBe(0);
+        expect(await testCount(redis, prefix, 'calls-total', `${id}-p`)).toBe(0);
+        expect((await api.timeline(id)).some((e) => e.type === 'approval.requested')).toBe(false);
+      }
+    });
   });
 
   it('holds every mutating action on a service during the cooldown, whatever its resource, except the steps its own run sequences', async () => {

@@ -65,18 +65,21 @@ services:
     ecs: { cluster: ${clusterName}, service: web }
     approvers: [oncall]
     slack: { channel: "#inc-web" }
+    autonomy: { deploy.rollback: auto }
     limits: { autoRollbackWindowMinutes: 30, cooldownMinutes: 0 }
   api:
     alarms: { patterns: ["api-*"] }
     ecs: { cluster: ${clusterName}, service: api }
     approvers: [oncall]
     slack: { channel: "#inc-api" }
+    autonomy: { deploy.rollback: auto }
     limits: { autoRollbackWindowMinutes: 30, cooldownMinutes: 0 }
   cart:
     alarms: { patterns: ["cart-*"] }
     ecs: { cluster: ${clusterName}, service: cart }
     approvers: [oncall]
     slack: { channel: "#inc-cart" }
+    autonomy: { deploy.rollback: auto }
     limits: { autoRollbackWindowMinutes: 30, cooldownMinutes: 0 }
 `,
   );

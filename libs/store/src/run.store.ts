@@ -62,6 +62,8 @@ export interface StepState {
   approvedBy?: string;
   approvals?: Approval[];
   approversNeeded?: number;
+  /** Why people are asked (the catalog's autonomy, a policy that does not hold, the runbook). */
+  approvalWhy?: string;
   requestedAt?: string;
   queuedAt?: string;
   startedAt?: string;

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
-import { type Action, type ActionContext, type Catalog, type Incident, PermanentActionError } from '@responder/domain';
+import { type Action, type ActionContext, type ActionPlan, type Catalog, type CatalogService, type Incident, PermanentActionError, autonomyOf } from '@responder/domain';
 import {
   type Runbook,
   type RunbookStep,
@@ -307,22 +307,29 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
    */
   private prepare(step: RunbookStep, context: Record<string, unknown>, at = typeof context.now === 'string' ? context.now : now()): Planned {
     const from: StepMove['from'] = ['pending'];
+    const skip = (reason: string): Planned => ({ step, settles: true, move: { stepId: step.id, from, patch: { status: 'skipped', reason, finishedAt: at }, event: stepEvent('step.skipped', { reason }) } });
+    // The catalog's word on a mutating action comes before the runbook's: a denied or `off` action
+    // is never proposed, whatever its `when` or approval say.
+    const autonomy = step.mutating ? autonomyOf(context.service as CatalogService | null, step.action) : null;
+    if (autonomy?.denied) return skip(autonomy.why);
+    if (autonomy?.level === 'off') return skip(`${autonomy.why}: never proposed`);
     let params: Record<string, unknown>;
-    let plan: { summary: string; resource?: string } | undefined;
+    let plan: ActionPlan | undefined;
     try {
       const when = checkWhen(step, context);
-      if (!when.run) {
-        return { step, settles: true, move: { stepId: step.id, from, patch: { status: 'skipped', reason: when.reason, finishedAt: at }, event: stepEvent('step.skipped', { reason: when.reason }) } };
-      }
+      if (!when.run) return skip(when.reason);
       params = renderParams(step, context);
       if (step.mutating) plan = this.action(step).plan(params);
     } catch (err) {
       const error = `could not plan: ${(err as Error).message}`;
       return { step, settles: true, move: { stepId: step.id, from, patch: { status: 'failed', error, finishedAt: at }, event: stepEvent('step.failed', { error }) } };
     }
+    // A call that would change nothing is not put to people to approve.
+    if (plan?.nothingToDo) return skip(`nothing to do: ${plan.nothingToDo}`);
     const { json, hash } = paramsText(step, params);
     const base = { paramsJson: json, paramsHash: hash, plan: plan?.summary, resource: plan?.resource };
-    if (!step.mutating || step.approval.kind === 'none') {
+    const level = autonomy?.level ?? 'auto';
+    if (!step.mutating || (step.approval.kind === 'none' && level === 'auto')) {
       const approval = step.mutating ? 'not_required' : undefined;
       return {
         step,
@@ -331,7 +338,7 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
         move: { stepId: step.id, from, patch: { ...base, status: 'queued', approval, queuedAt: at }, event: stepEvent('step.queued', { action: step.action, params, plan: plan?.summary }) },
       };
     }
-    if (policyGrants(step, context)) {
+    if (level === 'auto' && policyGrants(step, context)) {
       const policy = step.approval.kind === 'policy' ? step.approval.name : '';
       return {
         step,
@@ -345,6 +352,13 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
         },
       };
     }
+    // Why people are asked, for the plan shown in the API and Slack.
+    const why =
+      level === 'ask'
+        ? `${autonomy!.why}: a person approves`
+        : step.approval.kind === 'policy'
+          ? `policy ${step.approval.name} does not hold${step.approval.description ? ` (${step.approval.description})` : ''}`
+          : 'the runbook requires approval';
     return {
       step,
       settles: false,
@@ -352,11 +366,12 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       move: {
         stepId: step.id,
         from,
-        patch: { ...base, status: 'awaiting_approval', approval: 'pending', approvals: [], approversNeeded: step.twoPerson ? 2 : 1, requestedAt: at },
+        patch: { ...base, status: 'awaiting_approval', approval: 'pending', approvalWhy: why, approvals: [], approversNeeded: step.twoPerson ? 2 : 1, requestedAt: at },
         event: stepEvent('approval.requested', {
           plan: plan?.summary,
           params,
           paramsHash: base.paramsHash,
+          why,
           approvers: this.approverGroups(step, (context.service as { name?: string } | null)?.name ?? null),
           twoPerson: step.twoPerson,
         }),

@@ -52,6 +52,12 @@ describe('approvalRequestMessage', () => {
     expect(json).toContain('Needs two different approvers (1 of 2 so far: <@U01ALICE0>)');
   });
 
+  it('says why people are asked (the catalog\'s autonomy, a policy that does not hold)', () => {
+    const why = 'autonomy ask for ecs.scale-up on service checkout (catalog): a person approves';
+    expect(mrkdwnOf(approvalRequestMessage(view, run, { ...STEPS.awaitingOne, approvalWhy: why })).join("\n")).toContain(`*Why people decide*: ${why}`);
+    expect(JSON.stringify(approvalRequestMessage(view, run, STEPS.awaitingOne))).not.toContain('Why people decide');
+  });
+
   it('masks secrets in the plan and the params, in the buttons confirm text too', () => {
     const step = { ...STEPS.awaitingOne, plan: `set env ${SECRET_TEXT}`, params: { password: 'hunter2hunter2', token: 'xoxb-123456789012-abcdefABCDEF', note: SECRET_TEXT } };
     const json = JSON.stringify(approvalRequestMessage(view, run, step));

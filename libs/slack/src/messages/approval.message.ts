@@ -70,7 +70,8 @@ function requestBlocks(view: IncidentView, run: RunView, step: StepView, options
   if (options.approvers !== false) {
     blocks.push(
       section(
-        `*Who may approve*: ${mayApprove(step)}` +
+        (step.approvalWhy ? `*Why people decide*: ${safe(step.approvalWhy)}\n` : '') +
+          `*Who may approve*: ${mayApprove(step)}` +
           (step.approversNeeded > 1 ? `\n:busts_in_silhouette: Needs ${approversNeededText(step.approversNeeded)}${progress ? ` (${progress})` : ''}` : ''),
       ),
     );
