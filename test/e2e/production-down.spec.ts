@@ -52,6 +52,7 @@ beforeAll(async () => {
   await seedService('web');
   await seedService('api');
   await seedService('cart');
+  await seedService('full');
   const dir = mkdtempSync(join(tmpdir(), 'production-down-'));
   const catalogFile = join(dir, 'catalog.yaml');
   writeFileSync(
@@ -81,6 +82,13 @@ services:
     slack: { channel: "#inc-cart" }
     autonomy: { deploy.rollback: auto }
     limits: { autoRollbackWindowMinutes: 30, cooldownMinutes: 0 }
+  full:
+    alarms: { patterns: ["full-*"] }
+    ecs: { cluster: ${clusterName}, service: full }
+    approvers: [oncall]
+    slack: { channel: "#inc-full" }
+    autonomy: { deploy.rollback: auto }
+    limits: { maxTasks: 2, autoRollbackWindowMinutes: 30, cooldownMinutes: 0 }
 `,
   );
   // The shipped runbook, with short settle and verify times for the test.
@@ -176,6 +184,19 @@ describe('production-down against moto_server', () => {
     const out = await ecs.send(new DescribeServicesCommand({ cluster: clusterName, services: ['cart'] }));
     expect(out.services![0].desiredCount).toBe(4);
     expect(await taskDefinitionOf('cart')).toBe(revisions.cart[1]); // not rolled back
+    await api.waitRun(incidentId, ['succeeded', 'failed'], 60_000);
+  });
+
+  it('does not ask anyone to approve a scale-up that changes nothing (already at the catalog maxTasks): skipped with the reason', async () => {
+    const incidentId = await api.alarm('full-5xx', 'ALARM', new Date(Date.now() + 60 * 60_000));
+    await api.waitStep(incidentId, 'rollback', ['awaiting_approval'], 60_000);
+    await api.post(`/incidents/${incidentId}/steps/rollback/reject`, { approver: 'alice@example.com', reason: 'not the deploy' }).expect(200);
+    const skipped = await api.waitStep(incidentId, 'scale-up', ['skipped'], 60_000);
+    expect(skipped.reason).toBe(`nothing to do: no UpdateService on ${clusterName}/full: desiredCount 2 is already ≥ the target 2 (capped at max_tasks 2)`);
+    const requested = (await api.timeline(incidentId)).filter((e) => e.type === 'approval.requested').map((e) => e.data.step);
+    expect(requested).toEqual(['rollback']);
+    const out = await ecs.send(new DescribeServicesCommand({ cluster: clusterName, services: ['full'] }));
+    expect(out.services![0].desiredCount).toBe(2);
     await api.waitRun(incidentId, ['succeeded', 'failed'], 60_000);
   });
 });

@@ -25,6 +25,19 @@ describe('incidentMessage', () => {
     expect(text).toContain(`kill switch is on (by <@${ALICE}>`);
   });
 
+  it('while paused: says the kill switch holds mutating steps and diagnostics go on, and a held step is not shown as about to run', () => {
+    const paused = { by: ALICE, at: '2026-11-22T18:15:00.000Z' };
+    const approved: StepView = { ...STEPS.grantedByPerson, status: 'queued', startedAt: undefined, finishedAt: undefined, summary: undefined };
+    const text = mrkdwnOf(incidentMessage(makeView({ paused, runs: [makeRun([approved, STEPS.queued, STEPS.grantedByTwo])] }))).join('\n');
+    expect(text).not.toContain('No new step starts');
+    expect(text).toContain('No mutating step starts until `/incident resume` (one already calling AWS completes); diagnostics go on.');
+    expect(text).toContain('`scale-up` ecs.scale-up: *held: automation paused* · UpdateService prod/checkout desiredCount 4 → 8 · approved by <@U01ALICE0> · runs after `/incident resume`');
+    expect(text).not.toMatch(/\*queued\* · UpdateService/);
+    // A read-only step is not held; a mutating one already running completes.
+    expect(text).toContain('`logs` logs.errors: *queued*');
+    expect(text).toMatch(/ecs\.scale-up: \*running\*/);
+  });
+
   it('renders an unrouted incident with no run yet', () => {
     expect(incidentMessage(makeView({ service: null, runs: [] }))).toMatchSnapshot();
   });
