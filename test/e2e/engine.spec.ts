@@ -360,8 +360,9 @@ describe('runbook engine', () => {
     try {
       const dryApi = client(dry);
       const incidentId = await dryApi.alarm('held-5xx');
-      const step = await dryApi.waitStep(incidentId, 'change', ['succeeded']);
-      expect(step).toMatchObject({ dryRun: true, output: { dryRun: true, wouldCall: `set ${incidentId} to null` } });
+      const step = await dryApi.waitStep(incidentId, 'change', ['dry-run']);
+      expect(step).toMatchObject({ status: 'dry-run', dryRun: true, output: { dryRun: true, wouldCall: `set ${incidentId} to null` } });
+      expect(await dryApi.waitRun(incidentId, ['succeeded'])).toMatchObject({ status: 'succeeded' });
       expect(await testCount(redis, dryPrefix, 'calls-total', incidentId)).toBe(0);
     } finally {
       await dry.close();

@@ -27,6 +27,8 @@ let app: INestApplication;
 let api: ReturnType<typeof client>;
 let slack: SlackStub;
 const revisions: Record<string, string[]> = {};
+let catalogFile: string;
+let runbook: string;
 
 async function seedService(service: string): Promise<void> {
   const family = uniqueName(service);
@@ -53,8 +55,9 @@ beforeAll(async () => {
   await seedService('api');
   await seedService('cart');
   await seedService('full');
+  await seedService('dry');
   const dir = mkdtempSync(join(tmpdir(), 'production-down-'));
-  const catalogFile = join(dir, 'catalog.yaml');
+  catalogFile = join(dir, 'catalog.yaml');
   writeFileSync(
     catalogFile,
     `
@@ -82,6 +85,13 @@ services:
     slack: { channel: "#inc-cart" }
     autonomy: { deploy.rollback: auto }
     limits: { autoRollbackWindowMinutes: 30, cooldownMinutes: 0 }
+  dry:
+    alarms: { patterns: ["dry-*"] }
+    ecs: { cluster: ${clusterName}, service: dry }
+    approvers: [oncall]
+    slack: { channel: "#inc-dry" }
+    autonomy: { deploy.rollback: auto }
+    limits: { autoRollbackWindowMinutes: 30, cooldownMinutes: 0 }
   full:
     alarms: { patterns: ["full-*"] }
     ecs: { cluster: ${clusterName}, service: full }
@@ -92,7 +102,7 @@ services:
 `,
   );
   // The shipped runbook, with short settle and verify times for the test.
-  const runbook = readFileSync(join(ROOT, 'runbooks', 'production-down.yaml'), 'utf8')
+  runbook = readFileSync(join(ROOT, 'runbooks', 'production-down.yaml'), 'utf8')
     .replace('settle_seconds: { default: 120,', 'settle_seconds: { default: 1,')
     .replace('verify_seconds: { default: 300,', 'verify_seconds: { default: 1,');
   process.env.AWS_ENDPOINT_URL = MOTO_URL;
@@ -198,5 +208,34 @@ describe('production-down against moto_server', () => {
     const out = await ecs.send(new DescribeServicesCommand({ cluster: clusterName, services: ['full'] }));
     expect(out.services![0].desiredCount).toBe(2);
     await api.waitRun(incidentId, ['succeeded', 'failed'], 60_000);
+  });
+
+  it('dry-run: the rollback is a dry-run step, what needs a real change is skipped saying so, and the mode is shown in the API and Slack', async () => {
+    const { app: dryApp } = await startApp(`${prefix}-dry`, { RESPONDER_MODE: 'dry-run', SLACK_BOT_TOKEN: 'xoxb-test-0000-token', SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slack.apiUrl }, {
+      catalogFile,
+      runbooks: [runbook],
+      actions: (await import('@responder/aws/actions')).awsActions({ region: 'us-east-1' }),
+    });
+    try {
+      const dry = client(dryApp);
+      const incidentId = await dry.alarm('dry-5xx');
+      const run = await dry.waitRun(incidentId, ['succeeded', 'failed'], 60_000);
+      const step = (id: string) => run.steps.find((s) => s.id === id)!;
+      expect(step('rollback')).toMatchObject({ status: 'dry-run', approval: 'policy', output: expect.objectContaining({ dryRun: true }) });
+      const notDone = /^dry run: rollback was not really done \(nothing changed in production\), so this step has nothing to follow; /;
+      expect(step('scale-up')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(notDone) });
+      expect(step('settle')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(notDone) });
+      expect(step('verify')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(notDone) });
+      expect(run.status).toBe('succeeded');
+      expect(await taskDefinitionOf('dry')).toBe(revisions.dry[1]); // not rolled back
+      const incident = (await dry.get(`/incidents/${incidentId}`).expect(200)).body as { mode: string };
+      expect(incident.mode).toBe('dry-run');
+      expect((await dry.timeline(incidentId)).some((e) => e.type === 'step.dry-run' && e.data.step === 'rollback')).toBe(true);
+      const main = await slack.waitFor(() => slack.messages('#inc-dry').find((m) => m.threadTs === undefined && /rollback/.test(text(m)) && /dry run: not called/.test(text(m))), 15_000);
+      expect(text(main)).toContain('Dry run: nothing is changed.');
+      expect(text(main)).not.toMatch(/`rollback` deploy\.rollback: \*succeeded\*/);
+    } finally {
+      await dryApp.close();
+    }
   });
 });

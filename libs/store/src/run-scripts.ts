@@ -228,7 +228,7 @@ return { 1, encoded }
  * queueing of the dependents it makes ready. ARGV: prefix, runId, now, movesJson, continueJson
  * ({stepId: true}), statusesWanted ('always' | 'unless-all-applied': the caller has nothing left
  * to decide when every move applied), finishedJson (run.finished data, or ''). With finishedJson,
- * a running run whose steps have all succeeded or been skipped after the moves is finished as
+ * a running run whose steps have all succeeded, been skipped or dry-run after the moves is finished as
  * succeeded here (as FINISH_RUN does): the last step's success and the run's end are one call.
  * With startJson ({ step, at }), that step is started first (startStep, at = its startedAt), and
  * the moves are made only if it started: for a step whose action was done before its start was
@@ -257,7 +257,7 @@ if known then unwritten(runKey, known, 'queued') end
 if ARGV[7] ~= '' and redis.call('HGET', runKey, 'status') == 'running' then
   local done = true
   for _, st in ipairs(redis.call('HVALS', runKey .. ':status')) do
-    if st ~= 'succeeded' and st ~= 'skipped' then done = false break end
+    if st ~= 'succeeded' and st ~= 'skipped' and st ~= 'dry-run' then done = false break end
   end
   if done then
     redis.call('HSET', runKey, 'status', 'succeeded', 'finishedAt', now)

@@ -22,13 +22,15 @@ export type StepStatus =
   | 'queued'
   | 'running'
   | 'succeeded'
+  /** A mutating step in dry-run mode: planned and reported, never called (nothing changed). */
+  | 'dry-run'
   | 'failed'
   | 'skipped'
   | 'rejected'
   | 'timed_out'
   | 'cancelled';
 
-export const TERMINAL_STEP_STATUSES: ReadonlySet<StepStatus> = new Set(['succeeded', 'failed', 'skipped', 'rejected', 'timed_out', 'cancelled']);
+export const TERMINAL_STEP_STATUSES: ReadonlySet<StepStatus> = new Set(['succeeded', 'dry-run', 'failed', 'skipped', 'rejected', 'timed_out', 'cancelled']);
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'aborted';
 

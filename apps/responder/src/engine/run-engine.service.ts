@@ -148,6 +148,11 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     }
   }
 
+  /** `live`, or `dry-run`: mutating steps are planned and reported (status dry-run), never called. */
+  get mode(): AppConfig['mode'] {
+    return this.config.mode;
+  }
+
   get hasRunbooks(): boolean {
     return this.runbooks.size > 0;
   }
@@ -278,13 +283,25 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       const context = toRun.length > 0 ? await this.contextFor(run, toRun, statuses) : null;
       // Ready steps are moved together, in one call. Another pass is needed only when one settled
       // without running (skipped, or failed to plan): its dependents may be ready.
-      const planned = this.plan(ready, context);
+      const planned = this.plan(ready, context).map((p) => this.afterDryRun(runbook, p, statuses));
       if (planned.length === 0) return;
       const result = await this.runs.moveSteps(run.id, planned.map((p) => p.move));
       await this.afterMoves(run, planned, result.applied);
       if (!planned.some((p) => p.settles)) return;
       ({ statuses, runStatus } = result);
     }
+  }
+
+  /**
+   * A step skipped after a dry-run step it (transitively) needs says so: it was skipped because
+   * that change was never made, not because production answered.
+   */
+  private afterDryRun(runbook: Runbook, planned: Planned, statuses: StepStatusMap): Planned {
+    if (planned.move.patch.status !== 'skipped' || this.config.mode !== 'dry-run') return planned;
+    const dry = [...(this.graph(runbook).ancestors.get(planned.step.id) ?? [])].filter((id) => statuses[id] === 'dry-run');
+    if (dry.length === 0) return planned;
+    const reason = `dry run: ${dry.join(', ')} ${dry.length === 1 ? 'was' : 'were'} not really done (nothing changed in production), so this step has nothing to follow; ${String(planned.move.patch.reason)}`;
+    return { ...planned, move: { ...planned.move, patch: { ...planned.move.patch, reason }, event: stepEvent('step.skipped', { reason }) } };
   }
 
   /** The moves of ready steps; a step to run is left out when there is no context (its incident is gone). */
@@ -647,11 +664,22 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   private succeeded(run: RunHead, runbook: Runbook, step: RunbookStep, result: StepResult): { move: StepMove; speculated: Planned[] } {
     const outputJson = JSON.stringify(result.output);
     const at = now();
+    if (result.dryRun) {
+      // Its own status, not a success: nothing changed, and what needs a real change must not follow
+      // (its dependents are decided by advanceFrom, which says so when it skips them).
+      const move: StepMove = {
+        stepId: step.id,
+        from: ['running'],
+        patch: { status: 'dry-run', outputJson, summary: result.summary, dryRun: true, finishedAt: at },
+        event: stepEvent('step.dry-run', { action: step.action, summary: result.summary, output: result.output }),
+      };
+      return { move, speculated: [] };
+    }
     const move: StepMove = {
       stepId: step.id,
       from: ['running'],
-      patch: { status: 'succeeded', outputJson, summary: result.summary, dryRun: result.dryRun, finishedAt: at },
-      event: stepEvent('step.succeeded', { action: step.action, summary: result.summary, output: result.output, dryRun: result.dryRun }),
+      patch: { status: 'succeeded', outputJson, summary: result.summary, finishedAt: at },
+      event: stepEvent('step.succeeded', { action: step.action, summary: result.summary, output: result.output }),
     };
     // A note goes on the timeline right after its step's success, before what follows it.
     return { move, speculated: step.action === 'note' ? [] : this.speculate(run, runbook, step, outputJson, at) };
@@ -681,7 +709,7 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     const moves = [last, ...speculated.map((p) => p.move)];
     const step = graph.byId.get(last.stepId);
     // The success of a step no other waits for may be the run's last: the same call ends the run.
-    const endsRun = step !== undefined && last.patch.status === 'succeeded' && isSink(graph, step);
+    const endsRun = step !== undefined && (last.patch.status === 'succeeded' || last.patch.status === 'dry-run') && isSink(graph, step);
     const send = (): Promise<FinishResult> => {
       if (step && this.allDependents(graph, step, speculated)) return this.runs.finishStep(run.id, moves, graph.continueOnFailure);
       if (endsRun) return this.runs.moveStepsAndFinishRun(run.id, moves, graph.continueOnFailure);

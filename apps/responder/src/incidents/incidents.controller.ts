@@ -85,13 +85,16 @@ export class IncidentsController {
     return entry;
   }
 
-  /** The incident, its alarms, and its runs: each step's status, timings, approval and output. */
+  /**
+   * The incident, its mode (`dry-run`: nothing is changed), its alarms, and its runs: each step's
+   * status, timings, approval and output.
+   */
   @Get(':id')
-  async get(@Param('id') id: string): Promise<Incident & { runs: RunView[] }> {
+  async get(@Param('id') id: string): Promise<Incident & { mode: 'live' | 'dry-run'; runs: RunView[] }> {
     const incident = await this.store.get(id);
     if (!incident) throw new NotFoundException(`no incident ${id}`);
     const runs = await this.runs.runsOfIncident(id);
-    return { ...incident, runs: runs.map((r) => runView(r, this.engine.runbook(r.runbook)?.steps.map((s) => s.id) ?? [])) };
+    return { ...incident, mode: this.engine.mode, runs: runs.map((r) => runView(r, this.engine.runbook(r.runbook)?.steps.map((s) => s.id) ?? [])) };
   }
 
   /** In order of recording; `after` (an entry id) and `limit` page through a long one. */

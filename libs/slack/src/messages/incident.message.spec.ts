@@ -56,6 +56,9 @@ describe('incidentMessage', () => {
     expect(line(STEPS.grantedByPolicy)).toContain('auto-approved by policy _business-hours-scale-up_');
     expect(line(STEPS.awaitingTwo)).toContain('needs two different approvers, 1 of 2 so far: <@U01ALICE0>');
     expect(line(STEPS.dryRun)).toContain('dry run: not called');
+    const dryRunStatus = line({ ...STEPS.dryRun, status: 'dry-run' });
+    expect(dryRunStatus).toContain(':test_tube: `scale-up` ecs.scale-up: *dry run: not called*');
+    expect(dryRunStatus).not.toContain('*succeeded*');
   });
 
   it('stays within 50 blocks and 3000 characters a text with 60 steps and a 10 KB alarm reason', () => {

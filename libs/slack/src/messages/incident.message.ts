@@ -30,6 +30,7 @@ export const STEP_EMOJI: Readonly<Record<StepViewStatus, string>> = {
   queued: ':hourglass_flowing_sand:',
   running: ':arrows_counterclockwise:',
   succeeded: ':white_check_mark:',
+  'dry-run': ':test_tube:',
   failed: ':x:',
   skipped: ':fast_forward:',
   rejected: ':no_entry:',
@@ -43,6 +44,7 @@ const STEP_WORD: Readonly<Record<StepViewStatus, string>> = {
   queued: 'queued',
   running: 'running',
   succeeded: 'succeeded',
+  'dry-run': 'dry run: not called',
   failed: 'failed',
   skipped: 'skipped',
   rejected: 'rejected',
@@ -62,9 +64,12 @@ const STEP_DETAIL_CHARS = 300;
 const ALARM_REASON_CHARS = 600;
 const MAX_ALARM_BLOCKS = 2;
 
-/** A mutating step in dry-run mode finishes without calling AWS: say so, not "succeeded". */
+/**
+ * A mutating step in dry-run mode finishes without calling AWS: its own status, `dry-run` (a step
+ * recorded before that status existed: succeeded with dryRun).
+ */
 export function isDryRunStep(step: StepView): boolean {
-  return step.dryRun === true && step.status === 'succeeded';
+  return step.status === 'dry-run' || (step.dryRun === true && step.status === 'succeeded');
 }
 
 export function stepEmoji(step: StepView): string {
@@ -130,6 +135,9 @@ function stepDetail(step: StepView): string {
   const plan = step.mutating && step.plan ? step.plan : undefined;
   let text: string | undefined;
   switch (step.status) {
+    case 'dry-run':
+      text = plan ?? step.summary;
+      break;
     case 'succeeded':
       text = isDryRunStep(step) ? (plan ?? step.summary) : (step.summary ?? plan);
       break;
