@@ -1,24 +1,23 @@
 # syntax=docker/dockerfile:1
-# Responder: multi-stage build on Node 22 LTS (the AWS SDK drops Node 20 in early 2027).
+# Responder: multi-stage build on Node 24 LTS (22 is the floor: the AWS SDK drops Node 20 in early 2027).
 # Debian slim rather than Alpine: the committed lockfile holds the glibc prebuilt binaries
 # (@msgpackr-extract/*-linux-*, @esbuild/linux-*), not musl ones.
 #
 #   docker build -t responder .
 #   docker run -e INGEST_API_KEY=... -e API_TOKEN=... -e REDIS_URL=redis://... -p 3000:3000 responder
 
-ARG NODE_IMAGE=node:22-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: every dependency, compile to dist/ -------------------------------------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 
-# npm install, not npm ci: the lockfile is made on a registry that lacks some other-platform
-# optional packages, and npm ci refuses it ("missing from lock file"); npm install follows the
-# lockfile as committed. --ignore-scripts: the image's npm 10 would run install scripts that the
-# npm 11 used in development blocks (msgpackr-extract, @parcel/watcher, esbuild); all three load
-# their prebuilt binaries without them, and no third-party script runs in the build.
+# npm ci: exactly the committed lockfile (it records every platform's optional packages).
+# --ignore-scripts: package.json's allowScripts denies the three install scripts (msgpackr-extract,
+# @parcel/watcher, esbuild all load prebuilt binaries); an older npm in the image would not read
+# that field, so no third-party script runs in the build either way.
 COPY package.json package-lock.json ./
-RUN npm install --no-audit --no-fund --ignore-scripts
+RUN npm ci --no-audit --no-fund --ignore-scripts
 
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY apps ./apps
@@ -31,10 +30,14 @@ ENV NODE_ENV=production
 WORKDIR /app
 
 COPY package.json package-lock.json ./
-RUN npm install --omit=dev --no-audit --no-fund --ignore-scripts \
+RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts \
   && npm cache clean --force
 
 COPY --from=build /app/dist ./dist
+# The command line (runbook validate, iam-policy, rca, incidents, approve, ...) where the service runs:
+# `docker exec <container> responder --help`.
+COPY bin ./bin
+RUN ln -s /app/bin/responder /usr/local/bin/responder
 # The default RUNBOOKS_DIR (runbooks/) and SERVICE_CATALOG (runbooks/service-catalog.yaml) are
 # relative to /app. Mount your own over /app/runbooks, or point the variables elsewhere.
 COPY runbooks ./runbooks

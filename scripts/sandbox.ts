@@ -16,7 +16,8 @@
  *    5xx and CPU metrics, Aurora cluster `prod-orders`;
  * 3. writes .sandbox/service-catalog.yaml (the real ARNs) and .sandbox/runbooks/production-down.yaml
  *    (the shipped runbook, settle and verify times shortened);
- * 4. starts the built service against moto (its log: .sandbox/service.log);
+ * 4. starts the built service against moto, CloudTrail against the local stand-in
+ *    (test/support/cloudtrail-stub.ts: moto has no LookupEvents) (its log: .sandbox/service.log);
  * 5. sends the alarm `checkout-alb-5xx`, waits (at most 60 s) until the run settles and prints each
  *    step, and the curl commands to follow the incident.
  */
@@ -26,6 +27,8 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } f
 import { join, relative, resolve } from 'node:path';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import Redis from 'ioredis';
+import { ApiTokenStore } from '@responder/store';
+import { startCloudTrailStub } from '../test/support/cloudtrail-stub';
 import { alarmEvent } from '../test/support/events';
 import { REGION, type SandboxProduction, seedSandbox } from './seed-sandbox';
 import { freePort } from '../test/support/net';
@@ -92,7 +95,9 @@ async function main(): Promise<void> {
   const apiToken = randomBytes(24).toString('hex');
   const base = `http://127.0.0.1:${PORT}`;
   const logFile = join(DIR, 'service.log');
-  const service = startService({ motoUrl, catalogFile, ingestKey, apiToken, logFile });
+  // moto has no CloudTrail LookupEvents: the changes step reads the stand-in (no changes seeded).
+  const cloudtrail = await startCloudTrailStub({ region: REGION });
+  const service = startService({ motoUrl, cloudtrailUrl: cloudtrail.url, catalogFile, ingestKey, apiToken, logFile });
   await waitFor(
     `the service on ${base} (GET /ready; its log: ${rel(logFile)})`,
     async () => {
@@ -129,7 +134,8 @@ async function main(): Promise<void> {
   );
 
   const taskDefinition = await currentTaskDefinition(motoUrl, prod);
-  printSummary({ incidentId, runs, settled, base, apiToken, ingestKey, taskDefinition });
+  const aliceToken = await personalToken('alice@example.com');
+  printSummary({ incidentId, runs, settled, base, apiToken, aliceToken, ingestKey, taskDefinition });
 
   if (EXIT) return shutdown(0);
   log('moto_server and the service keep running; Ctrl-C stops both.');
@@ -162,7 +168,7 @@ services:
 `;
 }
 
-function startService(o: { motoUrl: string; catalogFile: string; ingestKey: string; apiToken: string; logFile: string }): ChildProcess {
+function startService(o: { motoUrl: string; cloudtrailUrl: string; catalogFile: string; ingestKey: string; apiToken: string; logFile: string }): ChildProcess {
   const out = openSync(o.logFile, 'w');
   // Only what the service needs: a developer's SQS_QUEUE_URL or Slack token must not leak in.
   const env: NodeJS.ProcessEnv = {
@@ -173,6 +179,7 @@ function startService(o: { motoUrl: string; catalogFile: string; ingestKey: stri
     REDIS_URL,
     REDIS_PREFIX,
     AWS_ENDPOINT_URL: o.motoUrl,
+    AWS_ENDPOINT_URL_CLOUDTRAIL: o.cloudtrailUrl,
     AWS_REGION: REGION,
     AWS_ACCESS_KEY_ID: 'testing',
     AWS_SECRET_ACCESS_KEY: 'testing',
@@ -232,7 +239,17 @@ async function currentTaskDefinition(motoUrl: string, prod: SandboxProduction): 
   }
 }
 
-function printSummary(o: { incidentId: string; runs: Run[]; settled: boolean; base: string; apiToken: string; ingestKey: string; taskDefinition: string }): void {
+/** What `npm run cli -- tokens create <user>` does: approvals need a person's token, not API_TOKEN. */
+async function personalToken(user: string): Promise<string> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    return (await new ApiTokenStore(redis, REDIS_PREFIX).create(user, { label: 'sandbox' })).token;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function printSummary(o: { incidentId: string; runs: Run[]; settled: boolean; base: string; apiToken: string; aliceToken: string; ingestKey: string; taskDefinition: string }): void {
   const lines: string[] = [''];
   for (const run of o.runs) {
     lines.push(`Run ${run.runbook}: ${run.status}${o.settled ? '' : ' (not settled after 60 s)'}`);
@@ -243,13 +260,13 @@ function printSummary(o: { incidentId: string; runs: Run[]; settled: boolean; ba
     }
   }
   lines.push('', `checkout now runs ${short(o.taskDefinition)}`, '');
-  lines.push(`API_TOKEN=${o.apiToken}`, `INGEST_API_KEY=${o.ingestKey}`, '');
+  lines.push(`API_TOKEN=${o.apiToken}`, `INGEST_API_KEY=${o.ingestKey}`, `alice@example.com's personal token (approvals): ${o.aliceToken}`, '');
   const curl = `curl -s -H "Authorization: Bearer ${o.apiToken}"`;
   lines.push('The incident and its runs:', `  ${curl} ${o.base}/incidents/${o.incidentId}`);
   lines.push('Its timeline:', `  ${curl} ${o.base}/incidents/${o.incidentId}/timeline`);
   const waiting = o.runs.flatMap((r) => r.steps).filter((s) => s.status === 'awaiting_approval');
   const approve = (step: string, hash: string) =>
-    `  ${curl} -H 'content-type: application/json' -X POST ${o.base}/incidents/${o.incidentId}/steps/${step}/approve -d '{"approver":"alice@example.com","paramsHash":"${hash}"}'`;
+    `  curl -s -H "Authorization: Bearer ${o.aliceToken}" -H 'content-type: application/json' -X POST ${o.base}/incidents/${o.incidentId}/steps/${step}/approve -d '{"paramsHash":"${hash}"}'`;
   if (waiting.length > 0) {
     for (const s of waiting) lines.push(`Approve ${s.id} (${s.plan ?? ''}):`, approve(s.id, s.paramsHash ?? ''));
   } else {

@@ -5,17 +5,19 @@ import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
-const CLI = join(ROOT, 'apps', 'cli', 'src', 'main.ts');
+// The built command line, as it runs in the image (npm test builds it before jest runs).
+const CLI = join(ROOT, 'bin', 'responder');
 // The same CLI with the test actions known too: the fixtures name test.diagnose / test.mutate.
 const CLI_WITH_TEST_ACTIONS = join(ROOT, 'test', 'support', 'cli-with-test-actions.ts');
 const FIXTURES = 'test/fixtures/runbooks';
 
 function cli(entry: string, args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(TSX, [entry, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  const [cmd, argv] = entry.endsWith('.ts') ? [TSX, [entry, ...args]] : [entry, args];
+  const r = spawnSync(cmd, argv, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe('npm run cli -- runbook validate', () => {
+describe('responder runbook validate', () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'cli-runbooks-'));
@@ -104,11 +106,12 @@ describe('npm run cli -- runbook validate', () => {
     expect(cli(CLI, ['runbook', 'validate', join(dir, 'nope')])).toMatchObject({ code: 1, stdout: `${join(dir, 'nope')}:1:1: no such directory\n1 problem in 1 file\n` });
     const r = cli(CLI, ['runbook', 'check']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('usage: npm run cli -- <command>');
+    expect(r.stderr).toContain("unknown command 'check'");
+    expect(r.stderr).toContain('responder --help lists the commands');
   });
 });
 
-describe('npm run cli -- iam-policy', () => {
+describe('responder iam-policy', () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'cli-iam-'));
@@ -154,6 +157,13 @@ describe('npm run cli -- iam-policy', () => {
     expect(policy.Statement.find((s) => s.Action.includes('codedeploy:CreateDeployment'))?.Resource).toEqual([
       'arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:AppECS-prod-checkout/DgpECS-prod-checkout',
     ]);
+  });
+
+  it('the shipped runbooks: cloudtrail:LookupEvents for changes.recent, on "*" (it takes no resource-level permission)', () => {
+    const r = cli(CLI, ['iam-policy', join(ROOT, 'runbooks')], NO_SQS);
+    expect(r.code).toBe(0);
+    const policy = JSON.parse(r.stdout) as Policy;
+    expect(policy.Statement.find((s) => s.Action.includes('cloudtrail:LookupEvents'))).toMatchObject({ Sid: 'NoResourceLevelPermissions', Resource: '*' });
   });
 
   it('adds the SQS intake on its queue when SQS_QUEUE_URL is set, and warns on stderr when it cannot scope', () => {

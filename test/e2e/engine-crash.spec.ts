@@ -28,6 +28,19 @@ steps:
   - { id: verify, action: test.diagnose, needs: [change], with: { value: 2, sleep_ms: 100 } }
 `,
 );
+const precallFile = join(dir, 'precall.yaml');
+writeFileSync(
+  precallFile,
+  `
+name: precall
+triggers: { services: [precall] }
+steps:
+  - id: change
+    action: test.mutate
+    with: { target: "\${{ incident.id }}", read_ms: 4000 }
+    approval: none
+`,
+);
 
 const children: ChildProcess[] = [];
 afterAll(async () => {
@@ -52,7 +65,7 @@ async function startChild(): Promise<{ child: ChildProcess; url: string }> {
       // A killed worker's job is given back after this long (BullMQ lock duration).
       ENGINE_STALLED_MS: '2000',
       CATALOG_FILE: join(FIXTURES, 'catalog', 'engine.yaml'),
-      RUNBOOK_FILES: runbookFile,
+      RUNBOOK_FILES: `${runbookFile}:${precallFile}`,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -99,8 +112,32 @@ describe('crash safety', () => {
     expect(await testCount(redis, prefix, 'reconciles', run.id, 'change')).toBe(1);
     const types = (await client(url).timeline(incidentId)).map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['step.resumed', 'step.reconciling']));
+    const reconciling = (await client(url).timeline(incidentId)).find((e) => e.type === 'step.reconciling');
+    expect(reconciling?.data.reason).toMatch(/the call may have been made/);
     expect(types.filter((t) => t === 'run.finished')).toHaveLength(1);
     await client(url).alarm('crash-5xx', 'OK', new Date(Date.now() + 30_000));
+    await kill(child);
+  }, 90_000);
+
+  it('a process killed before the mutating call: the timeline says the call was not made, and the next attempt makes it once', async () => {
+    let { child, url } = await startChild();
+    const incidentId = await client(url).alarm('precall-5xx');
+    // killed while the action reads, before it announces its call
+    await eventually('the action to start reading', async () => ((await testCount(redis, prefix, 'reads', incidentId)) === 1 ? true : undefined), 30_000);
+    await kill(child);
+    expect(await testCount(redis, prefix, 'calls-total', incidentId)).toBe(0);
+    ({ child, url } = await startChild());
+
+    const run = await client(url).waitRun(incidentId, ['succeeded'], 30_000);
+    expect(await testCount(redis, prefix, 'calls-total', incidentId)).toBe(1);
+    expect(await testCount(redis, prefix, 'reconciles', run.id, 'change')).toBe(0);
+    const timeline = await client(url).timeline(incidentId);
+    expect(timeline.map((e) => e.type)).not.toContain('step.reconciling');
+    const notCalled = timeline.filter((e) => e.type === 'step.not_called');
+    expect(notCalled).toHaveLength(1);
+    expect(notCalled[0].data.reason).toMatch(/the call was not made/);
+    expect(JSON.stringify(timeline)).not.toMatch(/called the action and did not record/);
+    await client(url).alarm('precall-5xx', 'OK', new Date(Date.now() + 30_000));
     await kill(child);
   }, 90_000);
 

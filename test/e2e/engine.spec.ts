@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { FIXTURES, alarmEvent } from '../support/events';
 import { INGEST_KEY, startApp } from '../support/app';
-import { client, eventually } from '../support/engine';
+import { client, eventually, personToken } from '../support/engine';
 import { testRedis } from '../support/redis';
 import { createTestActions, testCount } from '../support/test-actions';
 import type { Incident } from '@responder/domain';
@@ -63,6 +63,16 @@ steps:
     retries: { attempts: 3, backoff: fixed, delay: 100ms }
 `,
   `
+name: fails-before-call
+triggers: { services: [prefail] }
+steps:
+  - id: change
+    action: test.mutate
+    with: { target: "\${{ incident.id }}", fail_before_call_once: true }
+    approval: none
+    retries: { attempts: 3, backoff: fixed, delay: 100ms }
+`,
+  `
 name: held
 triggers: { services: [held] }
 steps:
@@ -104,6 +114,18 @@ steps:
   - { id: look, action: test.diagnose, with: { value: 1 } }
   - { id: unattended, action: test.mutate, needs: [look], with: { target: "\${{ incident.id }}-u" }, approval: none, timeout: 30s, on_failure: continue }
   - { id: by-policy, action: test.mutate, needs: [look], with: { target: "\${{ incident.id }}-p" }, approval: { policy: always }, timeout: 30s, on_failure: continue }
+`,
+  `
+name: why
+triggers: { services: [why] }
+steps:
+  - { id: boom, action: test.diagnose, with: { fail: always }, on_failure: continue }
+  - { id: never, action: test.diagnose, when: "1 > 2" }
+  - id: tell
+    action: test.diagnose
+    needs: [boom, never]
+    when: "steps.never.status == 'skipped'"
+    with: { value: "\${{ steps.boom.error }} | \${{ steps.never.reason }}" }
 `,
   // Started by the tests themselves (engine.startRun), never by an alarm.
   `
@@ -165,6 +187,15 @@ describe('runbook engine', () => {
     expect(types).toEqual(expect.arrayContaining(['run.planned', 'step.queued', 'step.started', 'step.succeeded', 'step.skipped', 'run.finished']));
   });
 
+  it("gives later steps an earlier step's error and skip reason (steps.<id>.error, .reason)", async () => {
+    const incidentId = await api.alarm('why-5xx');
+    const run = await api.waitRun(incidentId, ['succeeded', 'failed']);
+    const step = (id: string) => run.steps.find((s) => s.id === id)!;
+    expect(step('boom').status).toBe('failed');
+    expect(step('tell').output!.value).toBe(`${step('boom').error} | when was false: 1 > 2`);
+    expect(step('boom').error).toMatch(/diagnostic failed/);
+  });
+
   it('asks for one plan in an alarm storm: an alarm firing again, and each event delivered twice, plan nothing more', async () => {
     const post = (event: object) => request(app.getHttpServer()).post('/events/eventbridge').set('x-api-key', INGEST_KEY).send(event).expect(202);
     const since = Date.now();
@@ -194,32 +225,35 @@ describe('runbook engine', () => {
 
   describe('approvals', () => {
     let incidentId: string;
+    // Approvals need a person's credential: the approver is who the token names.
+    const as: Record<string, string> = {};
     beforeAll(async () => {
+      for (const who of ['alice@example.com', 'bob@example.com', 'mallory@example.com']) as[who] = await personToken(redis, prefix, who);
       incidentId = await api.alarm('appr-5xx');
     });
 
     it('asks for approval with the exact call, refuses a wrong approver, and runs once granted', async () => {
       const fix = await api.waitStep(incidentId, 'fix', ['awaiting_approval']);
       expect(fix.plan).toBe(`set ${incidentId} to 1`);
-      const refused = await api.post(`/incidents/${incidentId}/steps/fix/approve`, { approver: 'mallory@example.com', paramsHash: fix.paramsHash }).expect(403);
+      const refused = await api.postAs(as['mallory@example.com'], `/incidents/${incidentId}/steps/fix/approve`, { paramsHash: fix.paramsHash }).expect(403);
       expect(refused.body.message).toMatch(/not one of the approvers/);
       expect((await api.timeline(incidentId)).some((e) => e.type === 'approval.refused' && e.data.by === 'mallory@example.com')).toBe(true);
 
-      await api.post(`/incidents/${incidentId}/steps/fix/approve`, { approver: 'alice@example.com', paramsHash: fix.paramsHash }).expect(200, );
+      await api.postAs(as['alice@example.com'], `/incidents/${incidentId}/steps/fix/approve`, { paramsHash: fix.paramsHash }).expect(200, );
       const done = await api.waitStep(incidentId, 'fix', ['succeeded']);
       expect(done).toMatchObject({ approval: 'granted', approvals: [expect.objectContaining({ by: 'alice@example.com' })] });
       expect(await testCount(redis, prefix, 'calls-total', incidentId)).toBe(1);
       // a second click on a decided step changes nothing
-      await api.post(`/incidents/${incidentId}/steps/fix/approve`, { approver: 'bob@example.com', paramsHash: fix.paramsHash }).expect(409);
+      await api.postAs(as['bob@example.com'], `/incidents/${incidentId}/steps/fix/approve`, { paramsHash: fix.paramsHash }).expect(409);
     });
 
     it('two-person: the same person twice is not enough, a second person is', async () => {
       const step = await api.waitStep(incidentId, 'fix-twice', ['awaiting_approval']);
-      await api.post(`/incidents/${incidentId}/steps/fix-twice/approve`, { approver: 'alice@example.com', paramsHash: step.paramsHash }).expect(200);
-      const again = await api.post(`/incidents/${incidentId}/steps/fix-twice/approve`, { approver: 'alice@example.com', paramsHash: step.paramsHash }).expect(409);
+      await api.postAs(as['alice@example.com'], `/incidents/${incidentId}/steps/fix-twice/approve`, { paramsHash: step.paramsHash }).expect(200);
+      const again = await api.postAs(as['alice@example.com'], `/incidents/${incidentId}/steps/fix-twice/approve`, { paramsHash: step.paramsHash }).expect(409);
       expect(again.body.code).toBe('duplicate');
       expect((await api.step(incidentId, 'fix-twice'))!.status).toBe('awaiting_approval');
-      await api.post(`/incidents/${incidentId}/steps/fix-twice/approve`, { approver: 'U0ALICE01', paramsHash: step.paramsHash }).expect(200);
+      await api.postAs(as['bob@example.com'], `/incidents/${incidentId}/steps/fix-twice/approve`, { paramsHash: step.paramsHash }).expect(200);
       await api.waitStep(incidentId, 'fix-twice', ['succeeded']);
       expect(await testCount(redis, prefix, 'calls-total', `${incidentId}-2`)).toBe(1);
     });
@@ -231,14 +265,14 @@ describe('runbook engine', () => {
       const before = await api.waitStep(second, 'fix', ['awaiting_approval']);
       expect(before.params).toEqual({ target: second, value: 1 });
       await api.alarm('appr-errors'); // attaches: len(alarms) is now 2
-      const stale = await api.post(`/incidents/${second}/steps/fix/approve`, { approver: 'bob@example.com', paramsHash: before.paramsHash }).expect(409);
+      const stale = await api.postAs(as['bob@example.com'], `/incidents/${second}/steps/fix/approve`, { paramsHash: before.paramsHash }).expect(409);
       expect(stale.body).toMatchObject({ code: 'stale', plan: `set ${second} to 2` });
       expect(stale.body.paramsHash).not.toBe(before.paramsHash);
       expect((await api.timeline(second)).some((e) => e.type === 'approval.stale')).toBe(true);
-      await api.post(`/incidents/${second}/steps/fix/approve`, { approver: 'bob@example.com', paramsHash: stale.body.paramsHash }).expect(200);
+      await api.postAs(as['bob@example.com'], `/incidents/${second}/steps/fix/approve`, { paramsHash: stale.body.paramsHash }).expect(200);
       const done = await api.waitStep(second, 'fix', ['succeeded']);
       expect(done.params).toEqual({ target: second, value: 2 });
-      await api.post(`/incidents/${second}/steps/fix-twice/reject`, { approver: 'bob@example.com', reason: 'not needed' }).expect(200);
+      await api.postAs(as['bob@example.com'], `/incidents/${second}/steps/fix-twice/reject`, { reason: 'not needed' }).expect(200);
       expect(await api.waitStep(second, 'fix-twice', ['rejected'])).toMatchObject({ approval: 'rejected', approvedBy: 'bob@example.com' });
       expect(await testCount(redis, prefix, 'calls-total', `${second}-2`)).toBe(0);
       await api.alarm('appr-latency', 'OK');
@@ -266,6 +300,19 @@ describe('runbook engine', () => {
       expect(await testCount(redis, prefix, 'calls', run.id, 'change')).toBe(1);
       expect(await testCount(redis, prefix, 'reconciles', run.id, 'change')).toBe(1);
       expect((await api.timeline(incidentId)).map((e) => e.type)).toEqual(expect.arrayContaining(['step.retrying', 'step.reconciling', 'step.succeeded']));
+    });
+
+    it('calls on the retry, without reconciling, when the first attempt failed before its call started', async () => {
+      const incidentId = await api.alarm('prefail-5xx');
+      const step = await api.waitStep(incidentId, 'change', ['succeeded']);
+      expect(step.output).not.toHaveProperty('reconciled');
+      const [run] = await api.runs(incidentId);
+      expect(await testCount(redis, prefix, 'reads', incidentId)).toBe(2);
+      expect(await testCount(redis, prefix, 'calls', run.id, 'change')).toBe(1);
+      expect(await testCount(redis, prefix, 'reconciles', run.id, 'change')).toBe(0);
+      const types = (await api.timeline(incidentId)).map((e) => e.type);
+      expect(types).toContain('step.retrying');
+      expect(types).not.toContain('step.reconciling');
     });
 
     it('does nothing when the job of a finished step runs again', async () => {

@@ -41,7 +41,8 @@ describe('RCA export', () => {
     expect(api.text).not.toContain(SECRET);
 
     const file = join(mkdtempSync(join(tmpdir(), 'rca-')), 'rca.md');
-    const cli = spawnSync(join(ROOT, 'node_modules', '.bin', 'tsx'), ['apps/cli/src/main.ts', 'rca', id, '-o', file], {
+    // the built command line (npm test builds it first), as it runs in the image
+    const cli = spawnSync(join(ROOT, 'bin', 'responder'), ['rca', id, '-o', file], {
       cwd: ROOT,
       env: { ...process.env, REDIS_PREFIX: prefix },
       encoding: 'utf8',
@@ -49,12 +50,19 @@ describe('RCA export', () => {
     expect(cli.stderr.replace(/.*NodeVersionSupportWarning[\s\S]*?trace-warnings[^\n]*\n/, '')).toBe('');
     expect(cli.status).toBe(0);
     expect(readFileSync(file, 'utf8')).toBe(api.text);
+
+    const json = spawnSync(join(ROOT, 'bin', 'responder'), ['rca', id, '--json'], { cwd: ROOT, env: { ...process.env, REDIS_PREFIX: prefix }, encoding: 'utf8' });
+    expect(json.status).toBe(0);
+    const apiJson = await request(app.getHttpServer()).get(`/incidents/${id}/rca.json`).set('Authorization', `Bearer ${API_TOKEN}`).expect(200);
+    // the same model, built a moment later: only "now"-relative fields may differ
+    expect(Object.keys(JSON.parse(json.stdout) as object)).toEqual(Object.keys(apiJson.body as object));
+    expect((JSON.parse(json.stdout) as { title: unknown }).title).toEqual((apiJson.body as { title: unknown }).title);
   });
 
   it('404 for an unknown incident, 401 without the token; the CLI says so with exit 1', async () => {
     await request(app.getHttpServer()).get('/incidents/inc_nope/rca.md').set('Authorization', `Bearer ${API_TOKEN}`).expect(404);
     await request(app.getHttpServer()).get('/incidents/inc_nope/rca.md').expect(401);
-    const cli = spawnSync(join(ROOT, 'node_modules', '.bin', 'tsx'), ['apps/cli/src/main.ts', 'rca', 'inc_nope'], {
+    const cli = spawnSync(join(ROOT, 'bin', 'responder'), ['rca', 'inc_nope'], {
       cwd: ROOT,
       env: { ...process.env, REDIS_PREFIX: prefix },
       encoding: 'utf8',

@@ -300,6 +300,16 @@ describe('Slack', () => {
     expect(JSON.stringify(help)).toContain('run &lt;runbook&gt; &lt;service&gt;');
   });
 
+  it('answers a slash command that came without response_url with an ephemeral message instead of failing', async () => {
+    const body = slashCommandBody({ text: 'help', userId: 'U0NORESP1', channelId: slack.channelId('#inc-shop'), responseUrl: null });
+    expect(body).not.toContain('response_url');
+    await request(app.getHttpServer()).post('/slack/events').set(signSlackRequest(SIGNING_SECRET, body)).send(body).expect(200);
+    const answer = await slack.waitFor(() => slack.ephemerals.find((e) => e.user === 'U0NORESP1'));
+    expect(answer.channel).toBe(slack.channelId('#inc-shop'));
+    expect(JSON.stringify(answer)).toContain('run &lt;runbook&gt; &lt;service&gt;');
+    expect(logs()).not.toContain('respond is not a function');
+  });
+
   it('adds a note from /incident note to the timeline and the RCA, with its author', async () => {
     const added = await command(`note ${shopIncident} customers report failed payments since 18:02`, 'U0BOB0001', 'note');
     expect(added.text).toMatch(/Note added/);

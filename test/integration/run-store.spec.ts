@@ -58,8 +58,13 @@ describe('RunStore', () => {
 
   it('ledger: call once, reconcile after an unrecorded call, replay a recorded result', async () => {
     expect(await store.ledgerBegin('k1')).toEqual({ kind: 'call', attempt: 1 });
+    // crash here, before the call started: known not to have called
+    expect(await store.ledgerBegin('k1')).toEqual({ kind: 'uncalled', attempt: 1 });
+    expect(await store.ledgerCalling('k1', 2)).toBe(false);
+    expect(await store.ledgerCalling('k1', 1)).toBe(true);
     // crash here: the call may have happened, nothing recorded
     expect(await store.ledgerBegin('k1')).toEqual({ kind: 'reconcile', attempt: 1 });
+    expect(await store.ledgerCalling('k1', 1)).toBe(false);
     await store.ledgerFinish('k1', { state: 'done', resultJson: '{"ok":true}' });
     expect(await store.ledgerBegin('k1')).toEqual({ kind: 'done', resultJson: '{"ok":true}' });
 

@@ -19,10 +19,12 @@ export const testActionDescriptors: ReadonlyMap<string, ActionDescriptor> = know
  *
  * - test.diagnose (read-only), with: { value?, sleep_ms?, fail?: 'always' }: returns the value,
  *   its start and end times;
- * - test.mutate (mutating), with: { target, value?, sleep_ms?, fail_after_call_once? }: counts its
- *   calls per step and the most calls in flight at once per target; `fail_after_call_once` throws
- *   after the first call has counted (a connection dropped after the change was made), so the
- *   retry must reconcile instead of calling again.
+ * - test.mutate (mutating), with: { target, value?, read_ms?, sleep_ms?, fail_before_call_once?,
+ *   fail_after_call_once? }: first "reads" for `read_ms` (counted under `reads:<target>`; with
+ *   `fail_before_call_once` the first read throws, nothing called), then announces its call
+ *   (ctx.calling) and counts its calls per step and the most calls in flight at once per target;
+ *   `fail_after_call_once` throws after the first call has counted (a connection dropped after the
+ *   change was made), so the retry must reconcile instead of calling again.
  */
 export function createTestActions(redis: import('ioredis').default, prefix: string): import('@responder/domain').Action[] {
   const key = (...parts: string[]) => `${prefix}:test:${parts.join(':')}`;
@@ -54,9 +56,14 @@ export function createTestActions(redis: import('ioredis').default, prefix: stri
       id: 'test.mutate',
       mutating: true,
       description: 'A mutating action that counts its calls.',
+      announcesCall: true,
       plan: (params) => ({ summary: `set ${String(params.target)} to ${JSON.stringify(params.value ?? null)}`, resource: `test:${String(params.target)}` }),
       async run(params, ctx) {
         const target = String(params.target);
+        const reads = await redis.incr(key('reads', target));
+        await sleep(num(params.read_ms), ctx.signal);
+        if (params.fail_before_call_once === true && reads === 1) throw new Error('throttled while reading, before the call');
+        await ctx.calling?.();
         const calls = await redis.incr(key('calls', ctx.runId, ctx.stepId));
         await redis.incr(key('calls-total', target));
         const active = await redis.incr(key('active', target));

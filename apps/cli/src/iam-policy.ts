@@ -200,34 +200,3 @@ function resourceNames(type: Exclude<ResourceType, 'sqs-queue'>, svc: CatalogSer
       return svc.aurora ? [`cluster:${svc.aurora.cluster}`] : [];
   }
 }
-
-export const IAM_POLICY_USAGE = 'iam-policy [dir] [--region R] [--account N]';
-
-export interface IamPolicyArgs {
-  dir?: string;
-  region?: string;
-  account?: string;
-}
-
-/** Parses `[dir] [--region R] [--account N]` (also `--region=R`); a string is the error. */
-export function parseIamPolicyArgs(args: readonly string[]): IamPolicyArgs | string {
-  const out: IamPolicyArgs = {};
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const flag = /^--(region|account)(?:=(.*))?$/.exec(arg);
-    if (flag) {
-      const value = flag[2] ?? args[++i];
-      if (!value) return `--${flag[1]} needs a value`;
-      if (flag[1] === 'region' && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(value)) return `--region: expected an AWS region such as us-east-1, got "${value}"`;
-      if (flag[1] === 'account' && !/^\d{12}$/.test(value)) return `--account: expected a 12-digit AWS account id, got "${value}"`;
-      out[flag[1] as 'region' | 'account'] = value;
-    } else if (arg.startsWith('-')) {
-      return `unknown option ${arg}`;
-    } else if (out.dir === undefined) {
-      out.dir = arg;
-    } else {
-      return `unexpected argument ${arg}`;
-    }
-  }
-  return out;
-}

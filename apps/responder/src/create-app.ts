@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { AppModule, type AppOptions } from './app.module';
 import { configureBodyParsing } from './http/body-parsing';
+import { openApiDocument, responderVersion, serveOpenApi } from './http/openapi';
 import { StoreUnavailableFilter } from './http/store-unavailable.filter';
 import { MetricsService } from './metrics/metrics.service';
 import { SlackBolt } from './slack/slack-bolt';
@@ -19,6 +20,7 @@ export async function createApp(options: AppOptions): Promise<INestApplication> 
   configureBodyParsing(app, app.get(MetricsService));
   app.useGlobalFilters(new StoreUnavailableFilter());
   app.enableShutdownHooks();
+  serveOpenApi(app, openApiDocument(app, responderVersion()));
   await app.init();
   return app;
 }

@@ -110,7 +110,7 @@ export function attemptOutcome(error: unknown): AttemptOutcome {
 }
 
 /**
- * Turns an SDK error into what the engine acts on (STYLE §7):
+ * Turns an SDK error into what the engine acts on (retryable, permanent, not applied):
  * - access denied → PermanentActionError naming the IAM action (retrying cannot help);
  * - a resource that does not exist, or any other 4xx (validation) → PermanentActionError;
  * - throttling (and the other transient 4xx), 5xx and network errors, which the SDK has already

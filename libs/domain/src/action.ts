@@ -1,5 +1,5 @@
 /**
- * A runbook action (STYLE.md §2: strategy + registry). Every action says whether it changes
+ * A runbook action (a strategy, found by name in a registry). Every action says whether it changes
  * production; the engine gates mutating ones (approval, lock, cooldown, idempotency, dry-run).
  * Adding an action is one file implementing this interface plus one line in the registry.
  */
@@ -10,6 +10,8 @@ export interface ActionDescriptor {
   description: string;
   /** IAM actions it calls, for the README / `cli iam`. */
   iam?: string[];
+  /** Mutating actions: run() awaits `ctx.calling()` right before its changing request. */
+  announcesCall?: boolean;
 }
 
 export interface ActionContext {
@@ -20,6 +22,14 @@ export interface ActionContext {
   idempotencyKey: string;
   signal: AbortSignal;
   dryRun: boolean;
+  /**
+   * Given to mutating actions that declare `announcesCall`: awaited right before the request that
+   * changes production, once its reads are done. It records that the call starts, so that an
+   * attempt that died before it is known not to have called (and is simply called again), and
+   * one that died after it is reconciled. Without `announcesCall` the engine records it right
+   * before `run`.
+   */
+  calling?: () => Promise<void>;
 }
 
 /** What a mutating action will do, shown to approvers and recorded (and all a dry run does). */
@@ -46,9 +56,9 @@ export interface Action extends ActionDescriptor {
   plan(params: Record<string, unknown>): ActionPlan;
   run(params: Record<string, unknown>, ctx: ActionContext): Promise<ActionResult>;
   /**
-   * For mutating actions: called instead of `run` when an earlier attempt recorded that it was
-   * about to call (a crash or retry between the call and its record). Looks at the real state and
-   * reports it; must not repeat the change.
+   * For mutating actions: called instead of `run` when an earlier attempt recorded that its call
+   * started and never recorded the outcome (a crash or retry between the call and its record).
+   * Looks at the real state and reports it; must not repeat the change.
    */
   reconcile?(params: Record<string, unknown>, ctx: ActionContext): Promise<ActionResult>;
 }

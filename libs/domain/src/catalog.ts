@@ -50,6 +50,8 @@ const service = z
       .strict()
       .optional(),
     logGroups: z.array(name).default([]),
+    /** The service's security groups (tasks and load balancer): changes.recent looks for changes to them. */
+    securityGroups: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'expected a security group id such as "sg-0123456789abcdef0"')).default([]),
     codeDeploy: z.object({ application: name, deploymentGroup: name }).strict().optional(),
     aurora: z.object({ cluster: name }).strict().optional(),
     slack: z
@@ -64,14 +66,18 @@ const service = z
         scaleUpFactor: z.number().min(1).max(10).default(2),
         cooldownMinutes: z.number().min(0).default(10),
         autoRollbackWindowMinutes: z.number().min(0).default(30),
+        // The diagnosis must blame the deployment at least this surely for a rollback without people.
+        autoRollbackMinConfidence: z.number().min(0).max(1).default(0.8),
       })
       .strict()
-      .default({ minTasks: 1, maxTasks: 10, scaleUpFactor: 2, cooldownMinutes: 10, autoRollbackWindowMinutes: 30 }),
+      .default({ minTasks: 1, maxTasks: 10, scaleUpFactor: 2, cooldownMinutes: 10, autoRollbackWindowMinutes: 30, autoRollbackMinConfidence: 0.8 }),
   })
   .strict();
 
 const catalogSchema = z
   .object({
+    /** The shipped example says so: the service then warns loudly and defaults to dry-run. */
+    example: z.boolean().optional(),
     approverGroups: z.record(name, approverGroup).default({}),
     services: z.record(z.string().regex(/^[a-z0-9][a-z0-9-_.]*$/, 'expected a service name of a-z, 0-9, "-", "_", "."'), service).default({}),
   })
@@ -83,6 +89,8 @@ export type ApproverGroup = z.output<typeof approverGroup>;
 export interface Catalog {
   services: Record<string, CatalogService>;
   approverGroups: Record<string, ApproverGroup>;
+  /** True for the shipped example catalog (`example: true`), which describes no real production. */
+  example?: boolean;
 }
 
 export type MatchedBy = 'arn' | 'name' | 'pattern';
@@ -108,7 +116,7 @@ export function parseCatalog(file: string, text: string, options: ParseCatalogOp
   const raw = parsed.value ?? { services: {}, approverGroups: {} };
   const services: Record<string, CatalogService> = {};
   for (const [key, svc] of Object.entries(raw.services)) services[key] = { ...svc, name: key };
-  const catalog: Catalog = { services, approverGroups: raw.approverGroups };
+  const catalog: Catalog = { services, approverGroups: raw.approverGroups, ...(raw.example ? { example: true } : {}) };
   const problems = crossCheck(parsed.locator, catalog, options.actions);
   return problems.length > 0 ? { ok: false, problems } : { ok: true, value: catalog };
 }

@@ -104,14 +104,14 @@ export const CONTEXT_FIELDS: Readonly<Record<string, readonly string[] | null>> 
   incident: ['id', 'service', 'title', 'status', 'routed', 'openedAt', 'onsetAt'],
   alarm: ['name', 'arn', 'kind', 'state', 'reason', 'stateChangedAt'],
   alarms: null,
-  service: ['name', 'description', 'alarms', 'ecs', 'loadBalancer', 'logGroups', 'codeDeploy', 'aurora', 'slack', 'approvers', 'limits', 'autonomy', 'deny'],
+  service: ['name', 'description', 'alarms', 'ecs', 'loadBalancer', 'logGroups', 'securityGroups', 'codeDeploy', 'aurora', 'slack', 'approvers', 'limits', 'autonomy', 'deny'],
   inputs: null,
   steps: null,
   mode: [],
   now: [],
 };
 /** What `steps.<id>` holds. */
-export const STEP_CONTEXT_FIELDS: readonly string[] = ['status', 'output'];
+export const STEP_CONTEXT_FIELDS: readonly string[] = ['status', 'output', 'error', 'reason'];
 
 // ---------------------------------------------------------------------------------------------
 // Durations
@@ -574,7 +574,7 @@ class RunbookChecker {
         };
       }
       if (third !== undefined && !STEP_CONTEXT_FIELDS.includes(third)) {
-        return { message: `steps.${second}.${third}: a step has only ${STEP_CONTEXT_FIELDS.join(' and ')}${suggest(third, STEP_CONTEXT_FIELDS)}`, offset: off(2) };
+        return { message: `steps.${second}.${third}: a step has only ${STEP_CONTEXT_FIELDS.join(', ')}${suggest(third, STEP_CONTEXT_FIELDS)}`, offset: off(2) };
       }
       return null;
     }

@@ -10,7 +10,7 @@ import {
 import type { types } from '@slack/bolt';
 
 /**
- * Slack's Web API, the one place besides Bolt that calls it (STYLE §1). Methods are named for what
+ * Slack's Web API, the one place besides Bolt that calls it. Methods are named for what
  * Responder does; WebClient types and errors stay inside. Every call is made once: the client's own
  * retries are off and rate-limited calls are rejected, because the reporter's BullMQ queue retries
  * (with the delay a SlackRetryableError carries) and a second layer of retries would hold a job for

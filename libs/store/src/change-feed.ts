@@ -25,12 +25,17 @@ export class ChangeFeed {
     this.key = `${prefix}:changes`;
   }
 
-  /** Creates the group if it does not exist; a new group starts with the changes made from now on. */
-  async ensureGroup(group: string): Promise<void> {
+  /**
+   * Creates the group if it does not exist, and says whether it did: a new group starts with the
+   * changes made from now on, so its reader must catch up on what happened before by other means.
+   */
+  async ensureGroup(group: string): Promise<boolean> {
     try {
       await this.redis.xgroup('CREATE', this.key, group, '$', 'MKSTREAM');
+      return true;
     } catch (err) {
       if (!/BUSYGROUP/.test((err as Error).message)) throw err;
+      return false;
     }
   }
 

@@ -245,6 +245,11 @@ export class IncidentStore {
     return (await this.redis.set(`${this.options.prefix}:retention:sweep`, holder, 'PX', ttlMs, 'NX')) === 'OK';
   }
 
+  /** The same, for the engine's sweep of open incidents that have nothing planned yet. */
+  async claimPlanSweep(holder: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(`${this.options.prefix}:plan:sweep`, holder, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
   /** Events that belonged to no open incident (an OK after resolution), newest last. */
   async unattached(limit = 100): Promise<TimelineEntry[]> {
     const raw = await this.redis.xrevrange(this.keys.unattached(), '+', '-', 'COUNT', limit);

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 
 /**
- * What production Redis should be for Responder (ARCHITECTURE.md §4): persistent (AOF or RDB
+ * What production Redis should be for Responder: persistent (AOF or RDB
  * snapshots) and `noeviction`, or incidents and queued steps can silently vanish. Read from INFO,
  * which ElastiCache allows (CONFIG GET it does not).
  */

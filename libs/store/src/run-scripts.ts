@@ -337,24 +337,43 @@ return 1
 
 /**
  * The idempotency ledger of mutating calls. ARGV: prefix, key, now.
+ * An attempt is first an intent (`intent`: nothing called yet), then a call (`calling`, set by
+ * LEDGER_CALLING_LUA right before the request that changes production), then `done` or `failed`.
  * Returns { 'call', attempt } when the caller may call the action (first time, or the previous
- * attempt recorded a clean failure), { 'reconcile', attempt } when an attempt began and never
- * recorded its outcome (a crash between call and record), { 'done', resultJson } when it finished.
+ * attempt recorded a clean failure), { 'uncalled', attempt } when an attempt recorded its intent
+ * and stopped before calling (a crash before the call: calling now is the first call),
+ * { 'reconcile', attempt } when an attempt started its call and never recorded its outcome (the
+ * call may have been made), { 'done', resultJson } when it finished.
  */
 export const LEDGER_BEGIN_LUA = `${HEAD}
 local key, now = P .. ':ledger:' .. ARGV[2], ARGV[3]
 local state = redis.call('HGET', key, 'state')
 if not state then
-  redis.call('HSET', key, 'state', 'calling', 'attempt', 1, 'startedAt', now)
+  redis.call('HSET', key, 'state', 'intent', 'attempt', 1, 'startedAt', now)
   return { 'call', '1' }
 end
 if state == 'done' then return { 'done', redis.call('HGET', key, 'result') } end
 local attempt = tonumber(redis.call('HGET', key, 'attempt'))
 if state == 'failed' then
-  redis.call('HSET', key, 'state', 'calling', 'attempt', attempt + 1, 'startedAt', now)
+  redis.call('HSET', key, 'state', 'intent', 'attempt', attempt + 1, 'startedAt', now)
   return { 'call', tostring(attempt + 1) }
 end
+if state == 'intent' then
+  redis.call('HSET', key, 'startedAt', now)
+  return { 'uncalled', tostring(attempt) }
+end
 return { 'reconcile', tostring(attempt) }
+`;
+
+/**
+ * Marks an attempt's call as started: from here a crash leaves its outcome unknown. Only an
+ * attempt still at `intent` moves. ARGV: prefix, key, attempt, now. Returns 1 when it moved.
+ */
+export const LEDGER_CALLING_LUA = `${HEAD}
+local key = P .. ':ledger:' .. ARGV[2]
+if redis.call('HGET', key, 'state') ~= 'intent' or redis.call('HGET', key, 'attempt') ~= ARGV[3] then return 0 end
+redis.call('HSET', key, 'state', 'calling', 'callingAt', ARGV[4])
+return 1
 `;
 
 /** Releases a lock only if this holder still owns it. ARGV: prefix, resource, token. */

@@ -8,6 +8,7 @@ import {
   EXTEND_LOCK_LUA,
   FINISH_RUN_LUA,
   LEDGER_BEGIN_LUA,
+  LEDGER_CALLING_LUA,
   MOVE_STEPS_LUA,
   RELEASE_COOLDOWN_LUA,
   RELEASE_LOCK_LUA,
@@ -76,6 +77,9 @@ export interface StepState {
   reason?: string;
   dryRun?: boolean;
 }
+
+/** What a step left for the steps after it: its output (JSON text), or why it failed or was skipped. */
+export type StepResultText = Pick<StepState, 'outputJson' | 'error' | 'reason'>;
 
 /** What the engine needs of a run to move its steps on (without the steps' states). */
 export interface RunHead {
@@ -149,6 +153,7 @@ interface RunCommands {
   responderAddApproval: Cmd;
   responderFinishRun: Cmd;
   responderLedgerBegin: Cmd;
+  responderLedgerCalling: Cmd;
   responderReleaseLock: Cmd;
   responderExtendLock: Cmd;
   responderAcquireLock: Cmd;
@@ -165,6 +170,7 @@ const SCRIPTS: Record<keyof RunCommands, string> = {
   responderAddApproval: ADD_APPROVAL_LUA,
   responderFinishRun: FINISH_RUN_LUA,
   responderLedgerBegin: LEDGER_BEGIN_LUA,
+  responderLedgerCalling: LEDGER_CALLING_LUA,
   responderReleaseLock: RELEASE_LOCK_LUA,
   responderExtendLock: EXTEND_LOCK_LUA,
   responderAcquireLock: ACQUIRE_LOCK_LUA,
@@ -176,7 +182,7 @@ const SCRIPTS: Record<keyof RunCommands, string> = {
 };
 
 export type ApprovalOutcome = 'granted' | 'recorded' | 'duplicate' | 'stale' | 'not_pending';
-export type LedgerBegin = { kind: 'call'; attempt: number } | { kind: 'reconcile'; attempt: number } | { kind: 'done'; resultJson: string };
+export type LedgerBegin = { kind: 'call'; attempt: number } | { kind: 'uncalled'; attempt: number } | { kind: 'reconcile'; attempt: number } | { kind: 'done'; resultJson: string };
 
 /** Runs, steps, approvals, the idempotency ledger, locks, cooldowns and the kill switch, in Redis. */
 export class RunStore {
@@ -286,17 +292,21 @@ export class RunStore {
   }
 
   /**
-   * The outputs (JSON text) of these steps, read for the expressions that name them; the other
-   * fields of their states are not returned.
+   * The outputs (JSON text) of these steps, with their errors and skip reasons, read for the
+   * expressions that name them; the other fields of their states are not returned.
    */
-  async stepOutputs(runId: string, stepIds: readonly string[] | 'all'): Promise<Map<string, string | undefined>> {
+  async stepOutputs(runId: string, stepIds: readonly string[] | 'all'): Promise<Map<string, StepResultText | undefined>> {
     const key = `${this.key('run', runId)}:steps`;
-    const out = new Map<string, string | undefined>();
+    const out = new Map<string, StepResultText | undefined>();
+    const pick = (raw: string): StepResultText => {
+      const { outputJson, error, reason } = JSON.parse(raw) as StepState;
+      return { outputJson, error, reason };
+    };
     if (stepIds === 'all') {
-      for (const [id, raw] of Object.entries(await this.redis.hgetall(key))) out.set(id, (JSON.parse(raw) as StepState).outputJson);
+      for (const [id, raw] of Object.entries(await this.redis.hgetall(key))) out.set(id, pick(raw));
     } else if (stepIds.length > 0) {
       const raws = await this.redis.hmget(key, ...stepIds);
-      stepIds.forEach((id, i) => out.set(id, raws[i] ? (JSON.parse(raws[i]) as StepState).outputJson : undefined));
+      stepIds.forEach((id, i) => out.set(id, raws[i] ? pick(raws[i]) : undefined));
     }
     return out;
   }
@@ -397,6 +407,17 @@ export class RunStore {
     return this.redis.hgetall(`${this.prefix}:incident:${incidentId}:runs`);
   }
 
+  /** runsOf for several incidents, in one round trip. */
+  async runsOfMany(incidentIds: string[]): Promise<Record<string, string>[]> {
+    if (incidentIds.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of incidentIds) pipeline.hgetall(`${this.prefix}:incident:${id}:runs`);
+    return ((await pipeline.exec()) ?? []).map(([err, value]) => {
+      if (err) throw err;
+      return value as Record<string, string>;
+    });
+  }
+
   /** An incident's runs, oldest first (what the API, the RCA and Slack show). */
   async runsOfIncident(incidentId: string): Promise<RunRecord[]> {
     const runs = await Promise.all(Object.values(await this.runsOf(incidentId)).map((id) => this.getRun(id)));
@@ -465,7 +486,12 @@ export class RunStore {
   async ledgerBegin(key: string): Promise<LedgerBegin> {
     const [kind, value] = (await this.cmd.responderLedgerBegin(this.prefix, key, this.now())) as [string, string];
     if (kind === 'done') return { kind, resultJson: value };
-    return { kind: kind as 'call' | 'reconcile', attempt: Number(value) };
+    return { kind: kind as 'call' | 'uncalled' | 'reconcile', attempt: Number(value) };
+  }
+
+  /** Records that the attempt's call starts now (see LEDGER_CALLING_LUA); false if it is not at `intent`. */
+  async ledgerCalling(key: string, attempt: number): Promise<boolean> {
+    return (await this.cmd.responderLedgerCalling(this.prefix, key, attempt, this.now())) === 1;
   }
 
   async ledgerFinish(key: string, outcome: { state: 'done'; resultJson: string } | { state: 'failed'; error: string }): Promise<void> {

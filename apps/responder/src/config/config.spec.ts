@@ -21,6 +21,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ REDIS_URL: 'localhost:6379' })).toThrow(/REDIS_URL must be a URL such as redis:\/\//);
   });
 
+  it('takes OIDC with issuer, audience and JWKS URL together, and names what is missing', () => {
+    const oidc = { OIDC_ISSUER: 'https://idp.example.com/', OIDC_AUDIENCE: 'responder', OIDC_JWKS_URL: 'https://idp.example.com/jwks.json' };
+    expect(loadConfig(oidc).oidc).toEqual({ issuer: 'https://idp.example.com/', audience: 'responder', jwksUrl: 'https://idp.example.com/jwks.json', userClaim: 'email' });
+    expect(loadConfig({ ...oidc, OIDC_USER_CLAIM: 'preferred_username' }).oidc?.userClaim).toBe('preferred_username');
+    expect(loadConfig({}).oidc).toBeUndefined();
+    expect(() => loadConfig({ OIDC_ISSUER: oidc.OIDC_ISSUER })).toThrow(/OIDC_AUDIENCE is required with OIDC_ISSUER .*OIDC_JWKS_URL is required/);
+    expect(() => loadConfig({ ...oidc, OIDC_JWKS_URL: 'idp/jwks' })).toThrow(/OIDC_JWKS_URL must be a URL/);
+  });
+
   it('never prints a secret, even a malformed one', () => {
     const leaked = 'short-secret';
     for (const name of ['INGEST_API_KEY', 'API_TOKEN', 'SLACK_SIGNING_SECRET']) {
@@ -57,6 +66,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ INCIDENT_RETENTION_DAYS: '30' }).incidentRetentionDays).toBe(30);
     expect(() => loadConfig({ INCIDENT_RETENTION_DAYS: '0' })).toThrow(new ConfigError('invalid configuration: INCIDENT_RETENTION_DAYS must be at least 1'));
     expect(() => loadConfig({ INCIDENT_RETENTION_DAYS: '1.5' })).toThrow(/^invalid configuration: INCIDENT_RETENTION_DAYS must be a whole number$/);
+  });
+
+  it('times Redis commands out after 500 ms and sweeps for unplanned incidents every 30 s, unless told otherwise', () => {
+    expect(loadConfig({}).redis.commandTimeoutMs).toBe(500);
+    expect(loadConfig({}).engine.planSweepMs).toBe(30_000);
+    expect(loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '2000', ENGINE_PLAN_SWEEP_SECONDS: '5' })).toMatchObject({ redis: { commandTimeoutMs: 2000 }, engine: { planSweepMs: 5000 } });
+    expect(() => loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '10' })).toThrow(new ConfigError('invalid configuration: REDIS_COMMAND_TIMEOUT_MS must be at least 50'));
+    expect(() => loadConfig({ ENGINE_PLAN_SWEEP_SECONDS: '0' })).toThrow(new ConfigError('invalid configuration: ENGINE_PLAN_SWEEP_SECONDS must be at least 1'));
   });
 
   it('treats an empty value as unset', () => {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { formatPath } from '@responder/domain';
 
 /**
- * The service's configuration (ARCHITECTURE.md §3), validated once at boot. Secrets have no
+ * The service's configuration, validated once at boot. Secrets have no
  * defaults; a variable needed only by a feature is required only when that feature is on; an error
  * names the variable and never its value.
  */
@@ -20,6 +20,7 @@ const schema = z
     HOST: z.string().default('0.0.0.0'),
     REDIS_URL: url(/^rediss?:$/, 'redis://127.0.0.1:6379').default('redis://127.0.0.1:6379'),
     REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:{}_-]+$/, 'must be letters, digits, ":", "_", "-" or a {hash-tag}').default('responder'),
+    REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000).default(500),
     AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as us-east-1').optional(),
     SERVICE_CATALOG: z.string().optional(),
     RUNBOOKS_DIR: z.string().default('runbooks'),
@@ -34,12 +35,17 @@ const schema = z
     SLACK_REMINDER_SECONDS: int(1, 24 * 3600).default(600),
     SLACK_STAKEHOLDER_UPDATE_MINUTES: int(5, 24 * 60).default(30),
     API_TOKEN: secret(16).optional(),
+    OIDC_ISSUER: z.string().min(1).optional(),
+    OIDC_AUDIENCE: z.string().min(1).optional(),
+    OIDC_JWKS_URL: url(/^https?:$/, 'https://login.example.com/.well-known/jwks.json').optional(),
+    OIDC_USER_CLAIM: z.string().min(1).default('email'),
     RESPONDER_MODE: z.enum(['live', 'dry-run'], 'must be live or dry-run').default('live'),
     LOG_LEVEL: z.enum(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`).default('info'),
     DEDUPE_TTL_SECONDS: int(60, 7 * 24 * 3600).default(48 * 3600),
     INCIDENT_RETENTION_DAYS: int(1, 10 * 365).default(90),
     ENGINE_CONCURRENCY: int(1, 256).default(32),
     ENGINE_STALLED_MS: int(1000, 10 * 60_000).default(30_000),
+    ENGINE_PLAN_SWEEP_SECONDS: int(1, 3600).default(30),
     SHUTDOWN_GRACE_MS: int(0, 10 * 60_000).default(25_000),
   })
   .superRefine((env, ctx) => {
@@ -49,12 +55,17 @@ const schema = z
     if ((env.SLACK_APP_TOKEN || env.SLACK_SIGNING_SECRET) && !env.SLACK_BOT_TOKEN) {
       ctx.addIssue({ code: 'custom', path: ['SLACK_BOT_TOKEN'], message: 'is required when SLACK_APP_TOKEN or SLACK_SIGNING_SECRET is set' });
     }
+    const oidc = ['OIDC_ISSUER', 'OIDC_AUDIENCE', 'OIDC_JWKS_URL'] as const;
+    if (oidc.some((k) => env[k] !== undefined)) {
+      for (const k of oidc) if (env[k] === undefined) ctx.addIssue({ code: 'custom', path: [k], message: `is required with ${oidc.filter((o) => env[o] !== undefined).join(', ')} (OIDC needs all three)` });
+    }
   });
 
 export interface AppConfig {
   port: number;
   host: string;
-  redis: { url: string; prefix: string };
+  /** commandTimeoutMs: how long a command waits for Redis's answer before it fails (see redis/connection-options.ts). */
+  redis: { url: string; prefix: string; commandTimeoutMs: number };
   awsRegion?: string;
   /** Path of the service catalog; `explicit` is false when it is the default path. */
   catalog: { path: string; explicit: boolean };
@@ -72,14 +83,18 @@ export interface AppConfig {
     /** The "next update within" promise of stakeholder updates. */
     stakeholderUpdateMinutes: number;
   };
+  /** The shared bearer token: reads and automation; it cannot approve or reject. */
   apiToken?: string;
+  /** OIDC JWTs from the team's identity provider as per-person credentials; `userClaim` names the catalog user. */
+  oidc?: { issuer: string; audience: string; jwksUrl: string; userClaim: string };
   mode: 'live' | 'dry-run';
   logLevel: (typeof LOG_LEVELS)[number];
   dedupeTtlSeconds: number;
   /** How long a resolved incident (its timeline, runs, Slack state) is kept before the sweep removes it. */
   incidentRetentionDays: number;
   /** Step jobs one process runs at once; how long a crashed worker's job stays claimed (BullMQ lockDuration). */
-  engine: { concurrency: number; stalledMs: number; shutdownGraceMs: number };
+  /** planSweepMs: how often open incidents with nothing planned yet are looked for (RunEngine.sweepUnplanned). */
+  engine: { concurrency: number; stalledMs: number; shutdownGraceMs: number; planSweepMs: number };
 }
 
 export class ConfigError extends Error {
@@ -99,7 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   return {
     port: e.PORT,
     host: e.HOST,
-    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS },
     awsRegion: e.AWS_REGION,
     catalog: { path: e.SERVICE_CATALOG ?? `${e.RUNBOOKS_DIR.replace(/\/$/, '')}/service-catalog.yaml`, explicit: e.SERVICE_CATALOG !== undefined },
     runbooksDir: e.RUNBOOKS_DIR,
@@ -117,11 +132,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
         }
       : undefined,
     apiToken: e.API_TOKEN,
+    oidc: e.OIDC_ISSUER && e.OIDC_AUDIENCE && e.OIDC_JWKS_URL ? { issuer: e.OIDC_ISSUER, audience: e.OIDC_AUDIENCE, jwksUrl: e.OIDC_JWKS_URL, userClaim: e.OIDC_USER_CLAIM } : undefined,
     mode: e.RESPONDER_MODE,
     logLevel: e.LOG_LEVEL,
     dedupeTtlSeconds: e.DEDUPE_TTL_SECONDS,
     incidentRetentionDays: e.INCIDENT_RETENTION_DAYS,
-    engine: { concurrency: e.ENGINE_CONCURRENCY, stalledMs: e.ENGINE_STALLED_MS, shutdownGraceMs: e.SHUTDOWN_GRACE_MS },
+    engine: { concurrency: e.ENGINE_CONCURRENCY, stalledMs: e.ENGINE_STALLED_MS, shutdownGraceMs: e.SHUTDOWN_GRACE_MS, planSweepMs: e.ENGINE_PLAN_SWEEP_SECONDS * 1000 },
   };
 }
 

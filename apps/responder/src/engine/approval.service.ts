@@ -20,7 +20,7 @@ export interface Decision {
 }
 
 /**
- * Approvals as data (ARCHITECTURE.md §4): a decision names the step and the hash of the exact
+ * Approvals as data (docs/architecture.md): a decision names the step and the hash of the exact
  * parameters it approves; the approver must be one of the step's approvers; a plan that changed
  * since is refused as stale (and re-requested). The HTTP API and Slack both call this.
  */

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import { type Action, type ActionContext, type ActionPlan, type Catalog, type CatalogService, type Incident, PermanentActionError, autonomyOf } from '@responder/domain';
@@ -26,6 +28,7 @@ import {
   type RunRecord,
   type RunStatus,
   type StepMove,
+  type StepResultText,
   type StepStart,
   type StepState,
   type StepStatusMap,
@@ -44,6 +47,8 @@ const UNQUEUED_RETRY_MAX_MS = 30_000;
 const LOCK_MARGIN_MS = 60_000;
 /** Hints kept for jobs another replica may take (each is small; the oldest go first). */
 const MAX_HINTS = 10_000;
+/** The newest open incidents looked at by one sweep for incidents with nothing planned. */
+const PLAN_SWEEP_LIMIT = 500;
 
 /** A step's move decided by the engine, and what follows once it applied. */
 interface Planned {
@@ -108,6 +113,9 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   private readonly hints = new Map<string, Hint>();
   private readonly stopping = new AbortController();
   private recovery: Promise<void> = Promise.resolve();
+  private readonly sweepHolder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private sweepTimer?: NodeJS.Timeout;
+  private sweeping: Promise<void> = Promise.resolve();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -128,11 +136,52 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       (job, error) => this.jobFailed(job, error),
     );
     this.recovery = this.recoverUntilDone();
+    this.scheduleSweep(0);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping.abort();
-    await this.recovery;
+    clearTimeout(this.sweepTimer);
+    await Promise.all([this.recovery, this.sweeping]);
+  }
+
+  /**
+   * The plan of an incident is queued after the incident is stored, in another call: if that call
+   * fails (Redis restarted in between), the intake still answers 202 (the event is stored), and
+   * this sweep, at boot and every ENGINE_PLAN_SWEEP_SECONDS, finds it. One replica per period.
+   */
+  private scheduleSweep(delayMs: number): void {
+    if (this.stopping.signal.aborted || !this.hasRunbooks) return;
+    this.sweepTimer = setTimeout(() => {
+      this.sweeping = this.sweepTick().finally(() => this.scheduleSweep(this.config.engine.planSweepMs));
+    }, delayMs);
+    this.sweepTimer.unref();
+  }
+
+  private async sweepTick(): Promise<void> {
+    try {
+      if (!(await this.incidents.claimPlanSweep(this.sweepHolder, Math.max(500, this.config.engine.planSweepMs - 500)))) return;
+      await this.sweepUnplanned();
+    } catch (err) {
+      // Redis down or busy: the next period tries again.
+      this.logger.warn(`looking for unplanned incidents failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Queues the plan of each open incident (the newest PLAN_SWEEP_LIMIT) that a runbook matches and has no run of; returns their ids. */
+  async sweepUnplanned(): Promise<string[]> {
+    const { items } = await this.incidents.list({ status: 'open', limit: PLAN_SWEEP_LIMIT, offset: 0 });
+    const runs = await this.runs.runsOfMany(items.map((i) => i.id));
+    const unplanned = items.filter((incident, i) => this.unplannedRunbooks(incident, runs[i]).length > 0).map((i) => i.id);
+    for (const incidentId of unplanned) await this.incidentChanged(incidentId);
+    if (unplanned.length > 0) this.logger.warn({ incidents: unplanned }, `${unplanned.length} open incident(s) had no run planned yet: planning them now`);
+    return unplanned;
+  }
+
+  /** The runbooks whose triggers match the incident and that have no run of it yet. */
+  private unplannedRunbooks(incident: Incident, runs: Record<string, string>): Runbook[] {
+    const alarmNames = incident.alarms.map((a) => a.name);
+    return [...this.runbooks.values()].filter((runbook) => !Object.hasOwn(runs, runbook.name) && triggerMatches(runbook, { service: incident.service, alarmNames }));
   }
 
   /** Recovery needs Redis; when it is down at boot, try again until it answers (or we stop). */
@@ -193,10 +242,8 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     const [incident, runs] = await Promise.all([this.incidents.get(incidentId), this.runs.runsOf(incidentId)]);
     if (!incident || incident.status !== 'open') return [];
     const started: string[] = [];
-    for (const runbook of this.runbooks.values()) {
-      // Planned already: startRun would find so only after planning its first steps.
-      if (Object.hasOwn(runs, runbook.name)) continue;
-      if (!triggerMatches(runbook, { service: incident.service, alarmNames: incident.alarms.map((a) => a.name) })) continue;
+    // Planned already: startRun would find so only after planning its first steps.
+    for (const runbook of this.unplannedRunbooks(incident, runs)) {
       const runId = await this.startRun(incident, runbook, 'alarm', {});
       if (runId) started.push(runId);
     }
@@ -815,8 +862,9 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     const cooldownMinutes = service ? (this.catalog.services[service]?.limits.cooldownMinutes ?? 0) : 0;
     const cooldownData = { action: step.action, resource, runId: run.id, step: step.id, incidentId: run.incidentId };
     const ledgerState = (await this.runs.ledger(ledgerKey)).state;
-    // A step resumed after it called (calling, done) reconciles whatever the cooldown says.
-    if (ledgerState === undefined || ledgerState === 'failed') {
+    // A step resumed after it called (calling, done) reconciles whatever the cooldown says; one
+    // that only recorded its intent never called, so it claims again like a first attempt.
+    if (ledgerState === undefined || ledgerState === 'failed' || ledgerState === 'intent') {
       const exempt = [...(this.graphOf(run.runbook)?.ancestors.get(step.id) ?? [])].map((id) => `${run.id}/${id}`);
       const held = await this.runs.claimCooldown(scope, holder, exempt, cooldownMinutes * 60, cooldownData);
       if (held) {
@@ -829,12 +877,19 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     }
     const begin = await this.runs.ledgerBegin(ledgerKey);
     if (begin.kind === 'done') return JSON.parse(begin.resultJson) as { output: Record<string, unknown>; summary?: string };
+    if (begin.kind === 'uncalled') {
+      await this.runs.appendTimeline(run.incidentId, 'step.not_called', {
+        runId: run.id,
+        step: step.id,
+        reason: 'an earlier attempt stopped before it called the action: the call was not made; calling it now',
+      });
+    }
     let result;
     try {
       result =
-        begin.kind === 'call'
-          ? await this.callOnce(run, step, action, params, ledgerKey, begin.attempt)
-          : await this.reconcile(run, step, action, params, ledgerKey, begin.attempt);
+        begin.kind === 'reconcile'
+          ? await this.reconcile(run, step, action, params, ledgerKey, begin.attempt)
+          : await this.callOnce(run, step, action, params, ledgerKey, begin.attempt);
     } catch (err) {
       // A call that did not take effect changed nothing to wait after.
       if (err instanceof PermanentActionError || (err as { notApplied?: boolean }).notApplied === true) await this.runs.releaseCooldown(scope, holder);
@@ -844,14 +899,33 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     return result;
   }
 
+  /**
+   * One attempt of a mutating call. The ledger moves from intent to calling right before the
+   * request that changes production (the action says when, with ctx.calling, if it announces its
+   * call; else right before run), so a crash before that point is known to have called nothing.
+   */
   private async callOnce(run: RunHead, step: RunbookStep, action: Action, params: Record<string, unknown>, key: string, attempt: number) {
+    let called = false;
+    let abandoned = false;
+    const calling = async () => {
+      if (called) return;
+      const marked = await this.runs.ledgerCalling(key, attempt);
+      // Given up meanwhile (timeout): the attempt is recorded as failed, so it must not call now.
+      if (!marked || abandoned) throw new Error(`${step.action}: attempt ${attempt} was given up before its call`);
+      called = true;
+    };
     let result;
     try {
-      result = await this.withTimeout(step, (signal) => action.run(params, this.actionContext(run, step, signal, `${key}#${attempt}`)));
+      result = await this.withTimeout(step, async (signal) => {
+        if (!action.announcesCall) await calling();
+        return action.run(params, this.actionContext(run, step, signal, `${key}#${attempt}`, calling));
+      });
     } catch (err) {
-      // Only an error that says the call did not take effect lets a retry call again; anything else
-      // (a timeout, a dropped connection) may have changed production: the retry reconciles.
-      if (err instanceof PermanentActionError || (err as { notApplied?: boolean }).notApplied === true) {
+      abandoned = true;
+      // Only an error that says the call did not take effect (or one before the call started) lets
+      // a retry call again; anything else (a timeout, a dropped connection) may have changed
+      // production: the retry reconciles.
+      if (!called || err instanceof PermanentActionError || (err as { notApplied?: boolean }).notApplied === true) {
         await this.runs.ledgerFinish(key, { state: 'failed', error: (err as Error).message });
       }
       throw err;
@@ -861,9 +935,13 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 
   private async reconcile(run: RunHead, step: RunbookStep, action: Action, params: Record<string, unknown>, key: string, attempt: number) {
-    await this.runs.appendTimeline(run.incidentId, 'step.reconciling', { runId: run.id, step: step.id, reason: 'an earlier attempt called the action and did not record its outcome' });
+    await this.runs.appendTimeline(run.incidentId, 'step.reconciling', {
+      runId: run.id,
+      step: step.id,
+      reason: 'the call may have been made: an earlier attempt started it and did not record its outcome',
+    });
     if (!action.reconcile) {
-      throw new PermanentActionError(`${step.action} was called and its outcome is unknown (the attempt was interrupted); it cannot reconcile: check by hand`);
+      throw new PermanentActionError(`${step.action} may have been called (an earlier attempt started the call and was interrupted): its outcome is unknown and it cannot reconcile: check by hand`);
     }
     const reconcile = action.reconcile.bind(action);
     const result = await this.withTimeout(step, (signal) => reconcile(params, this.actionContext(run, step, signal, `${key}#${attempt}`)));
@@ -898,9 +976,10 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     }
   }
 
-  private actionContext(run: RunHead, step: RunbookStep, signal: LazySignal, idempotencyKey = `${run.id}:${step.id}`): ActionContext {
+  private actionContext(run: RunHead, step: RunbookStep, signal: LazySignal, idempotencyKey = `${run.id}:${step.id}`, calling?: () => Promise<void>): ActionContext {
     const dryRun = this.config.mode === 'dry-run';
     return {
+      calling,
       incidentId: run.incidentId,
       runId: run.id,
       stepId: step.id,
@@ -970,9 +1049,9 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     return this.contextOf(incident, JSON.parse(run.inputsJson) as Record<string, unknown>, statuses, outputJson);
   }
 
-  private contextOf(incident: Incident, inputs: Record<string, unknown>, statuses: StepStatusMap, outputJson: Map<string, string | undefined>): Record<string, unknown> {
+  private contextOf(incident: Incident, inputs: Record<string, unknown>, statuses: StepStatusMap, results: Map<string, StepResultText | undefined>): Record<string, unknown> {
     const steps: Record<string, StepContext> = {};
-    for (const [id, status] of Object.entries(statuses)) steps[id] = outputJson.has(id) ? lazyStepContext(status, outputJson.get(id)) : { status };
+    for (const [id, status] of Object.entries(statuses)) steps[id] = results.has(id) ? lazyStepContext(status, results.get(id)?.outputJson, results.get(id)) : { status };
     const service = incident.service ? (this.catalog.services[incident.service] ?? null) : null;
     return buildContext({ incident, service, inputs, steps, mode: this.config.mode, now: new Date() });
   }
@@ -983,10 +1062,10 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     const incident = readsIncident ? await this.incidents.get(run.incidentId) : incidentStub(run.incidentId, run.service || null);
     if (!incident) return null;
     const statuses: StepStatusMap = {};
-    const outputs = new Map<string, string | undefined>();
+    const outputs = new Map<string, StepResultText | undefined>();
     for (const [id, s] of Object.entries(run.steps)) {
       statuses[id] = s.status;
-      outputs.set(id, s.outputJson);
+      outputs.set(id, { outputJson: s.outputJson, error: s.error, reason: s.reason });
     }
     return this.contextOf(incident, JSON.parse(run.inputsJson) as Record<string, unknown>, statuses, outputs);
   }
@@ -1069,10 +1148,15 @@ function decidableAfter(dependent: RunbookStep, finished: string): boolean {
   return ok;
 }
 
-/** A step's status and output for expressions; the output is parsed only if an expression reads it. */
-function lazyStepContext(status: StepContext['status'], outputJson: string | undefined): StepContext {
+/**
+ * A step's status and output for expressions (and its error or skip reason, when it has one); the
+ * output is parsed only if an expression reads it.
+ */
+function lazyStepContext(status: StepContext['status'], outputJson: string | undefined, why?: { error?: string; reason?: string }): StepContext {
   let parsed: Record<string, unknown> | undefined;
   const context = { status } as StepContext;
+  if (why?.error !== undefined) context.error = why.error;
+  if (why?.reason !== undefined) context.reason = why.reason;
   Object.defineProperty(context, 'output', {
     enumerable: true,
     get: () => (parsed ??= outputJson ? (JSON.parse(outputJson) as Record<string, unknown>) : undefined),

@@ -3,9 +3,9 @@ import { type Job, type JobsOptions, Queue, Worker } from 'bullmq';
 import Redis from 'ioredis';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../tokens';
-import { CONNECTION_DEFAULTS } from '../redis/connection-options';
+import { CONNECTION_DEFAULTS, timedConnection } from '../redis/connection-options';
 
-/** Job data holds ids only (STYLE.md §5); state lives in the store. */
+/** Job data holds ids only; state lives in the store. */
 export type EngineJob =
   | { name: 'plan'; data: { incidentId: string } }
   | { name: 'step'; data: { runId: string; stepId: string } }
@@ -29,7 +29,7 @@ export class StepQueue implements BeforeApplicationShutdown {
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     // Fail fast when Redis is down (the intake answers 503) instead of queueing in memory.
-    this.connection = new Redis(config.redis.url, { ...CONNECTION_DEFAULTS, maxRetriesPerRequest: null, enableOfflineQueue: false, lazyConnect: false });
+    this.connection = new Redis(config.redis.url, { ...timedConnection(config), maxRetriesPerRequest: null, enableOfflineQueue: false, lazyConnect: false });
     this.connection.on('error', () => undefined);
     this.queue = new Queue(QUEUE_NAME, { connection: this.connection, prefix: `${config.redis.prefix}:bull`, defaultJobOptions: RETENTION });
     this.queue.on('error', (err) => this.logger.warn(`queue: ${err.message}`));
@@ -58,6 +58,7 @@ export class StepQueue implements BeforeApplicationShutdown {
 
   startWorker(processor: (job: Job) => Promise<unknown>, onFailed: (job: Job, error: Error) => Promise<void>): void {
     if (this.worker) return;
+    // No command timeout: BullMQ's blocking fetch runs on a duplicate of it (see timedConnection).
     const workerConnection = new Redis(this.config.redis.url, { ...CONNECTION_DEFAULTS, maxRetriesPerRequest: null });
     workerConnection.on('error', () => undefined);
     this.workerConnection = workerConnection;

@@ -28,5 +28,5 @@ export class StoreUnavailableFilter implements ExceptionFilter {
 }
 
 export function isRedisUnavailable(message: string): boolean {
-  return /enableOfflineQueue|Connection is closed|ECONNREFUSED|ETIMEDOUT|EPIPE|ECONNRESET|max retries per request|Stream isn't writeable/i.test(message);
+  return /enableOfflineQueue|Command timed out|Connection is closed|ECONNREFUSED|ETIMEDOUT|EPIPE|ECONNRESET|max retries per request|Stream isn't writeable/i.test(message);
 }

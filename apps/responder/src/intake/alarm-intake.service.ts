@@ -1,11 +1,18 @@
 import { BadRequestException, Inject, Injectable, Logger } from '@nestjs/common';
-import { type InputProblem, CatalogMatcher, type Catalog, parseAlarmEvent, problemsToText } from '@responder/domain';
+import { ALARM_DETAIL_TYPE, type InputProblem, CatalogMatcher, type Catalog, parseAlarmEvent, problemsToText } from '@responder/domain';
 import { IncidentStore, type IngestOutcome, type IngestResult } from '@responder/store';
 import { RunEngine } from '../engine/run-engine.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { CATALOG } from '../tokens';
 
 export type IntakeSource = 'http' | 'sqs';
+
+/** An event of another type (an alarm configuration change, an ECS event...): not an error, not stored. */
+export interface IgnoredEvent {
+  incidentId: null;
+  deduplicated: false;
+  outcome: 'ignored';
+}
 
 /** A 400 whose body lists each problem: which field, what was expected. */
 export class InvalidEventError extends BadRequestException {
@@ -33,9 +40,17 @@ export class AlarmIntakeService {
   }
 
   /** Throws InvalidEventError for a malformed event; store errors propagate (the caller retries). */
-  async receive(body: unknown, source: IntakeSource): Promise<IngestResult> {
+  async receive(body: unknown, source: IntakeSource): Promise<IngestResult | IgnoredEvent> {
     const stop = this.metrics.intakeDuration.startTimer({ source });
     this.metrics.eventsReceived.inc({ source });
+    const detailType = otherDetailType(body);
+    if (detailType !== null) {
+      // A broad EventBridge rule sends these too: a 4xx would pile them up as failed deliveries.
+      this.metrics.eventsIgnored.inc({ source });
+      stop({ outcome: 'ignored' });
+      this.logger.debug({ detailType: detailType.slice(0, 100), source }, 'event of another type ignored');
+      return { incidentId: null, deduplicated: false, outcome: 'ignored' };
+    }
     const parsed = parseAlarmEvent(body);
     if (!parsed.ok) {
       this.metrics.eventsRejected.inc({ source, reason: 'invalid' });
@@ -61,21 +76,40 @@ export class AlarmIntakeService {
       // If the first delivery stored the event but failed to hand it to the engine (and answered
       // 503), this retry does it; planning is idempotent (one run per runbook per incident). A
       // first delivery that neither opened the incident nor attached an alarm had nothing to plan.
-      if (result.incidentId && plans(result.firstOutcome ?? 'opened')) await this.engine.incidentChanged(result.incidentId);
+      if (result.incidentId && plans(result.firstOutcome ?? 'opened')) await this.queuePlan(result.incidentId);
       return result;
     }
     if (!match) this.metrics.unroutedAlarms.inc();
     if (result.outcome === 'opened') this.metrics.incidentsOpened.inc({ routed: match ? 'true' : 'false' });
     if (result.outcome === 'resolved') this.metrics.incidentsResolved.inc();
-    if (plans(result.outcome) && result.incidentId) {
-      await this.engine.incidentChanged(result.incidentId);
-    }
+    if (plans(result.outcome) && result.incidentId) await this.queuePlan(result.incidentId);
     this.logger.log(
       { eventId: alarm.eventId, alarm: alarm.alarmName, state: alarm.state, service: match?.service.name ?? null, incidentId: result.incidentId, outcome: result.outcome, source },
       `alarm ${alarm.alarmName} ${alarm.state}: ${result.outcome}`,
     );
     return result;
   }
+
+  /**
+   * The event is stored: a failure to queue its plan must not make the sender deliver it again
+   * (it would be a duplicate, and the plan would wait for it). The engine's sweep of unplanned
+   * incidents plans it (RunEngine.sweepUnplanned).
+   */
+  private async queuePlan(incidentId: string): Promise<void> {
+    try {
+      await this.engine.incidentChanged(incidentId);
+    } catch (err) {
+      this.metrics.planQueueFailures.inc();
+      this.logger.warn({ incidentId }, `incident ${incidentId} stored, but queueing its plan failed (${(err as Error).message}): the engine's sweep plans it`);
+    }
+  }
+}
+
+/** The event's `detail-type` when it is a string other than an alarm state change; null otherwise. */
+function otherDetailType(body: unknown): string | null {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
+  const detailType = (body as Record<string, unknown>)['detail-type'];
+  return typeof detailType === 'string' && detailType !== ALARM_DETAIL_TYPE ? detailType : null;
 }
 
 /** Whether an alarm with this outcome can start a runbook: it opened an incident or joined one. */

@@ -3,11 +3,12 @@ import Redis from 'ioredis';
 import { redisDurabilityWarnings } from '@responder/store';
 import { type AppConfig, redactUrl } from '../config/config';
 import { APP_CONFIG, REDIS } from '../tokens';
-import { CONNECTION_DEFAULTS } from './connection-options';
+import { timedConnection } from './connection-options';
 
 /**
  * One Redis connection for the store. No offline queue: when Redis is down a command fails at once
- * and the intake answers 503 (EventBridge retries), instead of piling requests up in memory.
+ * and the intake answers 503 (EventBridge retries), instead of piling requests up in memory; when
+ * it hangs, the command timeout does the same.
  */
 @Global()
 @Module({
@@ -17,7 +18,7 @@ import { CONNECTION_DEFAULTS } from './connection-options';
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) =>
         new Redis(config.redis.url, {
-          ...CONNECTION_DEFAULTS,
+          ...timedConnection(config),
           lazyConnect: true,
           enableOfflineQueue: false,
           maxRetriesPerRequest: 1,

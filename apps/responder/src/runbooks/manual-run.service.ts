@@ -20,7 +20,7 @@ export type ManualRunAnswer =
   | { ok: false; code: 'already_running'; message: string; incidentId: string; runId: string };
 
 /**
- * Runs a runbook for a service on request (ARCHITECTURE.md §3: `POST /runbooks/:name/run`, Slack's
+ * Runs a runbook for a service on request (`POST /runbooks/:name/run`, Slack's
  * `/incident run`). The run belongs to the service's open incident; when there is none, a person's
  * request opens one, which then behaves like any other: the service's alarms attach to it and
  * resolve it when they return to OK.

@@ -5,7 +5,7 @@ import { SlackPermanentError, SlackRetryableError } from '@responder/slack';
 import type { AppConfig } from '../config/config';
 import { MetricsService } from '../metrics/metrics.service';
 import { APP_CONFIG } from '../tokens';
-import { CONNECTION_DEFAULTS } from '../redis/connection-options';
+import { CONNECTION_DEFAULTS, timedConnection } from '../redis/connection-options';
 
 /**
  * Outbound Slack work, on its own BullMQ queue so that a slow or failing Slack never holds up a
@@ -50,7 +50,7 @@ export class SlackOutbox implements BeforeApplicationShutdown {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: MetricsService,
   ) {
-    this.connection = new Redis(config.redis.url, { ...CONNECTION_DEFAULTS, maxRetriesPerRequest: null, enableOfflineQueue: false });
+    this.connection = new Redis(config.redis.url, { ...timedConnection(config), maxRetriesPerRequest: null, enableOfflineQueue: false });
     this.connection.on('error', () => undefined);
     this.queue = new Queue(SLACK_QUEUE, { connection: this.connection, prefix: `${config.redis.prefix}:bull`, defaultJobOptions: DEFAULTS });
     this.queue.on('error', (err) => this.logger.warn(`queue: ${err.message}`));
@@ -75,6 +75,7 @@ export class SlackOutbox implements BeforeApplicationShutdown {
 
   startWorker(processor: (job: SlackJob) => Promise<void>): void {
     if (this.worker) return;
+    // No command timeout: BullMQ's blocking fetch runs on a duplicate of it (see timedConnection).
     const workerConnection = new Redis(this.config.redis.url, { ...CONNECTION_DEFAULTS, maxRetriesPerRequest: null });
     workerConnection.on('error', () => undefined);
     this.workerConnection = workerConnection;

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import Redis from 'ioredis';
-import { type Change, ChangeFeed } from '@responder/store';
+import { type Change, ChangeFeed, IncidentStore } from '@responder/store';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../tokens';
 import { SlackOutbox } from './slack-outbox';
@@ -10,11 +10,21 @@ import { CONNECTION_DEFAULTS } from '../redis/connection-options';
 const GROUP = 'slack';
 /** A change read by a replica that died unacknowledged is taken over after this long. */
 const CLAIM_IDLE_MS = 30_000;
+/** How long one read of the feed waits for changes. */
+const BLOCK_MS = 1000;
+/** Open incidents read per page when re-syncing them all. */
+const RESYNC_PAGE = 200;
 
 /**
  * Follows the change feed (every write to any incident's timeline, from any replica) and queues a
  * Slack sync of each incident that changed. A change is acknowledged only once its sync is queued:
  * a crash in between hands it to another replica, or to this one when it comes back.
+ *
+ * The consumer group is created when missing: at the first boot, and whenever Redis comes back
+ * without it (restarted without persistence, a failover to a replica that lagged, a flush), when
+ * reads fail with NOGROUP. A new group starts at the changes made from then on, so each time it is
+ * created every open incident is synced once: Slack's messages are derived from the store, and a
+ * sync of an incident that Slack already shows changes nothing.
  */
 @Injectable()
 export class SlackReporter implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -29,8 +39,11 @@ export class SlackReporter implements OnApplicationBootstrap, BeforeApplicationS
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly outbox: SlackOutbox,
+    private readonly incidents: IncidentStore,
   ) {
-    this.redis = new Redis(config.redis.url, { ...CONNECTION_DEFAULTS, maxRetriesPerRequest: null, lazyConnect: true });
+    // The command timeout covers the blocking read's own wait: a Redis that stops answering fails
+    // the read (and the loop retries) instead of holding it for good.
+    this.redis = new Redis(config.redis.url, { ...CONNECTION_DEFAULTS, commandTimeout: BLOCK_MS + config.redis.commandTimeoutMs, maxRetriesPerRequest: null, lazyConnect: true });
     this.redis.on('error', () => undefined);
     this.feed = new ChangeFeed(this.redis, config.redis.prefix);
   }
@@ -48,29 +61,54 @@ export class SlackReporter implements OnApplicationBootstrap, BeforeApplicationS
 
   private async follow(): Promise<void> {
     let grouped = false;
+    let resync = false;
     let lastClaim = 0;
     for (let delay = 250; !this.stopping.signal.aborted; ) {
       try {
         if (this.redis.status === 'wait') await this.redis.connect();
         if (!grouped) {
-          await this.feed.ensureGroup(GROUP);
+          // The group first, then the re-sync: a change made in between is read from the group.
+          resync = (await this.feed.ensureGroup(GROUP)) || resync;
           grouped = true;
+        }
+        if (resync) {
+          const count = await this.resyncOpenIncidents();
+          resync = false;
+          if (count > 0) this.logger.log(`the change feed's consumer group was created: re-synced ${count} open incident(s) to Slack`);
         }
         let claimed: Change[] = [];
         if (Date.now() - lastClaim > CLAIM_IDLE_MS / 2) {
           claimed = await this.feed.claimStale(GROUP, this.consumer, CLAIM_IDLE_MS);
           lastClaim = Date.now();
         }
-        const changes = [...claimed, ...(await this.feed.read(GROUP, this.consumer, { blockMs: 1000, count: 200 }))];
+        const changes = [...claimed, ...(await this.feed.read(GROUP, this.consumer, { blockMs: BLOCK_MS, count: 200 }))];
         for (const incidentId of new Set(changes.map((c) => c.incidentId))) await this.outbox.sync(incidentId);
         await this.feed.ack(GROUP, changes.map((c) => c.id));
         delay = 250;
       } catch (err) {
         if (this.stopping.signal.aborted) return;
-        this.logger.warn(`reading the change feed: ${(err as Error).message}; again in ${delay} ms`);
+        const message = (err as Error).message;
+        if (/NOGROUP/.test(message)) {
+          // Redis lost the group (and likely more): recreate it at once and re-sync.
+          this.logger.warn(`the change feed's consumer group '${GROUP}' is gone (Redis restarted empty or was flushed?): recreating it and re-syncing every open incident`);
+          grouped = false;
+          continue;
+        }
+        this.logger.warn(`reading the change feed: ${message}; again in ${delay} ms`);
         await new Promise((resolve) => setTimeout(resolve, delay).unref());
         delay = Math.min(delay * 2, 10_000);
       }
+    }
+  }
+
+  /** Queues a sync of every open incident (each sync is deduplicated per incident); returns how many. */
+  private async resyncOpenIncidents(): Promise<number> {
+    let count = 0;
+    for (let offset = 0; ; offset += RESYNC_PAGE) {
+      const { items } = await this.incidents.list({ status: 'open', limit: RESYNC_PAGE, offset });
+      for (const incident of items) await this.outbox.sync(incident.id);
+      count += items.length;
+      if (items.length < RESYNC_PAGE) return count;
     }
   }
 }

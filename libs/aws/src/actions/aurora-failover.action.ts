@@ -32,6 +32,7 @@ export function auroraFailoverAction(rds: RdsAdapter, cloudwatch: CloudWatchAdap
   return {
     id: AURORA_FAILOVER_ID,
     mutating: true,
+    announcesCall: true,
     description: 'Fail an Aurora cluster over to a reader (target_instance, or the healthiest), only when the writer is down and no failover is under way (with: { cluster, target_instance? }).',
     iam: ['rds:DescribeDBClusters', 'rds:DescribeDBInstances', 'rds:DescribeEvents', 'cloudwatch:GetMetricData', 'rds:FailoverDBCluster'],
 
@@ -63,6 +64,7 @@ export function auroraFailoverAction(rds: RdsAdapter, cloudwatch: CloudWatchAdap
       }
       if (!target) throw new PermanentActionError(`${AURORA_FAILOVER_ID}: Aurora cluster ${p.cluster} has no available reader to fail over to`);
 
+      await ctx.calling?.();
       const { status } = await rds.failover(p.cluster, target, { abortSignal: ctx.signal });
       const from = writer ? `${writer.instanceId} (${writer.status})` : 'no writer';
       return {

@@ -138,6 +138,30 @@ describe('ecs.scale-up', () => {
     expect(state.desiredCount).toBe(8);
   });
 
+  it('announces its call after its reads and right before UpdateService, and not when it skips', async () => {
+    const { ecs, action } = setup(3);
+    expect(action.announcesCall).toBe(true);
+    const order: string[] = [];
+    const calling = jest.fn(() => {
+      order.push(`calling after ${ecs.commandCalls(DescribeServicesCommand).length} read(s), ${ecs.commandCalls(UpdateServiceCommand).length} update(s)`);
+      return Promise.resolve();
+    });
+    await action.run(PARAMS, { ...ctx(), calling });
+    expect(order).toEqual(['calling after 1 read(s), 0 update(s)']);
+    expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(1);
+
+    const skip = setup(24);
+    const notCalling = jest.fn(() => Promise.resolve());
+    await skip.action.run(PARAMS, { ...ctx(), calling: notCalling });
+    expect(notCalling).not.toHaveBeenCalled();
+  });
+
+  it('makes no call when announcing it fails (the engine gave the attempt up)', async () => {
+    const { ecs, action } = setup(3);
+    await expect(action.run(PARAMS, { ...ctx(), calling: () => Promise.reject(new Error('given up')) })).rejects.toThrow('given up');
+    expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+  });
+
   it('leaves a service scaled to zero alone', async () => {
     const { ecs, action } = setup(0);
     expect((await action.run(PARAMS, ctx())).output).toMatchObject({ skipped: true, desiredCount: 0 });

@@ -92,7 +92,7 @@ export function scaleUpPlanSummary(p: ScaleUpParams): string {
 /**
  * Mitigation (issue 4, action 7), MUTATING: raises the service's desired count to
  * min(max_tasks, ceil(current × factor)), reading the current count first so that a service
- * already there is a skip, not a call (STYLE §8).
+ * already there is a skip, not a call (every step is safe to run twice).
  *
  * With `from` (the desired count the diagnostic saw), "current" is `from`: the plan names the
  * exact target and run() sets that target, never one recomputed from the live count. Approvers
@@ -112,6 +112,7 @@ export function ecsScaleUpAction(ecs: EcsAdapter, autoscaling: ApplicationAutoSc
   return {
     id: ECS_SCALE_UP_ID,
     mutating: true,
+    announcesCall: true,
     description:
       "Scale an ECS service up: desiredCount to min(max_tasks, ceil(from × factor)) (from: the count the plan starts from, else the current one), below Application Auto Scaling's max capacity; a skip when already there (with: { cluster, service, max_tasks, factor, from? }).",
     iam: ['ecs:DescribeServices', 'ecs:UpdateService', 'application-autoscaling:DescribeScalableTargets'],
@@ -141,7 +142,7 @@ export function ecsScaleUpAction(ecs: EcsAdapter, autoscaling: ApplicationAutoSc
         return { output: { skipped: true, reason, desiredCount: 0 }, summary: `${name}: ${reason}` };
       }
       const limits = { maxTasks: p.maxTasks, factor: p.factor, autoscalingMax: scalable?.maxCapacity ?? null };
-      if (p.from !== null) return scaleToApproved(ecs, { ...p, from: p.from }, { desiredCount: current, runningCount: svc.runningCount }, limits, ctx.signal);
+      if (p.from !== null) return scaleToApproved(ecs, { ...p, from: p.from }, { desiredCount: current, runningCount: svc.runningCount }, limits, ctx);
 
       const { target, cappedBy } = scaleUpTarget(current, limits);
       if (current >= target) {
@@ -150,6 +151,7 @@ export function ecsScaleUpAction(ecs: EcsAdapter, autoscaling: ApplicationAutoSc
         return { output: { skipped: true, reason, desiredCount: current, target, cappedBy, limits }, summary: `${name}: ${reason}${bound}, not scaled` };
       }
 
+      await ctx.calling?.();
       const to = await ecs.setDesiredCount(p.cluster, p.service, target, { abortSignal: ctx.signal });
       const bound = cappedBy === 'autoscaling' ? ', capped by Application Auto Scaling max capacity' : cappedBy === 'catalog' ? ', capped by the catalog max_tasks' : '';
       return {
@@ -196,7 +198,7 @@ async function scaleToApproved(
   p: ScaleUpParams & { from: number },
   live: { desiredCount: number; runningCount: number },
   limits: Limits,
-  signal: AbortSignal,
+  ctx: ActionContext,
 ): Promise<ActionResult> {
   const name = `${p.cluster}/${p.service}`;
   const current = live.desiredCount;
@@ -221,7 +223,8 @@ async function scaleToApproved(
     return { output: { skipped: true, reason, desiredCount: current, ...planned, target, cappedBy, limits }, summary: `${name}: ${reason}${aasCap}, not scaled` };
   }
 
-  const to = await ecs.setDesiredCount(p.cluster, p.service, target, { abortSignal: signal });
+  await ctx.calling?.();
+  const to = await ecs.setDesiredCount(p.cluster, p.service, target, { abortSignal: ctx.signal });
   const catalogCap = cappedBy === 'catalog' ? `, capped at max_tasks ${p.maxTasks}` : '';
   // Below `from`, someone scaled down after the plan: the approved target still holds, it is what people approved.
   const drift =

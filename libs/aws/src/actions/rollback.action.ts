@@ -120,6 +120,7 @@ export function rollbackAction(ecs: EcsAdapter, codedeploy: CodeDeployAdapter, o
     if (state === 'elsewhere') {
       throw new PermanentActionError(`${DEPLOY_ROLLBACK_ID}: the plan is stale: ${name} runs ${svc.taskDefinition}, neither ${p.fromTaskDefinition} nor ${p.toTaskDefinition}`);
     }
+    await ctx.calling?.();
     const to = await ecs.setTaskDefinition(p.cluster, p.service, p.toTaskDefinition!, { abortSignal: ctx.signal });
     const wait = await waitSteady(p, ctx.signal);
     return {
@@ -140,6 +141,7 @@ export function rollbackAction(ecs: EcsAdapter, codedeploy: CodeDeployAdapter, o
       throw new PermanentActionError(`${DEPLOY_ROLLBACK_ID}: the plan is stale: the newest deployment of ${app}/${group} is ${latest?.id ?? 'none'}, not ${from}`);
     }
     if (CODEDEPLOY_IN_PROGRESS.has(latest.status)) {
+      await ctx.calling?.();
       const stopped = await codedeploy.stopWithRollback(from, { abortSignal: ctx.signal });
       const wait = await waitSteady(p, ctx.signal);
       return {
@@ -148,6 +150,7 @@ export function rollbackAction(ecs: EcsAdapter, codedeploy: CodeDeployAdapter, o
       };
     }
     if (!p.toDeployment) throw new PermanentActionError(`${DEPLOY_ROLLBACK_ID}: deployment ${from} is ${latest.status}: "to_deployment" (the previous deployment) is needed to deploy its revision again`);
+    await ctx.calling?.();
     const created = await codedeploy.redeployRevisionOf(app, group, p.toDeployment, `${rollbackMarker(ctx)}: revision of ${p.toDeployment}, replacing ${from}`, { abortSignal: ctx.signal });
     const wait = await waitSteady(p, ctx.signal);
     return {
@@ -159,6 +162,7 @@ export function rollbackAction(ecs: EcsAdapter, codedeploy: CodeDeployAdapter, o
   return {
     id: DEPLOY_ROLLBACK_ID,
     mutating: true,
+    announcesCall: true,
     description:
       'Roll an ECS service back to its previous deployment: UpdateService (rolling), StopDeployment with auto-rollback (CodeDeploy in progress) or a new deployment of the previous revision (with: { cluster, service, from_task_definition, to_task_definition } or { cluster, service, codedeploy_application, deployment_group, from_deployment, to_deployment }, wait_seconds?).',
     iam: ['ecs:DescribeServices', 'ecs:UpdateService', 'codedeploy:ListDeployments', 'codedeploy:GetDeployment', 'codedeploy:StopDeployment', 'codedeploy:CreateDeployment'],

@@ -1,0 +1,58 @@
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import { FIXTURES, alarmEvent } from '../support/events';
+import { INGEST_KEY, startApp } from '../support/app';
+import { client } from '../support/engine';
+import { testRedis } from '../support/redis';
+import { createTestActions } from '../support/test-actions';
+import { RunEngine } from '../../apps/responder/src/engine/run-engine.service';
+import { StepQueue } from '../../apps/responder/src/engine/step-queue';
+
+const CATALOG = join(FIXTURES, 'catalog', 'engine.yaml');
+const { redis, prefix, cleanup } = testRedis('plan-sweep');
+const actions = createTestActions(redis, prefix);
+const RUNBOOKS = [
+  `
+name: swept
+triggers: { services: [sweep] }
+steps:
+  - { id: look, action: test.diagnose, with: { value: 1 } }
+`,
+];
+
+let app: INestApplication;
+beforeAll(async () => {
+  ({ app } = await startApp(prefix, { ENGINE_PLAN_SWEEP_SECONDS: '1' }, { catalogFile: CATALOG, runbooks: RUNBOOKS, actions }));
+});
+afterAll(async () => {
+  await app.close();
+  await cleanup();
+});
+
+describe('an event stored whose plan could not be queued', () => {
+  it('is answered 202, and its run starts without a second delivery', async () => {
+    const queue = app.get(StepQueue);
+    // The store write succeeded; the next call, queueing the plan, meets a connection that dropped.
+    const add = jest.spyOn(queue, 'addCoalesced').mockRejectedValueOnce(new Error('Connection is closed.'));
+    const res = await request(app.getHttpServer()).post('/events/eventbridge').set('x-api-key', INGEST_KEY).send(alarmEvent({ alarmName: 'sweep-5xx' }));
+    expect(res.status).toBe(202);
+    const { incidentId, outcome } = res.body as { incidentId: string; outcome: string };
+    expect(outcome).toBe('opened');
+    await expect(add.mock.results[0]?.value).rejects.toThrow('Connection is closed.');
+
+    const run = await client(app).waitRun(incidentId, ['succeeded'], 20_000);
+    expect(run.runbook).toBe('swept');
+    const timeline = await client(app).timeline(incidentId);
+    expect(timeline.filter((e) => e.type === 'alarm.received')).toHaveLength(1);
+    expect(timeline.filter((e) => e.type === 'run.planned')).toHaveLength(1);
+    const metrics = await request(app.getHttpServer()).get('/metrics').expect(200);
+    expect(metrics.text).toMatch(/^responder_plan_queue_failures_total 1$/m);
+  }, 30_000);
+
+  it('the sweep leaves planned incidents alone', async () => {
+    const incidentId = await client(app).alarm('sweep-latency'); // joins the incident above
+    await client(app).waitRun(incidentId, ['succeeded'], 20_000);
+    expect(await app.get(RunEngine).sweepUnplanned()).toEqual([]);
+  }, 30_000);
+});
