@@ -28,10 +28,14 @@ describe('runbooks/production-down.yaml', () => {
   const parsed = parseRunbook('production-down.yaml', readFileSync(join(ROOT, 'runbooks', 'production-down.yaml'), 'utf8'), knownActions(awsActions()), { catalog: catalog.value });
   if (!parsed.ok) throw new Error(parsed.problems.map(formatSourceProblem).join('\n'));
   const rollback = parsed.value.steps.find((s) => s.id === 'rollback')!;
-  const grants = (minutesBeforeOnset: number, window: number) =>
+  // The verdict blames the deployment surely enough (0.9 >= the example's 0.8) unless told otherwise.
+  const grants = (minutesBeforeOnset: number, window: number, verdict: { cause: string; confidence: number } = { cause: 'deployment', confidence: 0.9 }) =>
     policyGrants(rollback, {
       service: { ...catalog.value.services.checkout, limits: { ...catalog.value.services.checkout.limits, autoRollbackWindowMinutes: window } },
-      steps: { deploy: { status: 'succeeded', output: { correlated: true, minutes_before_onset: minutesBeforeOnset } } },
+      steps: {
+        deploy: { status: 'succeeded', output: { correlated: true, minutes_before_onset: minutesBeforeOnset } },
+        diagnose: { status: 'succeeded', output: verdict },
+      },
     });
 
   it('recent-deploy: autoRollbackWindowMinutes 0 grants no rollback, even for a deployment seconds old (read as 0.0 minutes)', () => {
@@ -41,5 +45,13 @@ describe('runbooks/production-down.yaml', () => {
     expect(grants(30, 30)).toBe(true);
     expect(grants(30.1, 30)).toBe(false);
     expect(grants(-1, 30)).toBe(false);
+  });
+
+  it('recent-deploy: inside the window it still needs the verdict to blame the deployment with at least autoRollbackMinConfidence', () => {
+    expect(grants(5, 30, { cause: 'deployment', confidence: 0.8 })).toBe(true);
+    expect(grants(5, 30, { cause: 'deployment', confidence: 0.79 })).toBe(false);
+    expect(grants(5, 30, { cause: 'database', confidence: 0.9 })).toBe(false);
+    expect(grants(5, 30, { cause: 'unknown', confidence: 0 })).toBe(false);
+    expect(grants(0, 0, { cause: 'deployment', confidence: 1 })).toBe(false);
   });
 });
