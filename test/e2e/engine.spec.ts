@@ -488,10 +488,11 @@ describe('runbook engine', () => {
       expect(byPolicy.approvalWhy).toBe(unattended.approvalWhy);
       const requested = (await api.timeline(incidentId)).filter((e) => e.type === 'approval.requested');
       expect(requested.map((e) => e.data.why)).toEqual([unattended.approvalWhy, unattended.approvalWhy]);
-      await api.post(`/incidents/${incidentId}/steps/unattended/approve`, { approver: 'alice@example.com', paramsHash: unattended.paramsHash }).expect(200);
+      const alice = await personToken(redis, prefix, 'alice@example.com'); // approvals need a person's credential
+      await api.postAs(alice, `/incidents/${incidentId}/steps/unattended/approve`, { paramsHash: unattended.paramsHash }).expect(200);
       await api.waitStep(incidentId, 'unattended', ['succeeded']);
       expect(await testCount(redis, prefix, 'calls-total', `${incidentId}-p`)).toBe(0);
-      await api.post(`/incidents/${incidentId}/steps/by-policy/reject`, { approver: 'alice@example.com' }).expect(200);
+      await api.postAs(alice, `/incidents/${incidentId}/steps/by-policy/reject`, {}).expect(200);
     });
 
     it('off: never proposed; deny: never run, whatever the runbook says; each skipped with the reason', async () => {

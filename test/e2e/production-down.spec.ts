@@ -8,7 +8,7 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { startApp } from '../support/app';
 import { type CloudTrailStub, startCloudTrailStub } from '../support/cloudtrail-stub';
-import { client } from '../support/engine';
+import { client, personToken } from '../support/engine';
 import { uniqueName } from '../support/moto';
 import { testRedis } from '../support/redis';
 import { blockActionsBody, signSlackRequest } from '../support/slack-sign';
@@ -25,13 +25,14 @@ import { type SlackStub, type StubMessage, startSlackStub } from '../support/sla
 const SIGNING_SECRET = 'test-signing-secret-0123456789';
 const MOTO_URL = process.env.MOTO_URL!;
 const ROOT = join(__dirname, '..', '..');
-const { prefix, cleanup } = testRedis('production-down');
+const { redis, prefix, cleanup } = testRedis('production-down');
 const ecs = new ECSClient({ endpoint: MOTO_URL });
 const logs = new CloudWatchLogsClient({ endpoint: MOTO_URL });
 const rds = new RDSClient({ endpoint: MOTO_URL });
 const clusterName = uniqueName('prod');
 const webLogGroup = uniqueName('/ecs/web');
 const shopLogGroup = uniqueName('/ecs/shop');
+const dryLogGroup = uniqueName('/ecs/dry');
 const shopDb = uniqueName('shop-db');
 let app: INestApplication;
 let api: ReturnType<typeof client>;
@@ -94,6 +95,11 @@ beforeAll(async () => {
   await seedService('shop');
   await seedService('full');
   await seedService('dry');
+  // dry: as web, the deploy brought a new error, so the verdict blames it and the policy holds.
+  await seedLogs(dryLogGroup, [
+    [-20, 'INFO GET /health 200 2ms'],
+    [0, "ERROR TypeError: Cannot read properties of undefined (reading 'total') at CartService.checkout"],
+  ]);
   const dir = mkdtempSync(join(tmpdir(), 'production-down-'));
   catalogFile = join(dir, 'catalog.yaml');
   writeFileSync(
@@ -127,6 +133,7 @@ services:
   dry:
     alarms: { patterns: ["dry-*"] }
     ecs: { cluster: ${clusterName}, service: dry }
+    logGroups: ["${dryLogGroup}"]
     approvers: [oncall]
     slack: { channel: "#inc-dry" }
     autonomy: { deploy.rollback: auto }
@@ -272,7 +279,8 @@ describe('production-down against moto_server', () => {
   it('does not ask anyone to approve a scale-up that changes nothing (already at the catalog maxTasks): skipped with the reason', async () => {
     const incidentId = await api.alarm('full-5xx', 'ALARM', new Date(Date.now() + 60 * 60_000));
     await api.waitStep(incidentId, 'rollback', ['awaiting_approval'], 60_000);
-    await api.post(`/incidents/${incidentId}/steps/rollback/reject`, { approver: 'alice@example.com', reason: 'not the deploy' }).expect(200);
+    const alice = await personToken(redis, prefix, 'alice@example.com'); // rejecting needs a person's credential
+    await api.postAs(alice, `/incidents/${incidentId}/steps/rollback/reject`, { reason: 'not the deploy' }).expect(200);
     const skipped = await api.waitStep(incidentId, 'scale-up', ['skipped'], 60_000);
     expect(skipped.reason).toBe(`nothing to do: no UpdateService on ${clusterName}/full: desiredCount 2 is already ≥ the target 2 (capped at max_tasks 2)`);
     const requested = (await api.timeline(incidentId)).filter((e) => e.type === 'approval.requested').map((e) => e.data.step);
