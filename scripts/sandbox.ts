@@ -185,6 +185,7 @@ services:
     logGroups: [${prod.logGroup}]
     aurora: { cluster: ${prod.auroraCluster} }
     approvers: [checkout-oncall, platform-oncall]
+    autonomy: { deploy.rollback: auto }
     limits: { minTasks: 2, maxTasks: 24, scaleUpFactor: 2, cooldownMinutes: 10, autoRollbackWindowMinutes: 30 }
 `;
 }

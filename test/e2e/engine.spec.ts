@@ -91,6 +91,30 @@ triggers: { services: [cool] }
 steps:
   - { id: change, action: test.mutate, with: { target: cool-target }, approval: none }
 `,
+  // Two runbooks on one service: the second's change comes from another run of the same incident.
+  `
+name: cooled-rollback
+triggers: { services: [cool2], alarms: ["cool2-5xx"] }
+steps:
+  - { id: rollback, action: test.mutate, with: { target: cool2-deployment }, approval: none }
+  - { id: after-rollback, action: test.mutate, needs: [rollback], with: { target: cool2-after }, approval: none }
+`,
+  `
+name: cooled-scale
+triggers: { services: [cool2], alarms: ["cool2-cpu"] }
+steps:
+  - { id: scale-up, action: test.mutate, with: { target: cool2-tasks }, approval: none }
+`,
+  `
+name: autonomy
+triggers: { services: [auto-ask, auto-off, auto-deny] }
+policies:
+  always: { description: a policy that always holds, when: true }
+steps:
+  - { id: look, action: test.diagnose, with: { value: 1 } }
+  - { id: unattended, action: test.mutate, needs: [look], with: { target: "\${{ incident.id }}-u" }, approval: none, timeout: 30s, on_failure: continue }
+  - { id: by-policy, action: test.mutate, needs: [look], with: { target: "\${{ incident.id }}-p" }, approval: { policy: always }, timeout: 30s, on_failure: continue }
+`,
   `
 name: why
 triggers: { services: [why] }
@@ -383,8 +407,9 @@ describe('runbook engine', () => {
     try {
       const dryApi = client(dry);
       const incidentId = await dryApi.alarm('held-5xx');
-      const step = await dryApi.waitStep(incidentId, 'change', ['succeeded']);
-      expect(step).toMatchObject({ dryRun: true, output: { dryRun: true, wouldCall: `set ${incidentId} to null` } });
+      const step = await dryApi.waitStep(incidentId, 'change', ['dry-run']);
+      expect(step).toMatchObject({ status: 'dry-run', dryRun: true, output: { dryRun: true, wouldCall: `set ${incidentId} to null` } });
+      expect(await dryApi.waitRun(incidentId, ['succeeded'])).toMatchObject({ status: 'succeeded' });
       expect(await testCount(redis, dryPrefix, 'calls-total', incidentId)).toBe(0);
     } finally {
       await dry.close();
@@ -450,8 +475,53 @@ describe('runbook engine', () => {
     const second = await api.alarm('cool-5xx', 'ALARM', new Date(Date.now() + 1000));
     expect(second).not.toBe(first);
     const skipped = await api.waitStep(second, 'change', ['skipped']);
-    expect(skipped.reason).toMatch(/^cooldown: test.mutate ran on test:cool-target/);
+    expect(skipped.reason).toMatch(new RegExp(`^cooldown: test.mutate \\(step change of incident ${first}\\) changed service cool at \\S+; \\d+s left of 10 min`));
     expect(await testCount(redis, prefix, 'calls-total', 'cool-target')).toBe(1);
+  });
+
+  describe('autonomy from the catalog', () => {
+    it('ask (the default): people approve even a step the runbook runs unattended or a policy grants, and the plan says why', async () => {
+      const incidentId = await api.alarm('auto-ask-5xx');
+      const unattended = await api.waitStep(incidentId, 'unattended', ['awaiting_approval']);
+      const byPolicy = await api.waitStep(incidentId, 'by-policy', ['awaiting_approval']);
+      expect(unattended).toMatchObject({ approval: 'pending', approvalWhy: 'autonomy ask for test.mutate on service auto-ask (the default: the catalog does not say): a person approves' });
+      expect(byPolicy.approvalWhy).toBe(unattended.approvalWhy);
+      const requested = (await api.timeline(incidentId)).filter((e) => e.type === 'approval.requested');
+      expect(requested.map((e) => e.data.why)).toEqual([unattended.approvalWhy, unattended.approvalWhy]);
+      const alice = await personToken(redis, prefix, 'alice@example.com'); // approvals need a person's credential
+      await api.postAs(alice, `/incidents/${incidentId}/steps/unattended/approve`, { paramsHash: unattended.paramsHash }).expect(200);
+      await api.waitStep(incidentId, 'unattended', ['succeeded']);
+      expect(await testCount(redis, prefix, 'calls-total', `${incidentId}-p`)).toBe(0);
+      await api.postAs(alice, `/incidents/${incidentId}/steps/by-policy/reject`, {}).expect(200);
+    });
+
+    it('off: never proposed; deny: never run, whatever the runbook says; each skipped with the reason', async () => {
+      const off = await api.alarm('auto-off-5xx');
+      const denied = await api.alarm('auto-deny-5xx');
+      for (const step of ['unattended', 'by-policy']) {
+        expect((await api.waitStep(off, step, ['skipped'])).reason).toBe('autonomy off for test.mutate on service auto-off (catalog): never proposed');
+        expect((await api.waitStep(denied, step, ['skipped'])).reason).toBe('test.mutate is on the deny list of service auto-deny in the catalog: never run');
+      }
+      for (const id of [off, denied]) {
+        expect(await testCount(redis, prefix, 'calls-total', `${id}-u`)).toBe(0);
+        expect(await testCount(redis, prefix, 'calls-total', `${id}-p`)).toBe(0);
+        expect((await api.timeline(id)).some((e) => e.type === 'approval.requested')).toBe(false);
+      }
+    });
+  });
+
+  it('holds every mutating action on a service during the cooldown, whatever its resource, except the steps its own run sequences', async () => {
+    const incidentId = await api.alarm('cool2-5xx');
+    // The runbook sequences after-rollback after rollback (needs): it follows at once.
+    await api.waitStep(incidentId, 'after-rollback', ['succeeded']);
+    expect(await api.step(incidentId, 'rollback')).toMatchObject({ status: 'succeeded' });
+    // Another run (another runbook, another resource) on the same service, moments later: held.
+    expect(await api.alarm('cool2-cpu')).toBe(incidentId);
+    const skipped = await api.waitStep(incidentId, 'scale-up', ['skipped']);
+    expect(skipped.reason).toMatch(/^cooldown: test.mutate \(step after-rollback of incident inc_\w+\) changed service cool2 at \S+; \d+s left of 10 min before another mutating action on it$/);
+    expect(Number(/; (\d+)s left/.exec(skipped.reason!)![1])).toBeGreaterThan(500);
+    expect(await testCount(redis, prefix, 'calls-total', 'cool2-tasks')).toBe(0);
+    expect(await testCount(redis, prefix, 'calls-total', 'cool2-after')).toBe(1);
   });
 });
 

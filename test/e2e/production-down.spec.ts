@@ -8,7 +8,7 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { startApp } from '../support/app';
 import { type CloudTrailStub, startCloudTrailStub } from '../support/cloudtrail-stub';
-import { client } from '../support/engine';
+import { client, personToken } from '../support/engine';
 import { uniqueName } from '../support/moto';
 import { testRedis } from '../support/redis';
 import { blockActionsBody, signSlackRequest } from '../support/slack-sign';
@@ -25,19 +25,22 @@ import { type SlackStub, type StubMessage, startSlackStub } from '../support/sla
 const SIGNING_SECRET = 'test-signing-secret-0123456789';
 const MOTO_URL = process.env.MOTO_URL!;
 const ROOT = join(__dirname, '..', '..');
-const { prefix, cleanup } = testRedis('production-down');
+const { redis, prefix, cleanup } = testRedis('production-down');
 const ecs = new ECSClient({ endpoint: MOTO_URL });
 const logs = new CloudWatchLogsClient({ endpoint: MOTO_URL });
 const rds = new RDSClient({ endpoint: MOTO_URL });
 const clusterName = uniqueName('prod');
 const webLogGroup = uniqueName('/ecs/web');
 const shopLogGroup = uniqueName('/ecs/shop');
+const dryLogGroup = uniqueName('/ecs/dry');
 const shopDb = uniqueName('shop-db');
 let app: INestApplication;
 let api: ReturnType<typeof client>;
 let slack: SlackStub;
 let cloudtrail: CloudTrailStub;
 const revisions: Record<string, string[]> = {};
+let catalogFile: string;
+let runbook: string;
 
 async function seedService(service: string): Promise<void> {
   const family = uniqueName(service);
@@ -90,8 +93,15 @@ beforeAll(async () => {
     [-4, `ERROR could not connect to database ${shopDb}.cluster-x.us-east-1.rds.amazonaws.com:5432: connection refused`],
   ]);
   await seedService('shop');
+  await seedService('full');
+  await seedService('dry');
+  // dry: as web, the deploy brought a new error, so the verdict blames it and the policy holds.
+  await seedLogs(dryLogGroup, [
+    [-20, 'INFO GET /health 200 2ms'],
+    [0, "ERROR TypeError: Cannot read properties of undefined (reading 'total') at CartService.checkout"],
+  ]);
   const dir = mkdtempSync(join(tmpdir(), 'production-down-'));
-  const catalogFile = join(dir, 'catalog.yaml');
+  catalogFile = join(dir, 'catalog.yaml');
   writeFileSync(
     catalogFile,
     `
@@ -104,19 +114,37 @@ services:
     logGroups: ["${webLogGroup}"]
     approvers: [oncall]
     slack: { channel: "#inc-web" }
+    autonomy: { deploy.rollback: auto }
     limits: { autoRollbackWindowMinutes: 30, cooldownMinutes: 0 }
   api:
     alarms: { patterns: ["api-*"] }
     ecs: { cluster: ${clusterName}, service: api }
     approvers: [oncall]
     slack: { channel: "#inc-api" }
+    autonomy: { deploy.rollback: auto }
     limits: { autoRollbackWindowMinutes: 30, cooldownMinutes: 0 }
   cart:
     alarms: { patterns: ["cart-*"] }
     ecs: { cluster: ${clusterName}, service: cart }
     approvers: [oncall]
     slack: { channel: "#inc-cart" }
+    autonomy: { deploy.rollback: auto }
     limits: { autoRollbackWindowMinutes: 30, cooldownMinutes: 0 }
+  dry:
+    alarms: { patterns: ["dry-*"] }
+    ecs: { cluster: ${clusterName}, service: dry }
+    logGroups: ["${dryLogGroup}"]
+    approvers: [oncall]
+    slack: { channel: "#inc-dry" }
+    autonomy: { deploy.rollback: auto }
+    limits: { autoRollbackWindowMinutes: 30, cooldownMinutes: 0 }
+  full:
+    alarms: { patterns: ["full-*"] }
+    ecs: { cluster: ${clusterName}, service: full }
+    approvers: [oncall]
+    slack: { channel: "#inc-full" }
+    autonomy: { deploy.rollback: auto }
+    limits: { maxTasks: 2, autoRollbackWindowMinutes: 30, cooldownMinutes: 0 }
   shop:
     alarms: { patterns: ["shop-*"] }
     ecs: { cluster: ${clusterName}, service: shop }
@@ -124,11 +152,13 @@ services:
     aurora: { cluster: ${shopDb} }
     approvers: [oncall]
     slack: { channel: "#inc-shop" }
+    # the runbook's policy may roll back unattended: the verdict alone must keep the decoy from it
+    autonomy: { deploy.rollback: auto }
     limits: { autoRollbackWindowMinutes: 30, cooldownMinutes: 0 }
 `,
   );
   // The shipped runbook, with short settle and verify times for the test.
-  const runbook = readFileSync(join(ROOT, 'runbooks', 'production-down.yaml'), 'utf8')
+  runbook = readFileSync(join(ROOT, 'runbooks', 'production-down.yaml'), 'utf8')
     .replace('settle_seconds: { default: 120,', 'settle_seconds: { default: 1,')
     .replace('verify_seconds: { default: 300,', 'verify_seconds: { default: 1,');
   process.env.AWS_ENDPOINT_URL = MOTO_URL;
@@ -244,6 +274,49 @@ describe('production-down against moto_server', () => {
     expect(out.services![0].desiredCount).toBe(4);
     expect(await taskDefinitionOf('cart')).toBe(revisions.cart[1]); // not rolled back
     await api.waitRun(incidentId, ['succeeded', 'failed'], 60_000);
+  });
+
+  it('does not ask anyone to approve a scale-up that changes nothing (already at the catalog maxTasks): skipped with the reason', async () => {
+    const incidentId = await api.alarm('full-5xx', 'ALARM', new Date(Date.now() + 60 * 60_000));
+    await api.waitStep(incidentId, 'rollback', ['awaiting_approval'], 60_000);
+    const alice = await personToken(redis, prefix, 'alice@example.com'); // rejecting needs a person's credential
+    await api.postAs(alice, `/incidents/${incidentId}/steps/rollback/reject`, { reason: 'not the deploy' }).expect(200);
+    const skipped = await api.waitStep(incidentId, 'scale-up', ['skipped'], 60_000);
+    expect(skipped.reason).toBe(`nothing to do: no UpdateService on ${clusterName}/full: desiredCount 2 is already ≥ the target 2 (capped at max_tasks 2)`);
+    const requested = (await api.timeline(incidentId)).filter((e) => e.type === 'approval.requested').map((e) => e.data.step);
+    expect(requested).toEqual(['rollback']);
+    const out = await ecs.send(new DescribeServicesCommand({ cluster: clusterName, services: ['full'] }));
+    expect(out.services![0].desiredCount).toBe(2);
+    await api.waitRun(incidentId, ['succeeded', 'failed'], 60_000);
+  });
+
+  it('dry-run: the rollback is a dry-run step, what needs a real change is skipped saying so, and the mode is shown in the API and Slack', async () => {
+    const { app: dryApp } = await startApp(`${prefix}-dry`, { RESPONDER_MODE: 'dry-run', SLACK_BOT_TOKEN: 'xoxb-test-0000-token', SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slack.apiUrl }, {
+      catalogFile,
+      runbooks: [runbook],
+      actions: (await import('@responder/aws/actions')).awsActions({ region: 'us-east-1' }),
+    });
+    try {
+      const dry = client(dryApp);
+      const incidentId = await dry.alarm('dry-5xx');
+      const run = await dry.waitRun(incidentId, ['succeeded', 'failed'], 60_000);
+      const step = (id: string) => run.steps.find((s) => s.id === id)!;
+      expect(step('rollback')).toMatchObject({ status: 'dry-run', approval: 'policy', output: expect.objectContaining({ dryRun: true }) });
+      const notDone = /^dry run: rollback was not really done \(nothing changed in production\), so this step has nothing to follow; /;
+      expect(step('scale-up')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(notDone) });
+      expect(step('settle')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(notDone) });
+      expect(step('verify')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(notDone) });
+      expect(run.status).toBe('succeeded');
+      expect(await taskDefinitionOf('dry')).toBe(revisions.dry[1]); // not rolled back
+      const incident = (await dry.get(`/incidents/${incidentId}`).expect(200)).body as { mode: string };
+      expect(incident.mode).toBe('dry-run');
+      expect((await dry.timeline(incidentId)).some((e) => e.type === 'step.dry-run' && e.data.step === 'rollback')).toBe(true);
+      const main = await slack.waitFor(() => slack.messages('#inc-dry').find((m) => m.threadTs === undefined && /rollback/.test(text(m)) && /dry run: not called/.test(text(m))), 15_000);
+      expect(text(main)).toContain('Dry run: nothing is changed.');
+      expect(text(main)).not.toMatch(/`rollback` deploy\.rollback: \*succeeded\*/);
+    } finally {
+      await dryApp.close();
+    }
   });
 
   it('never rolls back the decoy: a deployment minutes before the onset while the Aurora writer was already down', async () => {

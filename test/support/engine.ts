@@ -15,6 +15,7 @@ export interface StepView {
   reason?: string;
   error?: string;
   approval?: string;
+  approvalWhy?: string;
   approvedBy?: string;
   approvals?: { by: string }[];
   startedAt?: string;

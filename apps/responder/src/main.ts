@@ -14,7 +14,7 @@ async function bootstrap(): Promise<void> {
   let catalogMissing = false;
   try {
     config = loadConfig(process.env);
-    ({ catalog, missing: catalogMissing } = loadCatalog(config.catalog.path, config.catalog.explicit));
+    ({ catalog, missing: catalogMissing } = loadCatalog(config.catalog.path, config.catalog.explicit, knownActions(awsActions({ region: config.awsRegion }))));
   } catch (err) {
     if (err instanceof ConfigError || err instanceof CatalogError) {
       process.stderr.write(`responder: ${err.message}\n`);

@@ -316,6 +316,7 @@ function prompts(input: RcaInput, t: KeyTimes, diagnostics: RcaStep[], mutating:
     if (s.status === 'failed') wrong.push(prose({ code: s.id }, ' (', { text: s.action }, ') failed', ...(s.error ? [': ', { text: s.error }] : ['.'])));
     if (s.status === 'rejected') wrong.push(prose({ code: s.id }, ' was not run: ', { text: approvalOf(s, input.timeline).text }, '.'));
     if (s.status === 'timed_out') wrong.push(prose({ code: s.id }, ' timed out waiting for an approval.'));
+    if (s.status === 'dry-run') wrong.push(prose({ code: s.id }, ' (', { text: s.action }, ') was a dry run: planned, never called; production was not changed.'));
   }
   if (input.incident.status === 'open') wrong.push(prose(`The incident was still open when this draft was written (${stamp(input.now.getTime())}).`));
   const deploy = diagnostics.find((s) => s.output?.correlated === true);
@@ -364,6 +365,8 @@ function describe(e: TimelineEntry): string {
       return `${cap(step)} started${s('action') ? ` (${s('action')})` : ''}`;
     case 'step.succeeded':
       return `${cap(step)} succeeded${d.dryRun === true ? ' (dry run)' : ''}${tail('summary')}`;
+    case 'step.dry-run':
+      return `${cap(step)} dry run: planned, not called${tail('summary')}`;
     case 'step.failed':
       return `${cap(step)} failed${tail('error')}`;
     case 'step.skipped':

@@ -168,6 +168,20 @@ steps:
       ]);
     });
 
+    it('refuses a step whose action the catalog denies for a service the runbook names exactly (a glob is left to run time)', () => {
+      const denying = parseCatalog('service-catalog.yaml', 'services:\n  ledger: { alarms: { names: [l] }, deny: [test.mutate] }\n');
+      if (!denying.ok) throw new Error('bad catalog');
+      const check = (text: string) => {
+        const r = parseRunbook('rb.yaml', text, testActionDescriptors, { catalog: denying.value });
+        return r.ok ? [] : r.problems.map(formatSourceProblem);
+      };
+      const steps = 'steps:\n  - { id: look, action: test.diagnose }\n  - { id: fix, action: test.mutate, approval: required }\n';
+      expect(check(`name: x\ntriggers: { services: [ledger] }\n${steps}`)).toEqual([
+        'rb.yaml:5:24: steps[1].action: step "fix" runs "test.mutate", which the service catalog denies for service "ledger" (services.ledger.deny): it would never run',
+      ]);
+      expect(check(`name: x\ntriggers: { services: ["*"] }\n${steps}`)).toEqual([]);
+    });
+
     it('names the fields of the context it knows', () => {
       expect(problems('name: x\nsteps:\n  - { id: a, action: test.diagnose, when: "incident.opened_at > now" }\n')[0]).toContain(
         'incident has no field "opened_at" (it has id, service, title, status, routed, openedAt, onsetAt)',

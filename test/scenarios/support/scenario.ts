@@ -137,6 +137,8 @@ services:
     logGroups: [${p.logGroup}]
     aurora: { cluster: ${p.aurora} }
     approvers: [oncall]
+    # the runbook's recent-deploy policy decides the rollback (mutating actions default to ask)
+    autonomy: { deploy.rollback: auto }
     limits: { minTasks: 2, maxTasks: 16, scaleUpFactor: 2, cooldownMinutes: 0, autoRollbackWindowMinutes: 30 }
   search:
     description: Search API, a healthy neighbour in the same cluster
@@ -144,6 +146,7 @@ services:
     ecs: { cluster: ${p.cluster}, service: search }
     logGroups: [${p.neighbourLogGroup}]
     approvers: [oncall]
+    autonomy: { deploy.rollback: auto }
     limits: { maxTasks: 8, cooldownMinutes: 0, autoRollbackWindowMinutes: 30 }
 `;
 }

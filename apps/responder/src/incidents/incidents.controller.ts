@@ -87,18 +87,18 @@ export class IncidentsController {
   }
 
   /**
-   * The incident, its alarms, the verdict (the latest `diagnose` output, null before one) and its
-   * runs: each step's status, timings, approval and output.
+   * The incident, its mode (`dry-run`: nothing is changed), its alarms, the verdict (the latest
+   * `diagnose` output, null before one) and its runs: each step's status, timings, approval and output.
    */
   @Get(':id')
-  async get(@Param('id') id: string): Promise<Incident & { verdict: Verdict | null; runs: RunView[] }> {
+  async get(@Param('id') id: string): Promise<Incident & { mode: 'live' | 'dry-run'; verdict: Verdict | null; runs: RunView[] }> {
     const incident = await this.store.get(id);
     if (!incident) throw new NotFoundException(`no incident ${id}`);
     const runs = await this.runs.runsOfIncident(id);
     const verdict = latestVerdict(
       runs.flatMap((r) => Object.values(r.steps).map((s) => ({ action: s.action, status: s.status, finishedAt: s.finishedAt, output: () => (s.outputJson ? (JSON.parse(s.outputJson) as unknown) : undefined) }))),
     );
-    return { ...incident, verdict, runs: runs.map((r) => runView(r, this.engine.runbook(r.runbook)?.steps.map((s) => s.id) ?? [])) };
+    return { ...incident, mode: this.engine.mode, verdict, runs: runs.map((r) => runView(r, this.engine.runbook(r.runbook)?.steps.map((s) => s.id) ?? [])) };
   }
 
   /** In order of recording; `after` (an entry id) and `limit` page through a long one. */
