@@ -22,7 +22,9 @@
  *   before it ended (from the proxy's records), × the delay: the critical path of dependent calls
  *   in that very run (moto's own processing time is left out of the floor, so it counts as overhead);
  * - the ratio and the overhead (measured − floor).
- * Alarm → verdict in the Slack stand-in needs the verdict message (diag-core); not measured yet.
+ * - alarm → verdict in Slack: when the Slack Web API stand-in (test/support/slack-stub.ts) received
+ *   the first chat.postMessage / chat.update of the incident's channel that shows the verdict
+ *   ("*Verdict: "); Slack is reached through the reporter's own queue, as in production.
  *
  * Runs under ts-node (Nest's injection needs decorator metadata). Keys under a prefix of its own,
  * deleted at the end.
@@ -41,6 +43,7 @@ import type { INestApplication } from '@nestjs/common';
 import Redis from 'ioredis';
 import { startApp } from '../test/support/app';
 import { startCloudTrailStub } from '../test/support/cloudtrail-stub';
+import { startSlackStub } from '../test/support/slack-stub';
 import { client } from '../test/support/engine';
 import { freePort } from '../test/support/net';
 import { deleteByPrefix } from '../test/support/redis';
@@ -115,6 +118,7 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 200));
   }
   const cloudtrail = await startCloudTrailStub();
+  const slack = await startSlackStub();
   const calls: Call[] = [];
   const awsProxy = await delayingProxy(motoUrl, DELAY_MS, calls);
   const trailProxy = await delayingProxy(cloudtrail.url, DELAY_MS, calls);
@@ -171,9 +175,10 @@ async function main(): Promise<void> {
   process.env.REDIS_URL = REDIS_URL;
   let app: INestApplication | undefined;
   try {
-    ({ app } = await startApp(prefix, { RESPONDER_MODE: 'dry-run', LOG_LEVEL: 'warn' }, { catalogFile, runbooks: [runbook], actions: awsActions({ region: 'us-east-1' }) }));
+    const slackEnv = { SLACK_BOT_TOKEN: 'xoxb-bench-0000-token', SLACK_SIGNING_SECRET: 'bench-signing-secret-0123456789', SLACK_API_URL: slack.apiUrl, SLACK_CHANNEL: '#bench' };
+    ({ app } = await startApp(prefix, { RESPONDER_MODE: 'dry-run', LOG_LEVEL: 'warn', ...slackEnv }, { catalogFile, runbooks: [runbook], actions: awsActions({ region: 'us-east-1' }) }));
     const api = client(app);
-    const rows: { ms: number; floorMs: number; chain: number; calls: number }[] = [];
+    const rows: { ms: number; slackMs: number | null; floorMs: number; chain: number; calls: number }[] = [];
     for (let i = 0; i < services.length; i++) {
       calls.length = 0;
       const t0 = Date.now();
@@ -194,7 +199,15 @@ async function main(): Promise<void> {
       // Calls made after the diagnosis finished (a dry-run mitigation's reads) are not on its path.
       const inRun = calls.filter((c) => c.end <= performance.now() - (Date.now() - done));
       const chain = longestChain(inRun);
-      if (i > 0) rows.push({ ms: done - t0, floorMs: chain * DELAY_MS, chain, calls: inRun.length });
+      // The incident's message in the Slack stand-in, once it shows the verdict.
+      let slackAt: number | null = null;
+      const slackDeadline = Date.now() + 30_000;
+      while (hasDiagnose && slackAt === null && Date.now() < slackDeadline) {
+        const shown = slack.calls.find((c) => c.at >= t0 && c.ok && (c.method === 'chat.postMessage' || c.method === 'chat.update') && JSON.stringify(c.args).includes('*Verdict: '));
+        if (shown) slackAt = shown.at;
+        else await new Promise((r) => setTimeout(r, 20));
+      }
+      if (i > 0) rows.push({ ms: done - t0, slackMs: slackAt === null ? null : slackAt - t0, floorMs: chain * DELAY_MS, chain, calls: inRun.length });
       await new Promise((r) => setTimeout(r, 300)); // let the run's tail settle before the next alarm
     }
     const ms = rows.map((r) => r.ms);
@@ -205,7 +218,9 @@ async function main(): Promise<void> {
     console.log(`  critical path      p50 ${percentile(floor, 50)} ms  p99 ${percentile(floor, 99)} ms  (longest chain of sequential AWS calls: ${percentile(rows.map((r) => r.chain), 50)} calls at p50; ${percentile(rows.map((r) => r.calls), 50)} calls per incident)`);
     console.log(`  ratio              p50 ${percentile(ratios, 50).toFixed(2)}×  p99 ${percentile(ratios, 99).toFixed(2)}×  overhead p50 ${percentile(rows.map((r) => r.ms - r.floorMs), 50)} ms`);
     console.log(`  target (issue 12): within 1.3 × critical path + 1 s, p50 under 5 s: ${rows.every((r) => r.ms <= 1.3 * r.floorMs + 1000) && percentile(ms, 50) < 5000 ? 'met' : 'NOT met'}`);
-    console.log('  alarm → verdict in Slack: not measured (needs the verdict message)');
+    const slackMs = rows.map((r) => r.slackMs).filter((v): v is number => v !== null);
+    if (slackMs.length === 0) console.log('  alarm → verdict in Slack: never shown (no diagnose step, or the reporter did not post it within 30 s)');
+    else console.log(`  alarm → verdict in Slack  p50 ${percentile(slackMs, 50)} ms  p99 ${percentile(slackMs, 99)} ms  (${slackMs.length} of ${rows.length} incidents; the stand-in answers at once)`);
   } finally {
     await app?.close();
     const redis = new Redis(REDIS_URL);
@@ -214,6 +229,7 @@ async function main(): Promise<void> {
     awsProxy.server.close();
     trailProxy.server.close();
     await cloudtrail.close();
+    await slack.close();
     moto.kill();
   }
 }
