@@ -91,6 +91,18 @@ triggers: { services: [cool] }
 steps:
   - { id: change, action: test.mutate, with: { target: cool-target }, approval: none }
 `,
+  `
+name: why
+triggers: { services: [why] }
+steps:
+  - { id: boom, action: test.diagnose, with: { fail: always }, on_failure: continue }
+  - { id: never, action: test.diagnose, when: "1 > 2" }
+  - id: tell
+    action: test.diagnose
+    needs: [boom, never]
+    when: "steps.never.status == 'skipped'"
+    with: { value: "\${{ steps.boom.error }} | \${{ steps.never.reason }}" }
+`,
   // Started by the tests themselves (engine.startRun), never by an alarm.
   `
 name: two-steps
@@ -149,6 +161,15 @@ describe('runbook engine', () => {
     expect(step('after-never')).toMatchObject({ status: 'skipped', reason: 'needs never which was skipped' });
     const types = (await api.timeline(incidentId)).map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['run.planned', 'step.queued', 'step.started', 'step.succeeded', 'step.skipped', 'run.finished']));
+  });
+
+  it("gives later steps an earlier step's error and skip reason (steps.<id>.error, .reason)", async () => {
+    const incidentId = await api.alarm('why-5xx');
+    const run = await api.waitRun(incidentId, ['succeeded', 'failed']);
+    const step = (id: string) => run.steps.find((s) => s.id === id)!;
+    expect(step('boom').status).toBe('failed');
+    expect(step('tell').output!.value).toBe(`${step('boom').error} | when was false: 1 > 2`);
+    expect(step('boom').error).toMatch(/diagnostic failed/);
   });
 
   it('asks for one plan in an alarm storm: an alarm firing again, and each event delivered twice, plan nothing more', async () => {

@@ -1,7 +1,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { CreateClusterCommand, CreateServiceCommand, DescribeServicesCommand, ECSClient, RegisterTaskDefinitionCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { CreateDBClusterCommand, CreateDBInstanceCommand, RDSClient, StopDBInstanceCommand } from '@aws-sdk/client-rds';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { startApp } from '../support/app';
@@ -15,15 +17,22 @@ import { type SlackStub, type StubMessage, startSlackStub } from '../support/sla
 /**
  * The shipped production-down runbook end to end against moto_server: an alarm in, diagnostics
  * out, an ECS rolling rollback performed (the service is on the previous task definition after),
- * granted by the recent-deploy policy when the deployment is recent, and approved by a person
- * in Slack when it is not. Slack (a local Web API stand-in) shows each incident as it unfolds.
+ * granted by the recent-deploy policy when the deployment is recent and the verdict blames it,
+ * and approved by a person in Slack when it is not. A decoy deployment (made while the Aurora
+ * writer was already down) is never rolled back. Slack (a local Web API stand-in) shows each
+ * incident as it unfolds.
  */
 const SIGNING_SECRET = 'test-signing-secret-0123456789';
 const MOTO_URL = process.env.MOTO_URL!;
 const ROOT = join(__dirname, '..', '..');
 const { prefix, cleanup } = testRedis('production-down');
 const ecs = new ECSClient({ endpoint: MOTO_URL });
+const logs = new CloudWatchLogsClient({ endpoint: MOTO_URL });
+const rds = new RDSClient({ endpoint: MOTO_URL });
 const clusterName = uniqueName('prod');
+const webLogGroup = uniqueName('/ecs/web');
+const shopLogGroup = uniqueName('/ecs/shop');
+const shopDb = uniqueName('shop-db');
 let app: INestApplication;
 let api: ReturnType<typeof client>;
 let slack: SlackStub;
@@ -44,6 +53,15 @@ async function seedService(service: string): Promise<void> {
   revisions[service] = revs;
 }
 
+/** A log group with these lines, `[minutes from now, message]`. */
+async function seedLogs(group: string, lines: Array<[number, string]>): Promise<void> {
+  await logs.send(new CreateLogGroupCommand({ logGroupName: group }));
+  await logs.send(new CreateLogStreamCommand({ logGroupName: group, logStreamName: 'app/app/1' }));
+  const now = Date.now();
+  const logEvents = lines.map(([m, message]) => ({ timestamp: now + m * 60_000, message })).sort((a, b) => a.timestamp - b.timestamp);
+  await logs.send(new PutLogEventsCommand({ logGroupName: group, logStreamName: 'app/app/1', logEvents }));
+}
+
 async function taskDefinitionOf(service: string): Promise<string> {
   const out = await ecs.send(new DescribeServicesCommand({ cluster: clusterName, services: [service] }));
   return out.services![0].taskDefinition!;
@@ -54,6 +72,24 @@ beforeAll(async () => {
   await seedService('web');
   await seedService('api');
   await seedService('cart');
+  // web: the deploy of :42 brought a new error (noise: health-check INFO lines from before it).
+  await seedLogs(webLogGroup, [
+    [-20, 'INFO GET /health 200 2ms'],
+    [-10, 'INFO GET /health 200 3ms'],
+    [0, "ERROR TypeError: Cannot read properties of undefined (reading 'total') at CartService.checkout"],
+  ]);
+  // shop, the decoy: the Aurora writer stopped and the app lost its database 8 minutes before the deploy of :42 landed.
+  await rds.send(new CreateDBClusterCommand({ DBClusterIdentifier: shopDb, Engine: 'aurora-postgresql', MasterUsername: 'app', MasterUserPassword: 'not-a-secret-1' }));
+  for (const [n, tier] of [[1, 0], [2, 1]] as const) {
+    await rds.send(new CreateDBInstanceCommand({ DBInstanceIdentifier: `${shopDb}-${n}`, DBClusterIdentifier: shopDb, Engine: 'aurora-postgresql', DBInstanceClass: 'db.r6g.large', PromotionTier: tier }));
+  }
+  await rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: `${shopDb}-1` }));
+  await seedLogs(shopLogGroup, [
+    [-20, 'INFO GET /health 200 2ms'],
+    [-8, `ERROR could not connect to database ${shopDb}.cluster-x.us-east-1.rds.amazonaws.com:5432: connection refused`],
+    [-4, `ERROR could not connect to database ${shopDb}.cluster-x.us-east-1.rds.amazonaws.com:5432: connection refused`],
+  ]);
+  await seedService('shop');
   const dir = mkdtempSync(join(tmpdir(), 'production-down-'));
   const catalogFile = join(dir, 'catalog.yaml');
   writeFileSync(
@@ -65,6 +101,7 @@ services:
   web:
     alarms: { patterns: ["web-*"] }
     ecs: { cluster: ${clusterName}, service: web }
+    logGroups: ["${webLogGroup}"]
     approvers: [oncall]
     slack: { channel: "#inc-web" }
     limits: { autoRollbackWindowMinutes: 30, cooldownMinutes: 0 }
@@ -79,6 +116,14 @@ services:
     ecs: { cluster: ${clusterName}, service: cart }
     approvers: [oncall]
     slack: { channel: "#inc-cart" }
+    limits: { autoRollbackWindowMinutes: 30, cooldownMinutes: 0 }
+  shop:
+    alarms: { patterns: ["shop-*"] }
+    ecs: { cluster: ${clusterName}, service: shop }
+    logGroups: ["${shopLogGroup}"]
+    aurora: { cluster: ${shopDb} }
+    approvers: [oncall]
+    slack: { channel: "#inc-shop" }
     limits: { autoRollbackWindowMinutes: 30, cooldownMinutes: 0 }
 `,
   );
@@ -104,6 +149,8 @@ afterAll(async () => {
   delete process.env.AWS_ENDPOINT_URL;
   delete process.env.AWS_ENDPOINT_URL_CLOUDTRAIL;
   ecs.destroy();
+  logs.destroy();
+  rds.destroy();
   await cleanup();
 });
 
@@ -121,6 +168,8 @@ describe('production-down against moto_server', () => {
     expect(step('changes')).toMatchObject({ status: 'succeeded', output: expect.objectContaining({ changes: [] }) });
     expect(step('deploy')).toMatchObject({ status: 'succeeded', output: expect.objectContaining({ controller: 'ECS', correlated: true }) });
     expect(step('alb')).toMatchObject({ status: 'skipped' }); // no target groups in this catalog
+    expect(step('diagnose')).toMatchObject({ status: 'succeeded', output: expect.objectContaining({ cause: 'deployment' }) });
+    expect(step('diagnose').output!.confidence).toBeGreaterThanOrEqual(0.8);
     expect(step('rollback')).toMatchObject({ status: 'succeeded', approval: 'policy', approvedBy: 'policy:recent-deploy' });
     expect(step('scale-up')).toMatchObject({ status: 'skipped' });
     expect(step('settle').status).toBe('succeeded');
@@ -128,6 +177,16 @@ describe('production-down against moto_server', () => {
     expect(await taskDefinitionOf('web')).toBe(revisions.web[0]);
     const granted = (await api.timeline(incidentId)).find((e) => e.type === 'approval.granted');
     expect(granted?.data).toMatchObject({ by: 'policy:recent-deploy', step: 'rollback' });
+    // The verdict in the API and the RCA, with the new error as evidence.
+    const { verdict } = (await api.get(`/incidents/${incidentId}`).expect(200)).body as { verdict: { cause: string; hypotheses: Array<{ evidence: Array<{ step: string; text: string }> }> } };
+    expect(verdict.cause).toBe('deployment');
+    // Diagnostics skipped for lack of configuration reach the verdict as gaps, with the engine's reason.
+    expect((verdict as unknown as { gaps: Array<{ step: string; reason: string }> }).gaps).toEqual(
+      expect.arrayContaining([{ step: 'alb', reason: expect.stringMatching(/^target health not checked: not configured for this service \(when was false: /) }]),
+    );
+    expect(verdict.hypotheses[0].evidence.map((e) => e.step)).toEqual(expect.arrayContaining(['deploy', 'logs']));
+    expect(((await api.get(`/incidents/${incidentId}/rca.json`).expect(200)).body as { verdict: { cause: string } }).verdict.cause).toBe('deployment');
+    expect((await api.get(`/incidents/${incidentId}/rca.md`).expect(200)).text).toContain('- **Cause**: deployment (confidence');
     // Slack: one message, the findings of the real diagnostics and the rollback in its thread.
     const main = await slack.waitFor(() => slack.messages('#inc-web').find((m) => m.threadTs === undefined));
     const thread = await slack.waitFor(() => {
@@ -138,6 +197,9 @@ describe('production-down against moto_server', () => {
     const rollback = thread.find((m) => /recent-deploy/.test(text(m)))!;
     expect(buttons(rollback)).toEqual([]);
     expect(text(rollback)).toContain(`roll back ${clusterName}/web`);
+    // The main message leads with the verdict (its first block after the header).
+    const led = await slack.waitFor(() => slack.messages('#inc-web').find((m) => m.threadTs === undefined && /Verdict: deployment/.test(JSON.stringify(m.blocks?.[1] ?? {}))), 15_000);
+    expect(JSON.stringify(led.blocks![1])).toMatch(/confidence 0\.\d\d/);
   });
 
   it('asks people when the deployment is older than the window, and rolls back once approved', async () => {
@@ -182,5 +244,25 @@ describe('production-down against moto_server', () => {
     expect(out.services![0].desiredCount).toBe(4);
     expect(await taskDefinitionOf('cart')).toBe(revisions.cart[1]); // not rolled back
     await api.waitRun(incidentId, ['succeeded', 'failed'], 60_000);
+  });
+
+  it('never rolls back the decoy: a deployment minutes before the onset while the Aurora writer was already down', async () => {
+    const incidentId = await api.alarm('shop-5xx');
+    const diagnosed = await api.waitStep(incidentId, 'diagnose', ['succeeded'], 60_000);
+    expect(diagnosed.output).toMatchObject({ cause: 'database' });
+    const deployment = (diagnosed.output!.hypotheses as Array<{ cause: string; confidence: number; against: unknown[] }>).find((h) => h.cause === 'deployment');
+    expect(deployment?.confidence).toBeLessThan(0.3);
+    expect(deployment?.against.length).toBeGreaterThan(0);
+    // The rollback is not even proposed; the failover is, and waits for two people.
+    const rollback = await api.waitStep(incidentId, 'rollback', ['skipped'], 60_000);
+    expect(rollback.reason).toMatch(/when was false/);
+    await api.waitStep(incidentId, 'failover', ['awaiting_approval'], 60_000);
+    expect((await api.timeline(incidentId)).some((e) => e.type === 'approval.granted')).toBe(false);
+    expect(await taskDefinitionOf('shop')).toBe(revisions.shop[1]);
+    const rca = (await api.get(`/incidents/${incidentId}/rca.md`).expect(200)).text;
+    expect(rca).toContain('- **Cause**: database');
+    expect(rca).toMatch(/Ruled out:\n\n- deployment \(0\.\d\d\): /);
+    const led = await slack.waitFor(() => slack.messages('#inc-shop').find((m) => m.threadTs === undefined && /Verdict: database/.test(JSON.stringify(m.blocks?.[1] ?? {}))), 15_000);
+    expect(JSON.stringify(led.blocks![1])).toContain('*Ruled out*: deployment');
   });
 });

@@ -21,7 +21,7 @@ describe('service catalog', () => {
     const catalog = parse(readFileSync(EXAMPLE, 'utf8'));
     expect(Object.keys(catalog.services)).toEqual(['checkout', 'payments']);
     expect(catalog.services.checkout.ecs).toEqual({ cluster: 'prod', service: 'checkout' });
-    expect(catalog.services.payments.limits).toEqual({ minTasks: 1, maxTasks: 12, scaleUpFactor: 2, cooldownMinutes: 10, autoRollbackWindowMinutes: 30 });
+    expect(catalog.services.payments.limits).toEqual({ minTasks: 1, maxTasks: 12, scaleUpFactor: 2, cooldownMinutes: 10, autoRollbackWindowMinutes: 30, autoRollbackMinConfidence: 0.8 });
   });
 
   it('matches an exact ARN before an exact name before a pattern', () => {
@@ -57,6 +57,13 @@ services:
   it('locates a schema error at its line and column', () => {
     expect(problems(`services:\n  checkout:\n    alarms: { names: [a] }\n    limits: { maxTasks: many }\n`)).toEqual([
       'catalog.yaml:4:25: services.checkout.limits.maxTasks: expected number, received string',
+    ]);
+  });
+
+  it('takes autoRollbackMinConfidence from 0 to 1 only', () => {
+    expect(parse(`services:\n  checkout:\n    alarms: { names: [a] }\n    limits: { autoRollbackMinConfidence: 0.9 }\n`).services.checkout.limits.autoRollbackMinConfidence).toBe(0.9);
+    expect(problems(`services:\n  checkout:\n    alarms: { names: [a] }\n    limits: { autoRollbackMinConfidence: 80 }\n`)).toEqual([
+      expect.stringMatching(/^catalog\.yaml:4:\d+: services\.checkout\.limits\.autoRollbackMinConfidence: .*<=1/),
     ]);
   });
 

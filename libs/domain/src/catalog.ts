@@ -48,9 +48,11 @@ const service = z
         scaleUpFactor: z.number().min(1).max(10).default(2),
         cooldownMinutes: z.number().min(0).default(10),
         autoRollbackWindowMinutes: z.number().min(0).default(30),
+        // The diagnosis must blame the deployment at least this surely for a rollback without people.
+        autoRollbackMinConfidence: z.number().min(0).max(1).default(0.8),
       })
       .strict()
-      .default({ minTasks: 1, maxTasks: 10, scaleUpFactor: 2, cooldownMinutes: 10, autoRollbackWindowMinutes: 30 }),
+      .default({ minTasks: 1, maxTasks: 10, scaleUpFactor: 2, cooldownMinutes: 10, autoRollbackWindowMinutes: 30, autoRollbackMinConfidence: 0.8 }),
   })
   .strict();
 

@@ -1,3 +1,4 @@
+import { type Verdict, latestVerdict } from '@responder/diagnosis';
 import type { Incident, IncidentStatus, TimelineEntry } from '@responder/domain';
 import { day, ms, stamp } from './format';
 import { redactDeep } from './redact';
@@ -143,12 +144,15 @@ export interface RcaModel {
   keyTimes: { onset: string | null; detected: string | null; firstHumanResponse: string | null; mitigated: string | null; resolved: string | null };
   durations: { toDetectMs: number | null; toAcknowledgeMs: number | null; toMitigateMs: number | null; toResolveMs: number | null };
   timeline: RcaTimelineRow[];
+  /** The latest `diagnose` verdict (a hypothesis with its evidence, what it ruled out, the gaps), or null. */
+  verdict: Verdict | null;
   findings: RcaFinding[];
   actions: RcaAction[];
   notes: RcaNote[];
   prompts: RcaPromptSection[];
 }
 
+const DIAGNOSE = 'diagnose';
 const HUMAN_RESPONSES = new Set(['approval.granted', 'approval.recorded', 'approval.rejected', 'note']);
 const RERUN_KEYS: readonly RcaRerunKind[] = ['query', 'queries', 'filters'];
 
@@ -161,7 +165,9 @@ export function buildRca(raw: RcaInput): RcaModel {
   const { incident, timeline, runs, now } = input;
   const steps = runs.flatMap((run) => run.steps.map((step) => ({ run, step })));
   const mutating = steps.filter(({ step }) => isMutating(step));
-  const diagnostics = steps.filter(({ step }) => !isMutating(step));
+  // The diagnose step is the verdict (its own section), not a finding.
+  const diagnostics = steps.filter(({ step }) => !isMutating(step) && step.action !== DIAGNOSE);
+  const verdict = latestVerdict(steps.map(({ step }) => step));
   const t = keyTimes(input);
   const firstAlarm = timeline.find((e) => e.type === 'alarm.received');
   const alarmName = str(firstAlarm?.data.alarm) ?? incident.alarms[0]?.name ?? null;
@@ -215,6 +221,7 @@ export function buildRca(raw: RcaInput): RcaModel {
       toResolveMs: between(t.onset, t.resolved),
     },
     timeline: timeline.map((e) => ({ id: e.id, at: e.at, type: e.type, sinceOnsetMs: Date.parse(e.at) - base, event: describe(e), actor: actor(e) })),
+    verdict,
     findings: diagnostics.map(({ run, step }) => ({
       runbook: run.runbook,
       step: step.id,

@@ -176,6 +176,10 @@ export function stepReads(step: RunbookStep): StepReads {
 export interface StepContext {
   status: StepStatus;
   output?: Record<string, unknown>;
+  /** Why it failed (failed, timed_out), e.g. an access denied naming the IAM action. */
+  error?: string;
+  /** Why it was skipped, rejected or cancelled. */
+  reason?: string;
 }
 
 export interface ContextInput {

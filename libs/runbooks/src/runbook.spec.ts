@@ -153,7 +153,7 @@ steps:
     it('reports several problems of one file at once, in file order', () => {
       const found = problems('name: x\nsteps:\n  - { id: a, action: ecs.reboot }\n  - { id: b, action: test.mutate, needs: [zz] }\n');
       expect(found).toEqual([
-        'rb.yaml:3:22: steps[0].action: unknown action "ecs.reboot" (known actions: note, test.diagnose, test.mutate, wait)',
+        'rb.yaml:3:22: steps[0].action: unknown action "ecs.reboot" (known actions: diagnose, note, test.diagnose, test.mutate, wait)',
         'rb.yaml:4:22: steps[1].action: step "b" runs "test.mutate", which changes production, and has no approval setting: add approval: required, approval: { policy: <name> }, or approval: none to run it unattended',
         'rb.yaml:4:43: steps[1].needs[0]: unknown step "zz" in needs',
       ]);

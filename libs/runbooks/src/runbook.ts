@@ -111,7 +111,7 @@ export const CONTEXT_FIELDS: Readonly<Record<string, readonly string[] | null>> 
   now: [],
 };
 /** What `steps.<id>` holds. */
-export const STEP_CONTEXT_FIELDS: readonly string[] = ['status', 'output'];
+export const STEP_CONTEXT_FIELDS: readonly string[] = ['status', 'output', 'error', 'reason'];
 
 // ---------------------------------------------------------------------------------------------
 // Durations
@@ -562,7 +562,7 @@ class RunbookChecker {
         };
       }
       if (third !== undefined && !STEP_CONTEXT_FIELDS.includes(third)) {
-        return { message: `steps.${second}.${third}: a step has only ${STEP_CONTEXT_FIELDS.join(' and ')}${suggest(third, STEP_CONTEXT_FIELDS)}`, offset: off(2) };
+        return { message: `steps.${second}.${third}: a step has only ${STEP_CONTEXT_FIELDS.join(', ')}${suggest(third, STEP_CONTEXT_FIELDS)}`, offset: off(2) };
       }
       return null;
     }

@@ -66,6 +66,9 @@ export interface StepState {
   dryRun?: boolean;
 }
 
+/** What a step left for the steps after it: its output (JSON text), or why it failed or was skipped. */
+export type StepResultText = Pick<StepState, 'outputJson' | 'error' | 'reason'>;
+
 /** What the engine needs of a run to move its steps on (without the steps' states). */
 export interface RunHead {
   id: string;
@@ -273,17 +276,21 @@ export class RunStore {
   }
 
   /**
-   * The outputs (JSON text) of these steps, read for the expressions that name them; the other
-   * fields of their states are not returned.
+   * The outputs (JSON text) of these steps, with their errors and skip reasons, read for the
+   * expressions that name them; the other fields of their states are not returned.
    */
-  async stepOutputs(runId: string, stepIds: readonly string[] | 'all'): Promise<Map<string, string | undefined>> {
+  async stepOutputs(runId: string, stepIds: readonly string[] | 'all'): Promise<Map<string, StepResultText | undefined>> {
     const key = `${this.key('run', runId)}:steps`;
-    const out = new Map<string, string | undefined>();
+    const out = new Map<string, StepResultText | undefined>();
+    const pick = (raw: string): StepResultText => {
+      const { outputJson, error, reason } = JSON.parse(raw) as StepState;
+      return { outputJson, error, reason };
+    };
     if (stepIds === 'all') {
-      for (const [id, raw] of Object.entries(await this.redis.hgetall(key))) out.set(id, (JSON.parse(raw) as StepState).outputJson);
+      for (const [id, raw] of Object.entries(await this.redis.hgetall(key))) out.set(id, pick(raw));
     } else if (stepIds.length > 0) {
       const raws = await this.redis.hmget(key, ...stepIds);
-      stepIds.forEach((id, i) => out.set(id, raws[i] ? (JSON.parse(raws[i]) as StepState).outputJson : undefined));
+      stepIds.forEach((id, i) => out.set(id, raws[i] ? pick(raws[i]) : undefined));
     }
     return out;
   }

@@ -28,6 +28,7 @@ import {
   type RunRecord,
   type RunStatus,
   type StepMove,
+  type StepResultText,
   type StepStart,
   type StepState,
   type StepStatusMap,
@@ -984,9 +985,9 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     return this.contextOf(incident, JSON.parse(run.inputsJson) as Record<string, unknown>, statuses, outputJson);
   }
 
-  private contextOf(incident: Incident, inputs: Record<string, unknown>, statuses: StepStatusMap, outputJson: Map<string, string | undefined>): Record<string, unknown> {
+  private contextOf(incident: Incident, inputs: Record<string, unknown>, statuses: StepStatusMap, results: Map<string, StepResultText | undefined>): Record<string, unknown> {
     const steps: Record<string, StepContext> = {};
-    for (const [id, status] of Object.entries(statuses)) steps[id] = outputJson.has(id) ? lazyStepContext(status, outputJson.get(id)) : { status };
+    for (const [id, status] of Object.entries(statuses)) steps[id] = results.has(id) ? lazyStepContext(status, results.get(id)?.outputJson, results.get(id)) : { status };
     const service = incident.service ? (this.catalog.services[incident.service] ?? null) : null;
     return buildContext({ incident, service, inputs, steps, mode: this.config.mode, now: new Date() });
   }
@@ -997,10 +998,10 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     const incident = readsIncident ? await this.incidents.get(run.incidentId) : incidentStub(run.incidentId, run.service || null);
     if (!incident) return null;
     const statuses: StepStatusMap = {};
-    const outputs = new Map<string, string | undefined>();
+    const outputs = new Map<string, StepResultText | undefined>();
     for (const [id, s] of Object.entries(run.steps)) {
       statuses[id] = s.status;
-      outputs.set(id, s.outputJson);
+      outputs.set(id, { outputJson: s.outputJson, error: s.error, reason: s.reason });
     }
     return this.contextOf(incident, JSON.parse(run.inputsJson) as Record<string, unknown>, statuses, outputs);
   }
@@ -1067,10 +1068,15 @@ function decidableAfter(dependent: RunbookStep, finished: string): boolean {
   return ok;
 }
 
-/** A step's status and output for expressions; the output is parsed only if an expression reads it. */
-function lazyStepContext(status: StepContext['status'], outputJson: string | undefined): StepContext {
+/**
+ * A step's status and output for expressions (and its error or skip reason, when it has one); the
+ * output is parsed only if an expression reads it.
+ */
+function lazyStepContext(status: StepContext['status'], outputJson: string | undefined, why?: { error?: string; reason?: string }): StepContext {
   let parsed: Record<string, unknown> | undefined;
   const context = { status } as StepContext;
+  if (why?.error !== undefined) context.error = why.error;
+  if (why?.reason !== undefined) context.reason = why.reason;
   Object.defineProperty(context, 'output', {
     enumerable: true,
     get: () => (parsed ??= outputJson ? (JSON.parse(outputJson) as Record<string, unknown>) : undefined),

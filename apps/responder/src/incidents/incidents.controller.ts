@@ -1,4 +1,5 @@
 import { BadRequestException, Body, Controller, Get, Header, NotFoundException, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { type Verdict, latestVerdict } from '@responder/diagnosis';
 import { type RcaModel, buildRca, loadRcaInput, renderRca } from '@responder/rca';
 import { z } from 'zod';
 import { INCIDENT_STATUSES, type Incident, type TimelineEntry, problemsToText, toProblems } from '@responder/domain';
@@ -85,13 +86,19 @@ export class IncidentsController {
     return entry;
   }
 
-  /** The incident, its alarms, and its runs: each step's status, timings, approval and output. */
+  /**
+   * The incident, its alarms, the verdict (the latest `diagnose` output, null before one) and its
+   * runs: each step's status, timings, approval and output.
+   */
   @Get(':id')
-  async get(@Param('id') id: string): Promise<Incident & { runs: RunView[] }> {
+  async get(@Param('id') id: string): Promise<Incident & { verdict: Verdict | null; runs: RunView[] }> {
     const incident = await this.store.get(id);
     if (!incident) throw new NotFoundException(`no incident ${id}`);
     const runs = await this.runs.runsOfIncident(id);
-    return { ...incident, runs: runs.map((r) => runView(r, this.engine.runbook(r.runbook)?.steps.map((s) => s.id) ?? [])) };
+    const verdict = latestVerdict(
+      runs.flatMap((r) => Object.values(r.steps).map((s) => ({ action: s.action, status: s.status, finishedAt: s.finishedAt, output: () => (s.outputJson ? (JSON.parse(s.outputJson) as unknown) : undefined) }))),
+    );
+    return { ...incident, verdict, runs: runs.map((r) => runView(r, this.engine.runbook(r.runbook)?.steps.map((s) => s.id) ?? [])) };
   }
 
   /** In order of recording; `after` (an entry id) and `limit` page through a long one. */

@@ -23,6 +23,7 @@ import {
   section,
   utc,
 } from './format';
+import { verdictBlock, verdictState } from './verdict.message';
 
 export const STEP_EMOJI: Readonly<Record<StepViewStatus, string>> = {
   pending: ':white_circle:',
@@ -194,7 +195,8 @@ function runLines(run: RunView): string[] {
 }
 
 /**
- * THE message of an incident, posted once and updated in place as it changes. Whatever the number
+ * THE message of an incident, posted once and updated in place as it changes. It leads with the
+ * verdict (cause, confidence, the top evidence with console links, what was ruled out, the gaps). Whatever the number
  * of alarms, runs and steps, it stays within Slack's 50 blocks: step lines share section blocks.
  */
 export function incidentMessage(view: IncidentView): SlackMessage {
@@ -206,6 +208,9 @@ export function incidentMessage(view: IncidentView): SlackMessage {
   const top: KnownBlock[] = [header(`${emoji} ${safePlain(service)}: ${safePlain(view.title)}`)];
   const notes = banners(view);
   if (notes.length > 0) top.push(section(notes.join('\n')));
+  // The verdict leads: what an engineer reads first, updated as the diagnostics finish.
+  const verdict = verdictBlock(view);
+  if (verdict) top.push(verdict);
   top.push(
     fields([
       `*Service*\n${safe(service)}`,
@@ -224,8 +229,10 @@ export function incidentMessage(view: IncidentView): SlackMessage {
   const runs = view.runs.length > 0 ? view.runs.flatMap((run, i) => [...(i > 0 ? [' '] : []), ...runLines(run)]) : ['_No runbook has started yet._'];
   const body = packLines(runs, LIMITS.blocks - top.length - 1, (n) => `_…and ${plural(n, 'more line')}: see the thread and the RCA_`);
 
+  const state = verdictState(view);
+  const cause = state && 'verdict' in state ? ` · verdict: ${state.verdict.cause}` : '';
   return {
-    text: fallback(`${safe(service)} ${open ? 'incident open' : 'incident resolved'}: ${safe(view.title)} (${elapsed})`),
+    text: fallback(`${safe(service)} ${open ? 'incident open' : 'incident resolved'}: ${safe(view.title)} (${elapsed})${cause}`),
     blocks: [...top, ...body, footer],
   };
 }
