@@ -74,7 +74,8 @@ export function renderRcaMarkdown(model: RcaModel): string {
   block(
     '| Moment | Time (UTC) |',
     '| --- | --- |',
-    `| Onset (alarm state change) | ${at(k.onset)} |`,
+    `| Impact started (first movement of the alarm's metric, else the alarm) | ${at(k.onset)} |`,
+    `| Alarm fired (state change) | ${at(k.alarm)} |`,
     `| Detected (incident opened) | ${at(k.detected)} |`,
     `| First human response | ${at(k.firstHumanResponse)} |`,
     `| Mitigated (first mitigating action succeeded) | ${at(k.mitigated)} |`,
@@ -84,7 +85,7 @@ export function renderRcaMarkdown(model: RcaModel): string {
   block(
     '| Duration | Value |',
     '| --- | --- |',
-    `| Time to detect (onset → detected) | ${took(d.toDetectMs)} |`,
+    `| Time to detect (impact started → incident opened) | ${took(d.toDetectMs)} |`,
     `| Time to acknowledge (detected → first human response) | ${took(d.toAcknowledgeMs)} |`,
     `| Time to mitigate (onset → mitigated) | ${took(d.toMitigateMs)} |`,
     `| Time to resolve (onset → resolved) | ${took(d.toResolveMs)} |`,
@@ -105,10 +106,13 @@ export function renderRcaMarkdown(model: RcaModel): string {
   if (!model.findings.length) block(`${NONE} No diagnostic ran.`);
   for (const f of model.findings) {
     block(`### ${text(f.runbook)}: ${text(f.step)} (${text(f.action)})`);
-    const bullets = [`- Status: ${text(f.status)}${f.error ? `: ${text(f.error)}` : f.reason ? `: ${text(f.reason)}` : ''}`];
-    if (f.summary) bullets.push(`- ${text(f.summary)}`);
+    const bullets = [...f.sentences.map((s) => `- ${md(s)}`), `- Status: ${text(f.status)}${f.error ? `: ${text(f.error)}` : f.reason ? `: ${text(f.reason)}` : ''}`];
     for (const h of f.highlights) bullets.push(`- ${text(h.key)}: ${md(h.value)}`);
     block(...bullets);
+    if (f.links.length) {
+      block('In the console:');
+      block(...f.links.map((l) => `- <${l}>`));
+    }
     for (const { kind, value } of f.rerun) {
       block(`To re-run (${kind}):`);
       block(fence('json', JSON.stringify(value, null, 2)));
