@@ -85,6 +85,8 @@ export interface RcaFinding {
   rerun: Array<{ kind: RcaRerunKind; value: unknown }>;
   /** Console pages that show this evidence (every `link` in the step's output), deduplicated. */
   links: string[];
+  startedAt: string | null;
+  finishedAt: string | null;
 }
 
 /**
@@ -121,7 +123,7 @@ export interface RcaNote {
 }
 
 export interface RcaPromptSection {
-  title: 'What went well' | 'What went wrong' | 'Root cause' | 'Follow-ups';
+  title: 'What went well' | 'What went wrong' | 'Where we got lucky' | 'Root cause';
   prompt: string;
   /** Pre-filled where the evidence supports it; the humans complete them. */
   items: RcaProse[];
@@ -163,7 +165,46 @@ export interface RcaModel {
   actions: RcaAction[];
   notes: RcaNote[];
   prompts: RcaPromptSection[];
+  /** Impact in figures, from the metrics step: the alarm's metric and the 5xx count around the incident. */
+  impact: { alarmMetric: RcaMetricFigure | null; errors5xx: RcaMetricFigure | null };
+  /** The timeline condensed to decisions and turning points (the full log stays in `timeline`). */
+  decisions: RcaTimelineRow[];
+  /** Follow-ups pre-filled where the evidence supports them; owner and due date are for the humans. */
+  actionItems: RcaActionItem[];
+  /** "5 whys", seeded from the verdict: the first answer is its hypothesis, the rest for the humans. */
+  whys: Array<{ why: RcaProse; answer: RcaProse | null }>;
 }
+
+export interface RcaMetricFigure {
+  label: string;
+  baseline: number | null;
+  peak: number | null;
+  peakAt: string | null;
+  startedMovingAt: string | null;
+  link: string | null;
+}
+
+export interface RcaActionItem {
+  item: RcaProse;
+  kind: 'prevent' | 'mitigate' | 'detect';
+  owner: string | null;
+  due: string | null;
+}
+
+/** Timeline entries that are decisions or turning points (not "step queued / started"). */
+const TURNING_POINTS = new Set([
+  'alarm.received',
+  'incident.opened',
+  'incident.resolved',
+  'approval.requested',
+  'approval.granted',
+  'approval.rejected',
+  'approval.timed_out',
+  'step.failed',
+  'automation.paused',
+  'automation.resumed',
+  'note',
+]);
 
 const DIAGNOSE = 'diagnose';
 const HUMAN_RESPONSES = new Set(['approval.granted', 'approval.recorded', 'approval.rejected', 'note']);
@@ -186,6 +227,7 @@ export function buildRca(raw: RcaInput): RcaModel {
   const diagnostics = steps.filter(({ step }) => !isMutating(step) && !NOT_FINDINGS.has(step.action));
   const verdict = latestVerdict(steps.map(({ step }) => step));
   const t = keyTimes(input, impactStartOf(verdict, steps.map(({ step }) => step)));
+  const mutatingStepIds = new Set(mutating.map(({ step }) => step.id));
   const firstAlarm = timeline.find((e) => e.type === 'alarm.received');
   const alarmName = str(firstAlarm?.data.alarm) ?? incident.alarms[0]?.name ?? null;
   const openedBy = str(timeline.find((e) => e.type === 'incident.opened' && e.data.manual === true)?.data.by);
@@ -255,6 +297,8 @@ export function buildRca(raw: RcaInput): RcaModel {
         .filter((h): h is { key: string; value: RcaProse } => h.value !== undefined),
       rerun: rerunOf(step.output),
       links: linksIn(step.output),
+      startedAt: step.startedAt ?? null,
+      finishedAt: step.finishedAt ?? null,
     })),
     actions: mutating.map(({ run, step }) => ({
       runbook: run.runbook,
@@ -275,7 +319,61 @@ export function buildRca(raw: RcaInput): RcaModel {
       .filter((e) => e.type === 'note')
       .map((e) => ({ id: e.id, at: e.at, by: str(e.data.by) ?? str(e.data.author) ?? null, text: str(e.data.text) ?? '', source: str(e.data.source) ?? null })),
     prompts: prompts(input, t, diagnostics.map((d) => d.step), mutating.map((m) => m.step)),
+    impact: impactFigures(steps.map(({ step }) => step)),
+    decisions: timeline
+      .filter((e) => TURNING_POINTS.has(e.type) || (e.type === 'step.succeeded' && (mutatingStepIds.has(str(e.data.step) ?? '') || str(e.data.action) === DIAGNOSE)))
+      .map((e) => ({ id: e.id, at: e.at, type: e.type, sinceOnsetMs: Date.parse(e.at) - base, event: describe(e), actor: actor(e) })),
+    actionItems: actionItems(input, t, verdict, [...diagnostics, ...mutating].map(({ step }) => step)),
+    whys: whys(service, verdict),
   };
+}
+
+function impactFigures(steps: RcaStep[]): RcaModel['impact'] {
+  const metrics = steps.filter((s) => s.status === 'succeeded' && Array.isArray(s.output?.metrics)).at(-1);
+  const all = arr(metrics?.output?.metrics);
+  const figure = (m: Record<string, unknown> | undefined): RcaMetricFigure | null =>
+    m
+      ? {
+          label: str(m.label) ?? str(m.id) ?? 'metric',
+          baseline: num(m.baseline) ?? null,
+          peak: num(m.peak) ?? null,
+          peakAt: str(m.peakAt) ?? null,
+          startedMovingAt: str(m.startedMovingAt) ?? null,
+          link: str(m.link) ?? null,
+        }
+      : null;
+  const impactMetric = str(metrics?.output?.impactMetric);
+  const alarm = all.find((m) => str(m.id)?.startsWith('alarm')) ?? all.find((m) => m.id === impactMetric);
+  // The 5xx count that peaked highest (the load balancer's or a target group's).
+  const errors = all
+    .filter((m) => /5XX/i.test(str((m.query as Record<string, unknown> | undefined)?.name) ?? ''))
+    .sort((a, b) => (num(b.peak) ?? -1) - (num(a.peak) ?? -1))[0];
+  return { alarmMetric: figure(alarm), errors5xx: figure(errors) };
+}
+
+/** Follow-ups the evidence supports; the kinds follow the usual prevent / mitigate / detect split. */
+function actionItems(input: RcaInput, t: KeyTimes, verdict: Verdict | null, steps: RcaStep[]): RcaActionItem[] {
+  const items: RcaActionItem[] = [];
+  const add = (kind: RcaActionItem['kind'], ...parts: RcaPart[]) => items.push({ item: prose(...parts), kind, owner: null, due: null });
+  const service = input.incident.service ?? 'the service';
+  if (verdict && verdict.cause !== 'unknown') {
+    add('prevent', 'Fix what the verdict blames, once confirmed: ', { text: verdict.summary });
+    if (verdict.cause === 'deployment') add('prevent', 'Catch this kind of change before it reaches production for ', { text: service }, ' (a test, a canary, or a deployment alarm that rolls back on its own).');
+    if (verdict.cause === 'capacity') add('mitigate', 'Review the auto scaling of ', { text: service }, ' (its maximum and the metric it scales on).');
+  }
+  if (t.onset !== undefined && t.alarm !== undefined && t.alarm - t.onset >= 5 * 60_000) {
+    add('detect', `Alarm sooner: the impact began ${duration(t.alarm - t.onset)} before the alarm fired (fewer evaluation periods, or an alarm on the 5xx rate).`);
+  }
+  for (const g of verdict?.gaps ?? []) add('detect', 'Close the diagnostic gap ', { code: g.step }, ': ', { text: g.reason });
+  for (const s of steps.filter((x) => x.status === 'failed')) add('mitigate', 'Make ', { code: s.id }, ' (', { text: s.action }, ') work: ', { text: s.error ?? 'it failed' });
+  for (const s of steps.filter((x) => x.status === 'timed_out')) add('mitigate', 'Make sure an approver sees requests like ', { code: s.id }, ' in time (it timed out).');
+  return items;
+}
+
+function whys(service: string, verdict: Verdict | null): RcaModel['whys'] {
+  const rows: RcaModel['whys'] = [{ why: prose('Why did ', { text: service }, ' fail?'), answer: verdict && verdict.cause !== 'unknown' ? prose({ text: verdict.summary }, ' (hypothesis)') : null }];
+  for (let i = 2; i <= 5; i++) rows.push({ why: prose('Why?'), answer: null });
+  return rows;
 }
 
 /** Prose from its parts, with its plain text. */
@@ -338,7 +436,6 @@ function prompts(input: RcaInput, t: KeyTimes, diagnostics: RcaStep[], mutating:
   const well: RcaProse[] = [];
   const wrong: RcaProse[] = [];
   const cause: RcaProse[] = [];
-  const followUps: RcaProse[] = [];
   if (t.onset !== undefined && t.detected !== undefined) well.push(prose(`Responder opened the incident ${duration(t.detected - t.onset)} after the impact began${t.alarm !== undefined && t.alarm > t.onset ? ` (${duration(t.detected - t.alarm)} after the alarm fired)` : ''}.`));
   for (const s of mutating.filter((m) => m.status === 'succeeded')) {
     const after = s.finishedAt && t.onset !== undefined ? ` ${duration(Date.parse(s.finishedAt) - t.onset)} after onset` : '';
@@ -368,12 +465,11 @@ function prompts(input: RcaInput, t: KeyTimes, diagnostics: RcaStep[], mutating:
       prose('Likely the deployment ', { code: ref }, `: the alarm began${minutes} it, and rolling back (`, { code: rollback.id }, `) succeeded${restored}. Confirm what in that change caused it.`),
     );
   }
-  for (const s of [...diagnostics, ...mutating].filter((x) => x.status === 'failed')) followUps.push(prose('Find out why ', { code: s.id }, ' failed and fix it or the runbook.'));
   return [
     { title: 'What went well', prompt: 'What helped detect, understand or mitigate the incident?', items: well },
     { title: 'What went wrong', prompt: 'What slowed the response or made the impact worse?', items: wrong },
+    { title: 'Where we got lucky', prompt: 'What limited the impact by chance rather than by design?', items: [] },
     { title: 'Root cause', prompt: 'Why did it happen? Keep asking why until the answer is something the team can change.', items: cause },
-    { title: 'Follow-ups', prompt: 'Actions with an owner and a due date, each linked to a ticket.', items: followUps },
   ];
 }
 

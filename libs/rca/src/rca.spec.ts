@@ -337,7 +337,7 @@ describe('rca.json (buildRca) and rca.md (renderRca) say the same', () => {
       expect(md).toContain(`- Request id: ${a.requestId ?? '—'}`);
     }
     for (const section of model.prompts) {
-      expect(md).toContain(`## ${section.title}\n\n> ${section.prompt}`);
+      expect(md).toContain(`### ${section.title}\n\n> ${section.prompt}`);
       for (const item of section.items) expect(md).toContain(`- ${item.text}`);
     }
     for (const note of model.notes) expect(md).toContain(`Note: ${oneLine(note.text)}`);
@@ -362,11 +362,11 @@ describe('rca.json (buildRca) and rca.md (renderRca) say the same', () => {
     expect(model.verdict).toMatchObject({ cause: 'deployment', confidence: 0.95, gaps: [{ step: 'changes' }] });
     expect(model.findings.map((f) => f.step)).not.toContain('diagnose');
     const md = renderRca(rollbackByPolicy());
-    expect(md).toContain('## Root cause (hypothesis)');
+    expect(md).toContain('## Root cause and trigger (hypothesis)');
     expect(md).toContain('(<https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/prod/services/checkout/deployments>)');
     expect(md).toMatch(/Ruled out:\n\n- database \(0\.10\): the writer of checkout-db is available/);
     expect(buildRca(openWithFailedStep()).verdict).toBeNull();
-    expect(renderRca(openWithFailedStep())).not.toContain('Root cause (hypothesis)');
+    expect(renderRca(openWithFailedStep())).not.toContain('Root cause and trigger (hypothesis)');
   });
 
   it('gives approvers and request ids as data', () => {
@@ -399,5 +399,65 @@ describe('rca.json (buildRca) and rca.md (renderRca) say the same', () => {
     expect(model.notes).toEqual([{ id: expect.any(String), at: '2024-11-21T08:20:00Z', by: 'dana@example.com', text: 'restarting the\nworkers', source: 'api' }]);
     expect(model.keyTimes.firstHumanResponse).toBe('2024-11-21T08:20:00.000Z');
     expect(renderRca(input)).toContain('| 08:20:00 | +5m | Note: restarting the workers | dana\\@example.com |');
+  });
+});
+
+/** Parses diagrams with mermaid's own grammars, in a child process (mermaid is ESM-only). */
+function mermaidCheck(texts: string[]): Array<{ ok: boolean; error?: string }> {
+  const run = spawnSync(process.execPath, [join(ROOT, 'test/support/mermaid-check.mjs')], { cwd: ROOT, input: JSON.stringify(texts.map((text) => ({ text }))), encoding: 'utf8' });
+  expect(run.stderr).toBe('');
+  return JSON.parse(run.stdout) as Array<{ ok: boolean; error?: string }>;
+}
+
+const diagramsIn = (md: string) => [...md.matchAll(/^```mermaid\n([\s\S]*?)\n```$/gm)].map((m) => m[1]);
+
+describe('diagrams', () => {
+  it.each(CASES)("%s: every mermaid diagram of the golden file parses with mermaid's grammar", (name) => {
+    const diagrams = diagramsIn(readFileSync(join(FIXTURES, `${name}.md`), 'utf8'));
+    expect(diagrams.length).toBeGreaterThan(0);
+    expect(mermaidCheck(diagrams)).toEqual(diagrams.map(() => ({ ok: true })));
+  });
+
+  it('the check refuses a broken diagram (so a pass means something)', () => {
+    const [broken, badDate] = mermaidCheck(['gantt\n  section a\n  ::: nope ::', 'gantt\n  dateFormat YYYY-MM-DD HH:mm:ss\n  section a\n  x :t0, yesterday-ish, 2024-01-01 00:00:00']);
+    expect(broken.ok).toBe(false);
+    expect(badDate.ok).toBe(false);
+  });
+
+  it('draws the response as a gantt: the impact, the alarm, diagnostics, the approval wait, the mitigation, the recovery', () => {
+    const gantt = diagramsIn(renderRca(failedMitigation())).find((d) => d.startsWith('gantt'))!;
+    expect(gantt).toContain('Impact :crit, t0, 2024-11-24 14:01:00, 2024-11-24 14:21:00');
+    expect(gantt).toContain('Alarm fired :milestone');
+    expect(gantt).toContain('scale-up waits for approval :t6, 2024-11-24 14:04:00, 2024-11-24 14:09:00');
+    expect(gantt).toMatch(/section Mitigation\n {2}rollback :crit, t\d+, 2024-11-24 14:02:40, 2024-11-24 14:03:30\n {2}scale-up :done/);
+    expect(gantt).toContain('Resolved :milestone');
+  });
+});
+
+describe('postmortem sections', () => {
+  it('has the sections of a postmortem, with the full event log folded away', () => {
+    const md = renderRca(rollbackByPolicy());
+    const headings = [...md.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
+    expect(headings).toEqual(['Summary', 'Impact', 'Root cause and trigger (hypothesis)', 'Detection', 'Timeline', 'Findings', 'Response and recovery', 'Action items', 'Lessons learned', '5 whys']);
+    expect(md).toContain('<details>\n<summary>The full event log (7 entries)</summary>');
+    expect(md).toContain('impact started 23:57:00 → alarm fired 23:58:00 (+1m) → incident opened 23:58:40 (+40s).');
+  });
+
+  it('condenses the timeline to decisions and turning points', () => {
+    const model = buildRca(rollbackByPolicy());
+    expect(model.decisions.map((d) => d.type)).toEqual(['alarm.received', 'incident.opened', 'approval.granted', 'step.succeeded', 'incident.resolved']);
+    expect(model.decisions.find((d) => d.type === 'step.succeeded')!.event).toMatch(/^Step rollback succeeded/);
+  });
+
+  it('pre-fills action items from the verdict, its gaps and failures, and seeds the 5 whys with the verdict', () => {
+    const model = buildRca(rollbackByPolicy());
+    expect(model.actionItems.map((a) => [a.kind, a.item.text])).toEqual([
+      ['prevent', 'Fix what the verdict blames, once confirmed: Deployment checkout:42 at 23:55Z introduced "NullPointerException" (confidence 0.95).'],
+      ['prevent', 'Catch this kind of change before it reaches production for checkout (a test, a canary, or a deployment alarm that rolls back on its own).'],
+      ['detect', 'Close the diagnostic gap changes: recent changes (CloudTrail) not checked: access denied (the role needs cloudtrail:LookupEvents)'],
+    ]);
+    expect(model.whys[0].answer?.text).toBe('Deployment checkout:42 at 23:55Z introduced "NullPointerException" (confidence 0.95). (hypothesis)');
+    expect(model.whys).toHaveLength(5);
+    expect(model.impact.errors5xx).toMatchObject({ label: 'Target 5xx (checkout-tg)', peak: 42, baseline: 0.2 });
   });
 });
