@@ -182,6 +182,8 @@ export interface RcaMetricFigure {
   peakAt: string | null;
   startedMovingAt: string | null;
   link: string | null;
+  /** The points the metrics step kept (`[epoch ms, value]`), for the chart; null when it kept none. */
+  series: Array<[number, number]> | null;
 }
 
 export interface RcaActionItem {
@@ -340,6 +342,7 @@ function impactFigures(steps: RcaStep[]): RcaModel['impact'] {
           peakAt: str(m.peakAt) ?? null,
           startedMovingAt: str(m.startedMovingAt) ?? null,
           link: str(m.link) ?? null,
+          series: Array.isArray(m.series) && m.series.every((p) => Array.isArray(p) && p.length === 2 && p.every((x) => typeof x === 'number' && Number.isFinite(x))) && m.series.length > 1 ? (m.series as Array<[number, number]>) : null,
         }
       : null;
   const impactMetric = str(metrics?.output?.impactMetric);

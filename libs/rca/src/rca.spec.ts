@@ -31,7 +31,8 @@ const diagnostics = (at: string, impact = '2024-11-22T23:57:00.000Z'): RcaRun['s
   // The shape cloudwatch.metrics writes (metrics[].query, impactStartedAt, links).
   { id: 'metrics', action: 'cloudwatch.metrics', status: 'succeeded', mutating: false, summary: '5xx: baseline 0.2/min, peak 42/min', output: {
     window: { start: plusMinutes(impact, -59), onset: plusMinutes(impact, 1), end: plusMinutes(impact, 2), period: 60 },
-    metrics: [{ id: 'target5xx', label: 'Target 5xx (checkout-tg)', query: { namespace: 'AWS/ApplicationELB', name: 'HTTPCode_Target_5XX_Count', dimensions: { TargetGroup: 'targetgroup/checkout-tg/abc' }, stat: 'Sum', period: 60 }, status: 'Complete', baseline: 0.2, baselineStdDev: 0.4, current: 40, peak: 42, peakAt: plusMinutes(impact, 1), changeRatio: 200, startedMovingAt: impact, direction: 'up', points: 61, link: 'https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#metricsV2?graph=target5xx' }],
+    metrics: [{ id: 'target5xx', label: 'Target 5xx (checkout-tg)', query: { namespace: 'AWS/ApplicationELB', name: 'HTTPCode_Target_5XX_Count', dimensions: { TargetGroup: 'targetgroup/checkout-tg/abc' }, stat: 'Sum', period: 60 }, status: 'Complete', baseline: 0.2, baselineStdDev: 0.4, current: 40, peak: 42, peakAt: plusMinutes(impact, 1), changeRatio: 200, startedMovingAt: impact, direction: 'up', points: 61, link: 'https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#metricsV2?graph=target5xx',
+    series: Array.from({ length: 12 }, (_, i): [number, number] => [Date.parse(plusMinutes(impact, i - 8)), i < 8 ? [0, 1, 0, 0, 0, 1, 0, 0][i] : 30 + i]) }],
     cpuHigh: false, errorsUp: true, moved: ['target5xx'], impactStartedAt: impact, impactMetric: 'target5xx',
   }, startedAt: at, finishedAt: at },
   { id: 'deploy', action: 'deploy.recent', status: 'succeeded', mutating: false, summary: 'checkout (ECS): checkout:42 PRIMARY, 3 minutes before the onset; correlates with the alarm', output: { correlated: true, minutesBeforeOnset: 3, current: { id: 'ecs-svc/123', taskDefinition: 'checkout:42' } }, startedAt: at, finishedAt: at },
@@ -416,6 +417,13 @@ describe('diagrams', () => {
     const diagrams = diagramsIn(readFileSync(join(FIXTURES, `${name}.md`), 'utf8'));
     expect(diagrams.length).toBeGreaterThan(0);
     expect(mermaidCheck(diagrams)).toEqual(diagrams.map(() => ({ ok: true })));
+  });
+
+  it("charts the alarm's metric with its baseline as a mermaid xychart", () => {
+    const chart = diagramsIn(renderRca(rollbackByPolicy())).find((d) => d.startsWith('xychart-beta'))!;
+    expect(chart).toContain('x-axis ["23:49", "23:50"');
+    expect(chart).toContain('line [0, 1, 0, 0, 0, 1, 0, 0, 38, 39, 40, 41]');
+    expect(chart).toContain('line [0.2, 0.2, 0.2');
   });
 
   it('the check refuses a broken diagram (so a pass means something)', () => {

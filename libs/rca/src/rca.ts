@@ -49,6 +49,8 @@ export function renderRcaMarkdown(model: RcaModel): string {
     `- **Failed requests**: ${NONE} (not estimated: the diagnostics keep the peak, not the whole series)`,
     '- **Users and revenue affected**: to be filled in by the responders',
   );
+  const chart = xychartOf(model);
+  if (chart) block(fence('mermaid', chart));
 
   if (model.verdict) {
     const v = model.verdict;
@@ -314,5 +316,25 @@ export function ganttOf(model: RcaModel): string | null {
   lines.push('  section Recovery');
   milestone('Mitigated', k.mitigated);
   milestone('Resolved', k.resolved);
+  return lines.join('\n');
+}
+
+/**
+ * A mermaid xychart of the alarm's metric (else the 5xx count) around the incident: its points as a
+ * line and its baseline as a flat second line. Null when the metrics step kept no series.
+ */
+export function xychartOf(model: RcaModel): string | null {
+  const f = model.impact.alarmMetric?.series ? model.impact.alarmMetric : model.impact.errors5xx?.series ? model.impact.errors5xx : null;
+  if (!f?.series) return null;
+  const quote = (s: string) => `"${s.replace(/"/g, "'").replace(/\s+/g, ' ')}"`;
+  const value = (v: number) => String(Math.round(v * 1000) / 1000);
+  const lines = [
+    'xychart-beta',
+    `  title ${quote(`${f.label} (line) and its baseline (flat line), UTC`)}`,
+    `  x-axis [${f.series.map(([t]) => quote(clock(t).slice(0, 5))).join(', ')}]`,
+    `  y-axis ${quote(f.label)}`,
+    `  line [${f.series.map(([, v]) => value(v)).join(', ')}]`,
+  ];
+  if (f.baseline !== null) lines.push(`  line [${f.series.map(() => value(f.baseline!)).join(', ')}]`);
   return lines.join('\n');
 }
