@@ -18,6 +18,8 @@ export interface MetricFact {
 
 export interface SignatureFact {
   signature: string;
+  /** One line as it was logged (redacted): the signature folds hosts and ports away, the sample keeps them. */
+  sample?: string;
   count: number;
   firstSeen: string | null;
   lastSeen: string | null;
@@ -185,6 +187,7 @@ function readSignatures(out: Record<string, unknown> | null): SignatureFact[] | 
   if (!out) return null;
   return arr(out.signatures).map((s) => ({
     signature: str(s.signature) ?? str(s.sample) ?? '',
+    ...(str(s.sample) ? { sample: str(s.sample)! } : {}),
     count: num(s.count) ?? 0,
     firstSeen: str(s.firstSeen),
     lastSeen: str(s.lastSeen),
@@ -318,17 +321,18 @@ export function readFacts(input: DiagnosisInput): Facts {
 // Shared classifications of log signatures
 
 /** Words of a database in trouble: the driver's, the engine's, a pool's. */
-const DATABASE = /\b(database|postgres(ql)?|mysql|aurora|rds\.amazonaws|jdbc|sqlstate|pg::|psycopg|sequelize|hikari|too many connections|remaining connection slots|connection pool|deadlock|:5432|:3306)\b/i;
+const DATABASE = /\b(database|postgres(ql)?|mysql|aurora|rds\.amazonaws|jdbc|sqlstate|pg::|psycopg|sequelize|hikari|too many connections|remaining connection slots|connection pool|acquiring a connection|could not connect to server|deadlock)\b|:(5432|3306)\b/i;
 /** An upstream that does not answer: timeouts, refusals, resets, DNS. */
 const UPSTREAM = /\b(timed? ?out|timeout|etimedout|econnrefused|connection refused|econnreset|connection reset|socket hang up|enotfound|getaddrinfo|unknownhost|upstream|bad gateway|service unavailable|circuit (breaker )?open|no route to host)\b/i;
 const OUT_OF_MEMORY = /\b(out ?of ?memory|outofmemory|heap out of memory|oom|cannot allocate memory|memoryerror)\b/i;
 
+/** The signature folds hosts and ports (`<ip>`, `<n>`): the database's port survives only in the sample. */
 export function isDatabaseSignature(s: SignatureFact): boolean {
-  return DATABASE.test(s.signature);
+  return DATABASE.test(s.signature) || (s.sample !== undefined && DATABASE.test(s.sample));
 }
 
 export function isUpstreamSignature(s: SignatureFact): boolean {
-  return UPSTREAM.test(s.signature) && !DATABASE.test(s.signature);
+  return UPSTREAM.test(s.signature) && !isDatabaseSignature(s);
 }
 
 export function isMemorySignature(s: SignatureFact): boolean {

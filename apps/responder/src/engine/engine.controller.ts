@@ -1,8 +1,10 @@
 import { BadRequestException, Body, Controller, ForbiddenException, HttpCode, HttpException, HttpStatus, Logger, NotFoundException, Param, Post, Req, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { z } from 'zod';
 import { problemsToText, toProblems } from '@responder/domain';
 import { BearerTokenGuard } from '../http/bearer-token.guard';
+import { schemaOf } from '../http/openapi-schema';
 import { principalOf } from '../http/principal';
 import { type ApprovalAnswer, ApprovalService } from './approval.service';
 import { AutomationService } from './automation.service';
@@ -22,6 +24,8 @@ function parse<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
 }
 
 /** Approvals and the kill switch over HTTP (bearer token); Slack buttons call the same services. */
+@ApiTags('approvals and the kill switch')
+@ApiBearerAuth()
 @Controller()
 @UseGuards(BearerTokenGuard)
 export class EngineController {
@@ -33,6 +37,12 @@ export class EngineController {
   ) {}
 
   @Post('incidents/:id/steps/:step/approve')
+  @ApiOperation({ summary: 'Approve a step awaiting approval, as the person of the credential (never the shared API_TOKEN)' })
+  @ApiParam({ name: 'step', description: 'the step id, or <runbook>.<step> when several runs have it' })
+  @ApiBody({ schema: schemaOf(decisionBody) })
+  @ApiResponse({ status: 200, description: '`{ outcome: "granted" | "recorded" }` (recorded: a two-person step needs another person)' })
+  @ApiResponse({ status: 403, description: 'the shared API_TOKEN, or not one of the step’s approvers' })
+  @ApiResponse({ status: 409, description: '`{ code: "stale" | "duplicate" | "not_pending", … }`' })
   @HttpCode(200)
   async approve(@Req() req: Request, @Param('id') id: string, @Param('step') step: string, @Body() body: unknown): Promise<ApprovalAnswer> {
     const decision = parse(decisionBody, body);
@@ -40,6 +50,11 @@ export class EngineController {
   }
 
   @Post('incidents/:id/steps/:step/reject')
+  @ApiOperation({ summary: 'Reject a step awaiting approval, as the person of the credential' })
+  @ApiParam({ name: 'step', description: 'the step id, or <runbook>.<step> when several runs have it' })
+  @ApiBody({ schema: schemaOf(decisionBody) })
+  @ApiResponse({ status: 200, description: '`{ outcome: "rejected" }`' })
+  @ApiResponse({ status: 403, description: 'the shared API_TOKEN, or not one of the step’s approvers' })
   @HttpCode(200)
   async reject(@Req() req: Request, @Param('id') id: string, @Param('step') step: string, @Body() body: unknown): Promise<ApprovalAnswer> {
     const decision = parse(decisionBody, body);
@@ -48,6 +63,9 @@ export class EngineController {
 
   /** The kill switch: no mutating step starts, on any replica, until resumed. Diagnostics go on. */
   @Post('automation/pause')
+  @ApiOperation({ summary: 'The kill switch: no mutating step starts, on any replica, until resumed (diagnostics go on)' })
+  @ApiBody({ schema: schemaOf(pauseBody) })
+  @ApiResponse({ status: 200, description: '`{ paused: true, changed }`' })
   @HttpCode(200)
   async pause(@Req() req: Request, @Body() body: unknown): Promise<{ paused: true; changed: boolean }> {
     const { by, reason } = parse(pauseBody, body);
@@ -55,6 +73,9 @@ export class EngineController {
   }
 
   @Post('automation/resume')
+  @ApiOperation({ summary: 'Let mutating steps start again' })
+  @ApiBody({ schema: schemaOf(pauseBody) })
+  @ApiResponse({ status: 200, description: '`{ paused: false, changed }`' })
   @HttpCode(200)
   async resume(@Req() req: Request, @Body() body: unknown): Promise<{ paused: false; changed: boolean }> {
     const { by, reason } = parse(pauseBody, body);

@@ -27,6 +27,15 @@ describe('database rule', () => {
     expect(h.confidence).toBe(0);
   });
 
+  it("knows the database by the drivers' words and by its port in the sample, which the signature folds away", () => {
+    const pool = { ...sig('ERROR timeout acquiring a connection from the pool after <n> ms', at(-3), 60), sample: 'ERROR timeout acquiring a connection from the pool after 5000 ms' };
+    const byPort = { ...sig('ERROR connect ECONNREFUSED <ip>', at(-3), 60), sample: 'ERROR connect ECONNREFUSED 10.0.3.12:5432' };
+    for (const s of [pool, byPort]) {
+      const h = assess(scenario({}, { aurora: { verdict: 'writer-down', writer: { instanceId: 'checkout-db-1', status: 'stopped' }, reasons: ['the writer checkout-db-1 is stopped'] }, logs: { signatures: [s] } }))!;
+      expect(h.evidence.some((e) => e.step === 'logs')).toBe(true);
+    }
+  });
+
   it('has nothing to say about a healthy cluster and clean logs', () => {
     expect(assess(scenario({}))).toBeNull();
   });
