@@ -426,6 +426,15 @@ describe('diagrams', () => {
     expect(chart).toContain('line [0.2, 0.2, 0.2');
   });
 
+  it("the RCA of a real run (the scenario suite's bad deployment, UPDATE_GOLDEN=1) passes markdownlint and its diagrams parse", () => {
+    const file = join(FIXTURES, 'scenario-bad-deployment.md');
+    const lint = spawnSync(join(ROOT, 'node_modules/.bin/markdownlint-cli2'), [file], { cwd: ROOT, encoding: 'utf8' });
+    expect(`${lint.stdout}${lint.stderr}`).toContain('0 error(s)');
+    const diagrams = diagramsIn(readFileSync(file, 'utf8'));
+    expect(diagrams.map((d) => d.split('\n')[0])).toEqual(['xychart-beta', 'gantt']);
+    expect(mermaidCheck(diagrams)).toEqual(diagrams.map(() => ({ ok: true })));
+  });
+
   it('the check refuses a broken diagram (so a pass means something)', () => {
     const [broken, badDate] = mermaidCheck(['gantt\n  section a\n  ::: nope ::', 'gantt\n  dateFormat YYYY-MM-DD HH:mm:ss\n  section a\n  x :t0, yesterday-ish, 2024-01-01 00:00:00']);
     expect(broken.ok).toBe(false);
