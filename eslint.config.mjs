@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   // infra/ is its own package with its own lint config (npm --prefix infra run lint).
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'infra/**', '*.js', '*.mjs'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'infra/**', '*.js', '*.mjs', 'test/support/*.mjs'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -337,5 +337,13 @@ describe('Slack', () => {
     await slack.waitFor(() => slack.replies('#inc-shop', main.ts).find((m) => /resolved/i.test(text(m))));
     await slack.waitFor(() => topLevel('#status-shop').length === 3);
     expect(topLevel('#inc-shop')).toHaveLength(1);
+
+    // The draft changes after the upload (a note on the resolved incident): a new version in the thread.
+    await command(`note ${shopIncident} the cache was cold after the deploy`, 'U0BOB0001', 'note-after-resolution');
+    const second = await slack.waitFor(() => slack.uploadsIn('#inc-shop', main.ts)[1], 10_000);
+    expect(second.text).toContain('the cache was cold after the deploy');
+    expect(second.filename).toBe(`rca-${shopIncident}.md`);
+    expect(upload.text).not.toContain('the cache was cold');
+    expect(slack.uploadsIn('#inc-shop', main.ts)).toHaveLength(2);
   });
 });

@@ -99,7 +99,7 @@ describe('deploy.rollback against moto_server (ECS rolling)', () => {
     expect(rollback.plan(params)).toEqual({ summary: `roll back ${p.cluster}/${p.service} from ${p.revs[1]} to ${p.revs[0]}`, resource: `ecs:${p.cluster}/${p.service}` });
 
     const first = await rollback.run(params, ctx('rollback'));
-    expect(first.output).toMatchObject({ controller: 'ECS', action: 'update-service', from: p.revs[1], to: p.revs[0] });
+    expect(first.output).toMatchObject({ controller: 'ECS', action: 'update-service', from: p.revs[1], to: p.revs[0], requestId: expect.any(String) });
     expect(typeof first.output.steady).toBe('boolean');
     expect(await taskDefinitionOf(p.cluster, p.service)).toBe(p.revs[0]);
     expect(counted.sent('UpdateServiceCommand')).toBe(1);

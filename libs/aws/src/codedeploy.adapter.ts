@@ -89,12 +89,12 @@ export class CodeDeployAdapter {
   }
 
   /** StopDeployment with autoRollbackEnabled: CodeDeploy moves traffic back to the original task set. Mutating. */
-  async stopWithRollback(deploymentId: string, options: CodeDeployCallOptions = {}): Promise<{ status: string | null; message: string | null }> {
+  async stopWithRollback(deploymentId: string, options: CodeDeployCallOptions = {}): Promise<{ status: string | null; message: string | null; requestId: string | null }> {
     const command = new StopDeploymentCommand({ deploymentId, autoRollbackEnabled: true });
     const attempts = recordAttempts(command);
     try {
       const out = await this.client.send(command, { abortSignal: options.abortSignal });
-      return { status: out.status ?? null, message: out.statusMessage ?? null };
+      return { status: out.status ?? null, message: out.statusMessage ?? null, requestId: out.$metadata?.requestId ?? null };
     } catch (err) {
       throw toActionError(err, { iamAction: 'codedeploy:StopDeployment', resource: `CodeDeploy deployment ${deploymentId}` }, {
         notFound: { DeploymentDoesNotExistException: `CodeDeploy deployment "${deploymentId}" not found` },
@@ -106,9 +106,9 @@ export class CodeDeployAdapter {
 
   /**
    * A new deployment in the group of the revision `fromDeploymentId` deployed, as it is (for ECS
-   * the AppSpec names that deployment's task definition). Mutating; resolves to the new id.
+   * the AppSpec names that deployment's task definition). Mutating; resolves to the new id and AWS's request id.
    */
-  async redeployRevisionOf(application: string, group: string, fromDeploymentId: string, description: string, options: CodeDeployCallOptions = {}): Promise<string> {
+  async redeployRevisionOf(application: string, group: string, fromDeploymentId: string, description: string, options: CodeDeployCallOptions = {}): Promise<{ deploymentId: string; requestId: string | null }> {
     let revision: RevisionLocation | undefined;
     try {
       const out = await this.client.send(new GetDeploymentCommand({ deploymentId: fromDeploymentId }), { abortSignal: options.abortSignal });
@@ -123,7 +123,7 @@ export class CodeDeployAdapter {
     const attempts = recordAttempts(command);
     try {
       const out = await this.client.send(command, { abortSignal: options.abortSignal });
-      return out.deploymentId ?? '';
+      return { deploymentId: out.deploymentId ?? '', requestId: out.$metadata?.requestId ?? null };
     } catch (err) {
       throw toActionError(err, { iamAction: 'codedeploy:CreateDeployment', resource: `CodeDeploy deployment group ${application}/${group}` }, {
         notFound: notFound(application, group),

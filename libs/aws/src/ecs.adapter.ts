@@ -200,17 +200,18 @@ export class EcsAdapter {
   }
 
   /**
-   * UpdateService desiredCount; resolves to the desired count ECS accepted. When it rejects, the
+   * UpdateService desiredCount; resolves to the desired count ECS accepted and AWS's request id (for
+   * the RCA: the id AWS support and CloudTrail know the call by). When it rejects, the
    * error says whether the change certainly did not happen (`notApplied`, see errors.ts).
    */
-  async setDesiredCount(cluster: string, service: string, desiredCount: number, options: EcsCallOptions = {}): Promise<number> {
+  async setDesiredCount(cluster: string, service: string, desiredCount: number, options: EcsCallOptions = {}): Promise<{ desiredCount: number; requestId: string | null }> {
     const command = new UpdateServiceCommand({ cluster, service, desiredCount });
     // Every attempt the SDK's retry makes passes here: a 5xx or a timeout in an early attempt may
     // have changed the service even if the last attempt was refused (e.g. throttled).
     const attempts = recordAttempts(command);
     try {
       const out = await this.client.send(command, { abortSignal: options.abortSignal });
-      return out.service?.desiredCount ?? desiredCount;
+      return { desiredCount: out.service?.desiredCount ?? desiredCount, requestId: out.$metadata?.requestId ?? null };
     } catch (err) {
       throw toActionError(err, { iamAction: 'ecs:UpdateService', resource: `ECS service ${cluster}/${service}` }, {
         notFound: notFound(cluster, service),
@@ -254,12 +255,12 @@ export class EcsAdapter {
    * UpdateService taskDefinition (a rolling deployment to it); resolves to the task definition ECS
    * accepted. Errors as for `setDesiredCount` (`notApplied` when it certainly did not happen).
    */
-  async setTaskDefinition(cluster: string, service: string, taskDefinition: string, options: EcsCallOptions = {}): Promise<string> {
+  async setTaskDefinition(cluster: string, service: string, taskDefinition: string, options: EcsCallOptions = {}): Promise<{ taskDefinition: string; requestId: string | null }> {
     const command = new UpdateServiceCommand({ cluster, service, taskDefinition });
     const attempts = recordAttempts(command);
     try {
       const out = await this.client.send(command, { abortSignal: options.abortSignal });
-      return out.service?.taskDefinition ?? taskDefinition;
+      return { taskDefinition: out.service?.taskDefinition ?? taskDefinition, requestId: out.$metadata?.requestId ?? null };
     } catch (err) {
       throw toActionError(err, { iamAction: 'ecs:UpdateService', resource: `ECS service ${cluster}/${service}` }, {
         notFound: notFound(cluster, service),

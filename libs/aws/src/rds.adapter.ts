@@ -144,14 +144,14 @@ export class RdsAdapter {
    * FailoverDBCluster to `targetInstance`; resolves to the cluster's status as RDS answered. When it
    * rejects, the error says whether the failover certainly did not start (`notApplied`, errors.ts).
    */
-  async failover(cluster: string, targetInstance: string, options: RdsCallOptions = {}): Promise<{ status: string }> {
+  async failover(cluster: string, targetInstance: string, options: RdsCallOptions = {}): Promise<{ status: string; requestId: string | null }> {
     const command = new FailoverDBClusterCommand({ DBClusterIdentifier: cluster, TargetDBInstanceIdentifier: targetInstance });
     // Every attempt of the SDK's retry passes here: a 5xx in an early attempt may have started the
     // failover even if the last attempt was refused.
     const attempts = recordAttempts(command);
     try {
       const out = await this.client.send(command, { abortSignal: options.abortSignal });
-      return { status: out.DBCluster?.Status ?? 'unknown' };
+      return { status: out.DBCluster?.Status ?? 'unknown', requestId: out.$metadata?.requestId ?? null };
     } catch (err) {
       throw toActionError(err, { iamAction: 'rds:FailoverDBCluster', resource: `Aurora cluster ${cluster}` }, { notFound: notFound(cluster, targetInstance), mutating: true, attempts });
     }

@@ -77,13 +77,24 @@ export interface RcaFinding {
   summary: string | null;
   error: string | null;
   reason: string | null;
-  /** The output's scalar fields, in short. */
+  /** What the step found, as sentences: the verdict's evidence from this step first, then its summary and details. */
+  sentences: RcaProse[];
+  /** The output's scalar fields, in short (lists are in the sentences, never a count of items). */
   highlights: Array<{ key: string; value: RcaProse }>;
   /** The queries and filters a reader re-runs, as the step used them. */
   rerun: Array<{ kind: RcaRerunKind; value: unknown }>;
+  /** Console pages that show this evidence (every `link` in the step's output), deduplicated. */
+  links: string[];
+  startedAt: string | null;
+  finishedAt: string | null;
 }
 
-export type RcaRerunKind = 'query' | 'queries' | 'filters';
+/**
+ * `metric`: a CloudWatch query of cloudwatch.metrics (`metrics[].query`); `logs`: a log group read
+ * of logs.errors with its filter pattern (`groups[]`); `query` / `queries` / `filters`: an output's
+ * own fields of those names (other actions).
+ */
+export type RcaRerunKind = 'query' | 'queries' | 'filters' | 'metric' | 'logs';
 
 export interface RcaAction {
   runbook: string;
@@ -112,7 +123,7 @@ export interface RcaNote {
 }
 
 export interface RcaPromptSection {
-  title: 'What went well' | 'What went wrong' | 'Root cause' | 'Follow-ups';
+  title: 'What went well' | 'What went wrong' | 'Where we got lucky' | 'Root cause';
   prompt: string;
   /** Pre-filled where the evidence supports it; the humans complete them. */
   items: RcaProse[];
@@ -141,7 +152,11 @@ export interface RcaModel {
     severity: null;
     mitigations: Array<{ runbook: string; step: string; description: string; approval: string }>;
   };
-  keyTimes: { onset: string | null; detected: string | null; firstHumanResponse: string | null; mitigated: string | null; resolved: string | null };
+  /**
+   * `onset`: when the impact started (the verdict's, else the metrics step's `impactStartedAt`, when
+   * earlier than the alarm), else the alarm's state change; `alarm`: the alarm's state change.
+   */
+  keyTimes: { onset: string | null; alarm: string | null; detected: string | null; firstHumanResponse: string | null; mitigated: string | null; resolved: string | null };
   durations: { toDetectMs: number | null; toAcknowledgeMs: number | null; toMitigateMs: number | null; toResolveMs: number | null };
   timeline: RcaTimelineRow[];
   /** The latest `diagnose` verdict (a hypothesis with its evidence, what it ruled out, the gaps), or null. */
@@ -150,11 +165,56 @@ export interface RcaModel {
   actions: RcaAction[];
   notes: RcaNote[];
   prompts: RcaPromptSection[];
+  /** Impact in figures, from the metrics step: the alarm's metric and the 5xx count around the incident. */
+  impact: { alarmMetric: RcaMetricFigure | null; errors5xx: RcaMetricFigure | null };
+  /** The timeline condensed to decisions and turning points (the full log stays in `timeline`). */
+  decisions: RcaTimelineRow[];
+  /** Follow-ups pre-filled where the evidence supports them; owner and due date are for the humans. */
+  actionItems: RcaActionItem[];
+  /** "5 whys", seeded from the verdict: the first answer is its hypothesis, the rest for the humans. */
+  whys: Array<{ why: RcaProse; answer: RcaProse | null }>;
 }
+
+export interface RcaMetricFigure {
+  label: string;
+  baseline: number | null;
+  peak: number | null;
+  peakAt: string | null;
+  startedMovingAt: string | null;
+  link: string | null;
+  /** The points the metrics step kept (`[epoch ms, value]`), for the chart; null when it kept none. */
+  series: Array<[number, number]> | null;
+}
+
+export interface RcaActionItem {
+  item: RcaProse;
+  kind: 'prevent' | 'mitigate' | 'detect';
+  owner: string | null;
+  due: string | null;
+}
+
+/** Timeline entries that are decisions or turning points (not "step queued / started"). */
+const TURNING_POINTS = new Set([
+  'alarm.received',
+  'incident.opened',
+  'incident.resolved',
+  'approval.requested',
+  'approval.granted',
+  'approval.rejected',
+  'approval.timed_out',
+  'step.failed',
+  'automation.paused',
+  'automation.resumed',
+  'note',
+]);
 
 const DIAGNOSE = 'diagnose';
 const HUMAN_RESPONSES = new Set(['approval.granted', 'approval.recorded', 'approval.rejected', 'note']);
 const RERUN_KEYS: readonly RcaRerunKind[] = ['query', 'queries', 'filters'];
+/** Steps that wait or write a note find nothing (a settle wait is not a finding). */
+const NOT_FINDINGS = new Set([DIAGNOSE, 'wait', 'note']);
+/** Output fields that are no highlight: shown as links, request ids or sentences. */
+const NOT_HIGHLIGHTS = new Set(['link', 'requestId', 'window', 'limits']);
 
 /**
  * The RCA draft of an incident as a structured model. Pure: the same input always gives the same
@@ -165,10 +225,11 @@ export function buildRca(raw: RcaInput): RcaModel {
   const { incident, timeline, runs, now } = input;
   const steps = runs.flatMap((run) => run.steps.map((step) => ({ run, step })));
   const mutating = steps.filter(({ step }) => isMutating(step));
-  // The diagnose step is the verdict (its own section), not a finding.
-  const diagnostics = steps.filter(({ step }) => !isMutating(step) && step.action !== DIAGNOSE);
+  // The diagnose step is the verdict (its own section), not a finding; nor is a settle wait.
+  const diagnostics = steps.filter(({ step }) => !isMutating(step) && !NOT_FINDINGS.has(step.action));
   const verdict = latestVerdict(steps.map(({ step }) => step));
-  const t = keyTimes(input);
+  const t = keyTimes(input, impactStartOf(verdict, steps.map(({ step }) => step)));
+  const mutatingStepIds = new Set(mutating.map(({ step }) => step.id));
   const firstAlarm = timeline.find((e) => e.type === 'alarm.received');
   const alarmName = str(firstAlarm?.data.alarm) ?? incident.alarms[0]?.name ?? null;
   const openedBy = str(timeline.find((e) => e.type === 'incident.opened' && e.data.manual === true)?.data.by);
@@ -209,6 +270,7 @@ export function buildRca(raw: RcaInput): RcaModel {
     },
     keyTimes: {
       onset: isoOrNull(t.onset),
+      alarm: isoOrNull(t.alarm),
       detected: isoOrNull(t.detected),
       firstHumanResponse: isoOrNull(t.firstHuman),
       mitigated: isoOrNull(t.mitigated),
@@ -222,7 +284,7 @@ export function buildRca(raw: RcaInput): RcaModel {
     },
     timeline: timeline.map((e) => ({ id: e.id, at: e.at, type: e.type, sinceOnsetMs: Date.parse(e.at) - base, event: describe(e), actor: actor(e) })),
     verdict,
-    findings: diagnostics.map(({ run, step }) => ({
+    findings: byRelevance(diagnostics, verdict).map(({ run, step }) => ({
       runbook: run.runbook,
       step: step.id,
       action: step.action,
@@ -230,11 +292,15 @@ export function buildRca(raw: RcaInput): RcaModel {
       summary: step.summary ?? null,
       error: step.error ?? null,
       reason: step.reason ?? null,
+      sentences: sentencesOf(step, verdict),
       highlights: Object.entries(step.output ?? {})
-        .filter(([key]) => !(RERUN_KEYS as readonly string[]).includes(key))
+        .filter(([key]) => !(RERUN_KEYS as readonly string[]).includes(key) && !NOT_HIGHLIGHTS.has(key))
         .map(([key, value]) => ({ key, value: highlight(value) }))
         .filter((h): h is { key: string; value: RcaProse } => h.value !== undefined),
-      rerun: RERUN_KEYS.filter((k) => step.output?.[k] !== undefined).map((kind) => ({ kind, value: step.output?.[kind] })),
+      rerun: rerunOf(step.output),
+      links: linksIn(step.output),
+      startedAt: step.startedAt ?? null,
+      finishedAt: step.finishedAt ?? null,
     })),
     actions: mutating.map(({ run, step }) => ({
       runbook: run.runbook,
@@ -255,7 +321,62 @@ export function buildRca(raw: RcaInput): RcaModel {
       .filter((e) => e.type === 'note')
       .map((e) => ({ id: e.id, at: e.at, by: str(e.data.by) ?? str(e.data.author) ?? null, text: str(e.data.text) ?? '', source: str(e.data.source) ?? null })),
     prompts: prompts(input, t, diagnostics.map((d) => d.step), mutating.map((m) => m.step)),
+    impact: impactFigures(steps.map(({ step }) => step)),
+    decisions: timeline
+      .filter((e) => TURNING_POINTS.has(e.type) || (e.type === 'step.succeeded' && (mutatingStepIds.has(str(e.data.step) ?? '') || str(e.data.action) === DIAGNOSE)))
+      .map((e) => ({ id: e.id, at: e.at, type: e.type, sinceOnsetMs: Date.parse(e.at) - base, event: describe(e), actor: actor(e) })),
+    actionItems: actionItems(input, t, verdict, [...diagnostics, ...mutating].map(({ step }) => step)),
+    whys: whys(service, verdict),
   };
+}
+
+function impactFigures(steps: RcaStep[]): RcaModel['impact'] {
+  const metrics = steps.filter((s) => s.status === 'succeeded' && Array.isArray(s.output?.metrics)).at(-1);
+  const all = arr(metrics?.output?.metrics);
+  const figure = (m: Record<string, unknown> | undefined): RcaMetricFigure | null =>
+    m
+      ? {
+          label: str(m.label) ?? str(m.id) ?? 'metric',
+          baseline: num(m.baseline) ?? null,
+          peak: num(m.peak) ?? null,
+          peakAt: str(m.peakAt) ?? null,
+          startedMovingAt: str(m.startedMovingAt) ?? null,
+          link: str(m.link) ?? null,
+          series: Array.isArray(m.series) && m.series.every((p) => Array.isArray(p) && p.length === 2 && p.every((x) => typeof x === 'number' && Number.isFinite(x))) && m.series.length > 1 ? (m.series as Array<[number, number]>) : null,
+        }
+      : null;
+  const impactMetric = str(metrics?.output?.impactMetric);
+  const alarm = all.find((m) => str(m.id)?.startsWith('alarm')) ?? all.find((m) => m.id === impactMetric);
+  // The 5xx count that peaked highest (the load balancer's or a target group's).
+  const errors = all
+    .filter((m) => /5XX/i.test(str((m.query as Record<string, unknown> | undefined)?.name) ?? ''))
+    .sort((a, b) => (num(b.peak) ?? -1) - (num(a.peak) ?? -1))[0];
+  return { alarmMetric: figure(alarm), errors5xx: figure(errors) };
+}
+
+/** Follow-ups the evidence supports; the kinds follow the usual prevent / mitigate / detect split. */
+function actionItems(input: RcaInput, t: KeyTimes, verdict: Verdict | null, steps: RcaStep[]): RcaActionItem[] {
+  const items: RcaActionItem[] = [];
+  const add = (kind: RcaActionItem['kind'], ...parts: RcaPart[]) => items.push({ item: prose(...parts), kind, owner: null, due: null });
+  const service = input.incident.service ?? 'the service';
+  if (verdict && verdict.cause !== 'unknown') {
+    add('prevent', 'Fix what the verdict blames, once confirmed: ', { text: verdict.summary });
+    if (verdict.cause === 'deployment') add('prevent', 'Catch this kind of change before it reaches production for ', { text: service }, ' (a test, a canary, or a deployment alarm that rolls back on its own).');
+    if (verdict.cause === 'capacity') add('mitigate', 'Review the auto scaling of ', { text: service }, ' (its maximum and the metric it scales on).');
+  }
+  if (t.onset !== undefined && t.alarm !== undefined && t.alarm - t.onset >= 5 * 60_000) {
+    add('detect', `Alarm sooner: the impact began ${duration(t.alarm - t.onset)} before the alarm fired (fewer evaluation periods, or an alarm on the 5xx rate).`);
+  }
+  for (const g of verdict?.gaps ?? []) add('detect', 'Close the diagnostic gap ', { code: g.step }, ': ', { text: g.reason });
+  for (const s of steps.filter((x) => x.status === 'failed')) add('mitigate', 'Make ', { code: s.id }, ' (', { text: s.action }, ') work: ', { text: s.error ?? 'it failed' });
+  for (const s of steps.filter((x) => x.status === 'timed_out')) add('mitigate', 'Make sure an approver sees requests like ', { code: s.id }, ' in time (it timed out).');
+  return items;
+}
+
+function whys(service: string, verdict: Verdict | null): RcaModel['whys'] {
+  const rows: RcaModel['whys'] = [{ why: prose('Why did ', { text: service }, ' fail?'), answer: verdict && verdict.cause !== 'unknown' ? prose({ text: verdict.summary }, ' (hypothesis)') : null }];
+  for (let i = 2; i <= 5; i++) rows.push({ why: prose('Why?'), answer: null });
+  return rows;
 }
 
 /** Prose from its parts, with its plain text. */
@@ -276,13 +397,20 @@ function flat(s: string): string {
 
 interface KeyTimes {
   onset?: number;
+  alarm?: number;
   detected?: number;
   firstHuman?: number;
   mitigated?: number;
   resolved?: number;
 }
 
-function keyTimes({ incident, timeline, runs }: RcaInput): KeyTimes {
+/** When the impact started, as the verdict (else the metrics step) measured it; undefined when neither did. */
+function impactStartOf(verdict: Verdict | null, steps: RcaStep[]): number | undefined {
+  const metrics = steps.filter((s) => s.status === 'succeeded' && typeof s.output?.impactStartedAt === 'string').at(-1);
+  return ms(verdict?.impactStartedAt) ?? ms(str(metrics?.output?.impactStartedAt));
+}
+
+function keyTimes({ incident, timeline, runs }: RcaInput, impactStarted: number | undefined): KeyTimes {
   const first = (pred: (e: TimelineEntry) => boolean) => ms(timeline.find(pred)?.at);
   const received = timeline.find((e) => e.type === 'alarm.received');
   const mutatingIds = new Set(runs.flatMap((r) => r.steps.filter(isMutating).map((s) => s.id)));
@@ -292,8 +420,13 @@ function keyTimes({ incident, timeline, runs }: RcaInput): KeyTimes {
     .map((s) => ms(s.finishedAt))
     .filter((t): t is number => t !== undefined)
     .sort((a, b) => a - b)[0];
+  const alarm = ms(str(received?.data.stateChangedAt)) ?? ms(incident.onsetAt);
+  // The alarm fires after the impact began (its evaluation periods): measured from the alarm, time
+  // to detect would read 0 s. A later "impact start" is a metric that moved after the alarm, not the start.
+  const onset = impactStarted !== undefined && (alarm === undefined || impactStarted < alarm) ? impactStarted : alarm;
   return {
-    onset: ms(str(received?.data.stateChangedAt)) ?? ms(incident.onsetAt),
+    onset,
+    alarm,
     detected: first((e) => e.type === 'incident.opened') ?? ms(incident.openedAt),
     firstHuman: first((e) => HUMAN_RESPONSES.has(e.type) && isPerson(str(e.data.by))),
     mitigated: first((e) => e.type === 'step.succeeded' && mutatingIds.has(str(e.data.step) ?? '') && e.data.dryRun !== true) ?? fromRuns,
@@ -306,8 +439,7 @@ function prompts(input: RcaInput, t: KeyTimes, diagnostics: RcaStep[], mutating:
   const well: RcaProse[] = [];
   const wrong: RcaProse[] = [];
   const cause: RcaProse[] = [];
-  const followUps: RcaProse[] = [];
-  if (t.onset !== undefined && t.detected !== undefined) well.push(prose(`Responder opened the incident ${duration(t.detected - t.onset)} after the alarm's onset.`));
+  if (t.onset !== undefined && t.detected !== undefined) well.push(prose(`Responder opened the incident ${duration(t.detected - t.onset)} after the impact began${t.alarm !== undefined && t.alarm > t.onset ? ` (${duration(t.detected - t.alarm)} after the alarm fired)` : ''}.`));
   for (const s of mutating.filter((m) => m.status === 'succeeded')) {
     const after = s.finishedAt && t.onset !== undefined ? ` ${duration(Date.parse(s.finishedAt) - t.onset)} after onset` : '';
     well.push(prose({ code: s.id }, ` succeeded${after} (`, { text: approvalOf(s, input.timeline).text }, ').'));
@@ -318,24 +450,30 @@ function prompts(input: RcaInput, t: KeyTimes, diagnostics: RcaStep[], mutating:
     if (s.status === 'timed_out') wrong.push(prose({ code: s.id }, ' timed out waiting for an approval.'));
     if (s.status === 'dry-run') wrong.push(prose({ code: s.id }, ' (', { text: s.action }, ') was a dry run: planned, never called; production was not changed.'));
   }
+  for (const s of diagnostics.filter((x) => x.action === 'verify.recovery' && x.status === 'succeeded' && x.output?.recovered === false)) {
+    // A recovery check that gave up before the alarms cleared: the mitigation took longer than the
+    // runbook expected, or something else brought the service back.
+    const checked = ms(s.finishedAt);
+    const later = checked !== undefined && t.resolved !== undefined && t.resolved > checked ? `; the alarms went back to OK ${duration(t.resolved - checked)} later` : '';
+    wrong.push(prose({ code: s.id }, ' found the service not recovered', checked !== undefined ? ` at ${stamp(checked)}` : '', ...(s.summary ? [' (', { text: s.summary }, ')'] : []), `${later}.`));
+  }
   if (input.incident.status === 'open') wrong.push(prose(`The incident was still open when this draft was written (${stamp(input.now.getTime())}).`));
   const deploy = diagnostics.find((s) => s.output?.correlated === true);
   const rollback = mutating.find((s) => s.action === 'deploy.rollback' && s.status === 'succeeded');
   if (deploy && rollback) {
     const current = deploy.output?.current as { taskDefinition?: unknown; id?: unknown } | undefined;
     const ref = str(current?.taskDefinition) ?? str(current?.id) ?? 'the latest deployment';
-    const minutes = typeof deploy.output?.minutesBeforeOnset === 'number' ? ` ${deploy.output.minutesBeforeOnset} minutes after` : ' after';
+    const minutes = typeof deploy.output?.minutesBeforeOnset === 'number' ? ` ${plural(deploy.output.minutesBeforeOnset, 'minute')} after` : ' after';
     const restored = rollback.finishedAt && t.onset !== undefined ? ` ${duration(Date.parse(rollback.finishedAt) - t.onset)} after onset` : '';
     cause.push(
       prose('Likely the deployment ', { code: ref }, `: the alarm began${minutes} it, and rolling back (`, { code: rollback.id }, `) succeeded${restored}. Confirm what in that change caused it.`),
     );
   }
-  for (const s of [...diagnostics, ...mutating].filter((x) => x.status === 'failed')) followUps.push(prose('Find out why ', { code: s.id }, ' failed and fix it or the runbook.'));
   return [
     { title: 'What went well', prompt: 'What helped detect, understand or mitigate the incident?', items: well },
     { title: 'What went wrong', prompt: 'What slowed the response or made the impact worse?', items: wrong },
+    { title: 'Where we got lucky', prompt: 'What limited the impact by chance rather than by design?', items: [] },
     { title: 'Root cause', prompt: 'Why did it happen? Keep asking why until the answer is something the team can change.', items: cause },
-    { title: 'Follow-ups', prompt: 'Actions with an owner and a due date, each linked to a ticket.', items: followUps },
   ];
 }
 
@@ -452,7 +590,8 @@ function highlight(value: unknown): RcaProse | undefined {
   if (value === null || value === undefined) return undefined;
   if (typeof value === 'string') return value.length ? prose({ text: value.length > 200 ? `${value.slice(0, 200)}…` : value }) : undefined;
   if (typeof value === 'number' || typeof value === 'boolean') return prose(String(value));
-  if (Array.isArray(value)) return prose(`${value.length} item${value.length === 1 ? '' : 's'}`);
+  // A list is told in the sentences ("readers: 1 item" told nothing).
+  if (Array.isArray(value)) return undefined;
   if (typeof value === 'object') {
     const scalars = Object.entries(value as Record<string, unknown>).filter(([, v]) => ['string', 'number', 'boolean'].includes(typeof v));
     if (!scalars.length) return undefined;
@@ -493,4 +632,104 @@ export function duration(msValue: number): string {
   const labels = ['d', 'h', 'm', 's'].slice(firstIndex, firstIndex + 2);
   const shown = units.map((u, i) => (u ? `${u}${labels[i]}` : '')).filter(Boolean);
   return `${sign}${shown.join(' ')}`;
+}
+
+/** "1 minute", "3 minutes". */
+export function plural(n: number, unit: string): string {
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+}
+
+/** The steps the verdict's evidence cites first (in its order), then failed ones, then the rest as they ran. */
+function byRelevance<T extends { step: RcaStep }>(items: T[], verdict: Verdict | null): T[] {
+  const cited = (verdict?.hypotheses.find((h) => h.cause === verdict.cause)?.evidence ?? []).map((e) => e.step);
+  const rank = (s: RcaStep) => {
+    const i = cited.indexOf(s.id);
+    if (i >= 0) return i;
+    return s.status === 'failed' ? cited.length : cited.length + 1;
+  };
+  return items.map((item, i) => ({ item, i })).sort((a, b) => rank(a.item.step) - rank(b.item.step) || a.i - b.i).map(({ item }) => item);
+}
+
+/** What a step found, in sentences: the verdict's evidence from it, its summary, then the lists of its output in words. */
+function sentencesOf(step: RcaStep, verdict: Verdict | null): RcaProse[] {
+  const out: RcaProse[] = [];
+  const top = verdict?.hypotheses.find((h) => h.cause === verdict.cause);
+  for (const e of top?.evidence.filter((x) => x.step === step.id) ?? []) out.push(prose('Evidence for the verdict: ', { text: e.text }, '.'));
+  if (step.summary) out.push(prose({ text: step.summary }));
+  const o = step.output ?? {};
+  for (const m of arr(o.metrics)) {
+    const label = str(m.label) ?? str(m.id) ?? 'a metric';
+    const moved = str(m.startedMovingAt);
+    const peak = num(m.peak);
+    const baseline = num(m.baseline);
+    if (!moved) continue;
+    out.push(
+      prose(
+        { text: label },
+        ` left its baseline${baseline !== undefined ? ` (${round(baseline)})` : ''} at ${stampOf(moved)}`,
+        ...(peak !== undefined ? [`, peaking at ${round(peak)}${str(m.peakAt) ? ` at ${stampOf(str(m.peakAt)!)}` : ''}`] : []),
+        '.',
+      ),
+    );
+  }
+  for (const s of arr(o.signatures).slice(0, 5)) {
+    const text = str(s.signature) ?? str(s.text) ?? str(s.sample);
+    if (!text) continue;
+    const count = num(s.count);
+    const seen = str(s.firstSeen) ? `, first seen ${stampOf(str(s.firstSeen)!)}${str(s.lastSeen) ? `, last seen ${stampOf(str(s.lastSeen)!)}` : ''}` : '';
+    const severity = str(s.severity) ?? 'Error';
+    // Signatures usually begin with their severity ("ERROR NullPointerException ..."): not twice.
+    const lead = text.toUpperCase().startsWith(severity.toUpperCase()) ? [] : [`${severity} `];
+    out.push(prose(...lead, { code: text }, `${count !== undefined ? ` ${plural(count, 'time')}` : ''}${seen}.`));
+  }
+  for (const c of arr(o.changes).slice(0, 5)) {
+    const what = [str(c.eventName), str(c.resourceName)].filter(Boolean).join(' on ');
+    if (!what) continue;
+    out.push(prose({ text: what }, str(c.who) ? ' by ' : '', ...(str(c.who) ? [{ text: str(c.who)! }] : []), str(c.at) ? ` at ${stampOf(str(c.at)!)}` : '', '.'));
+  }
+  if (step.error) out.push(prose('It failed: ', { text: step.error }));
+  else if (step.reason) out.push(prose(`It was ${step.status}: `, { text: step.reason }));
+  return out;
+}
+
+/** The queries a reader re-runs, from the fields the actions really write. */
+function rerunOf(output: Record<string, unknown> | undefined): Array<{ kind: RcaRerunKind; value: unknown }> {
+  if (!output) return [];
+  const out: Array<{ kind: RcaRerunKind; value: unknown }> = RERUN_KEYS.filter((k) => output[k] !== undefined).map((kind) => ({ kind, value: output[kind] }));
+  for (const m of arr(output.metrics)) if (m.query !== undefined) out.push({ kind: 'metric', value: { label: m.label ?? m.id ?? null, ...(m.query as Record<string, unknown>) } });
+  for (const g of arr(output.groups)) {
+    if (str(g.logGroup) && typeof g.filterPattern === 'string') {
+      out.push({ kind: 'logs', value: { logGroup: g.logGroup, filterPattern: g.filterPattern, startTime: g.startTime ?? output.from ?? null, endTime: output.to ?? null } });
+    }
+  }
+  return out;
+}
+
+/** Every console link in an output, at any depth, once each. */
+function linksIn(value: unknown, found = new Set<string>()): string[] {
+  if (Array.isArray(value)) for (const v of value) linksIn(v, found);
+  else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      if (k === 'link' && typeof v === 'string' && /^https:\/\//.test(v)) found.add(v);
+      else linksIn(v, found);
+    }
+  }
+  return [...found];
+}
+
+function arr(v: unknown): Array<Record<string, unknown>> {
+  return Array.isArray(v) ? v.filter((x): x is Record<string, unknown> => !!x && typeof x === 'object') : [];
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+function round(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toFixed(Math.abs(n) < 10 ? 2 : 1);
+}
+
+function stampOf(isoValue: string): string {
+  const t = ms(isoValue);
+  return t === undefined ? isoValue : stamp(t);
 }

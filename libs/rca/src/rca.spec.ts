@@ -25,9 +25,16 @@ function incident(over: Partial<Incident> & Pick<Incident, 'onsetAt' | 'openedAt
   };
 }
 
-const diagnostics = (at: string): RcaRun['steps'] => [
+const plusMinutes = (iso: string, m: number) => new Date(Date.parse(iso) + m * 60_000).toISOString();
+const diagnostics = (at: string, impact = '2024-11-22T23:57:00.000Z'): RcaRun['steps'] => [
   { id: 'alb', action: 'alb.target-health', status: 'succeeded', mutating: false, summary: 'checkout-tg: 0 of 4 targets healthy (Target.ResponseCodeMismatch)', output: { healthy: 0, total: 4, hint: 'the health check gets an unexpected HTTP code' }, startedAt: at, finishedAt: at },
-  { id: 'metrics', action: 'cloudwatch.metrics', status: 'succeeded', mutating: false, summary: '5xx: baseline 0.2/min, peak 42/min', output: { baseline: 0.2, peak: 42, queries: [{ namespace: 'AWS/ApplicationELB', metric: 'HTTPCode_Target_5XX_Count', stat: 'Sum', period: 60 }] }, startedAt: at, finishedAt: at },
+  // The shape cloudwatch.metrics writes (metrics[].query, impactStartedAt, links).
+  { id: 'metrics', action: 'cloudwatch.metrics', status: 'succeeded', mutating: false, summary: '5xx: baseline 0.2/min, peak 42/min', output: {
+    window: { start: plusMinutes(impact, -59), onset: plusMinutes(impact, 1), end: plusMinutes(impact, 2), period: 60 },
+    metrics: [{ id: 'target5xx', label: 'Target 5xx (checkout-tg)', query: { namespace: 'AWS/ApplicationELB', name: 'HTTPCode_Target_5XX_Count', dimensions: { TargetGroup: 'targetgroup/checkout-tg/abc' }, stat: 'Sum', period: 60 }, status: 'Complete', baseline: 0.2, baselineStdDev: 0.4, current: 40, peak: 42, peakAt: plusMinutes(impact, 1), changeRatio: 200, startedMovingAt: impact, direction: 'up', points: 61, link: 'https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#metricsV2?graph=target5xx',
+    series: Array.from({ length: 12 }, (_, i): [number, number] => [Date.parse(plusMinutes(impact, i - 8)), i < 8 ? [0, 1, 0, 0, 0, 1, 0, 0][i] : 30 + i]) }],
+    cpuHigh: false, errorsUp: true, moved: ['target5xx'], impactStartedAt: impact, impactMetric: 'target5xx',
+  }, startedAt: at, finishedAt: at },
   { id: 'deploy', action: 'deploy.recent', status: 'succeeded', mutating: false, summary: 'checkout (ECS): checkout:42 PRIMARY, 3 minutes before the onset; correlates with the alarm', output: { correlated: true, minutesBeforeOnset: 3, current: { id: 'ecs-svc/123', taskDefinition: 'checkout:42' } }, startedAt: at, finishedAt: at },
 ];
 
@@ -82,7 +89,14 @@ function approvalsAndRejection(): RcaInput {
     incident: incident({ onsetAt: '2024-11-20T10:00:00Z', openedAt: '2024-11-20T10:00:31Z', resolvedAt: '2024-11-20T10:20:00Z', title: 'checkout-latency' }),
     timeline,
     runs: [{ runbook: 'production-down', steps: [
-      { id: 'logs', action: 'logs.errors', status: 'succeeded', mutating: false, summary: '2 signatures, 310 lines', output: { signatures: [{ text: 'timeout', count: 300 }], sample: 'Authorization: Bearer eyJhbGciOi.abc.def AKIAIOSFODNN7EXAMPLE aws_secret_access_key=wJalrXUtnFEMI/K7MDENG', filters: [{ logGroup: '/ecs/checkout', filterPattern: '?ERROR ?Exception' }] }, startedAt: '2024-11-20T10:00:40Z', finishedAt: '2024-11-20T10:00:50Z' },
+      // The shape logs.errors writes (groups[].filterPattern, signatures with severity and first/last seen, links).
+      { id: 'logs', action: 'logs.errors', status: 'succeeded', mutating: false, summary: '2 signatures, 310 lines', output: {
+        groups: [{ logGroup: '/ecs/checkout', filterPattern: '?ERROR ?Exception', startTime: '2024-11-20T09:50:00.000Z', events: 310, truncated: false }],
+        events: 310, truncated: false, distinctSignatures: 2,
+        signatures: [{ signature: 'ERROR timeout calling <ip>', count: 300, firstSeen: '2024-11-20T09:59:10.000Z', lastSeen: '2024-11-20T10:00:40.000Z', logGroups: ['/ecs/checkout'], severity: 'ERROR', sample: 'Authorization: Bearer eyJhbGciOi.abc.def AKIAIOSFODNN7EXAMPLE aws_secret_access_key=wJalrXUtnFEMI/K7MDENG', link: 'https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#logsV2:logs-insights$3FqueryDetail$3D~(signature)' }],
+        from: '2024-11-20T09:50:00.000Z', to: '2024-11-20T10:00:40.000Z',
+        link: 'https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#logsV2:logs-insights$3FqueryDetail$3D~(all)',
+      }, startedAt: '2024-11-20T10:00:40Z', finishedAt: '2024-11-20T10:00:50Z' },
       { id: 'scale-up', action: 'ecs.scale-up', status: 'succeeded', mutating: true, approval: 'granted', approvedBy: 'bob', approvals: [{ by: 'alice' }, { by: 'bob' }], plan: 'UpdateService prod/checkout desiredCount 4 → 8', params: { desiredCount: 8, redis: 'redis://:sup3rs3cret@cache:6379' }, summary: 'desiredCount 4 → 8', startedAt: '2024-11-20T10:05:01Z', finishedAt: '2024-11-20T10:06:30Z' },
       { id: 'failover', action: 'aurora.failover', status: 'rejected', mutating: true, approval: 'rejected', plan: 'FailoverDBCluster prod-db → prod-db-reader-1' },
     ] }],
@@ -124,7 +138,7 @@ function failedMitigation(): RcaInput {
     incident: incident({ onsetAt: '2024-11-24T14:02:00Z', openedAt: '2024-11-24T14:02:10Z', resolvedAt: '2024-11-24T14:21:00Z' }),
     timeline,
     runs: [{ runbook: 'production-down', steps: [
-      ...diagnostics('2024-11-24T14:02:30Z'),
+      ...diagnostics('2024-11-24T14:02:30Z', '2024-11-24T14:01:00.000Z'),
       { id: 'rollback', action: 'deploy.rollback', status: 'failed', mutating: true, approval: 'policy', approvedBy: 'policy:recent-deploy', plan: 'roll back prod/checkout from checkout:42 to checkout:41', params: { cluster: 'prod', service: 'checkout' }, error: 'ClientException: TaskDefinition checkout:41 is INACTIVE', startedAt: '2024-11-24T14:02:40Z', finishedAt: '2024-11-24T14:03:30Z' },
       { id: 'scale-up', action: 'ecs.scale-up', status: 'succeeded', mutating: true, approval: 'granted', approvedBy: 'dave@example.com', approvals: [{ by: 'dave@example.com' }], plan: 'UpdateService prod/checkout desiredCount 2 → 4', params: { cluster: 'prod', service: 'checkout', from: 2 }, output: { desiredCount: 4, requestId: 'a1b2c3d4-0000-4000-8000-000000000009' }, summary: 'scaled prod/checkout from 2 to 4 desired tasks', startedAt: '2024-11-24T14:09:01Z', finishedAt: '2024-11-24T14:10:30Z' },
     ] }],
@@ -155,10 +169,10 @@ describe('renderRca golden files', () => {
 describe('renderRca key times', () => {
   it('measures durations across midnight (23:58 onset, 00:07 resolved → 9m)', () => {
     const md = renderRca(rollbackByPolicy());
-    expect(md).toContain('| Time to resolve (onset → resolved) | 9m |');
+    expect(md).toContain('| Time to resolve (onset → resolved) | 10m |');
     expect(md).toContain('| Resolved (alarms back to OK) | 2024-11-23 00:07:00 UTC |');
-    expect(md).toContain('| Time to mitigate (onset → mitigated) | 4m 10s |');
-    expect(md).toContain('| 2024-11-23 00:07:00 | +9m |');
+    expect(md).toContain('| Time to mitigate (onset → mitigated) | 5m 10s |');
+    expect(md).toContain('| 2024-11-23 00:07:00 | +10m |');
     expect(md).toContain('# RCA: checkout — checkout-5xx — 2024-11-22');
   });
 
@@ -169,7 +183,24 @@ describe('renderRca key times', () => {
     expect(md).toContain('| Resolved (alarms back to OK) | — |');
     expect(md).toContain('| Time to acknowledge (detected → first human response) | — |');
     expect(md).toContain('| Time to resolve (onset → resolved) | — |');
-    expect(md).toContain('| Time to detect (onset → detected) | 6s |');
+    expect(md).toContain('| Time to detect (impact started → incident opened) | 6s |');
+  });
+
+  it("measures the impact from the verdict's impactStartedAt, not from the alarm (time to detect was the alarm's 40 s)", () => {
+    const model = buildRca(rollbackByPolicy());
+    expect(model.keyTimes).toMatchObject({ onset: '2024-11-22T23:57:00.000Z', alarm: '2024-11-22T23:58:00.000Z', detected: '2024-11-22T23:58:40.000Z' });
+    expect(model.durations.toDetectMs).toBe(100_000);
+    expect(model.summary.impactWindow).toMatchObject({ start: '2024-11-22T23:57:00.000Z', durationMs: 600_000 });
+    expect(renderRca(rollbackByPolicy())).toContain('| Time to detect (impact started → incident opened) | 1m 40s |');
+  });
+
+  it("falls back to the metrics step's impactStartedAt without a verdict, and to the alarm without either", () => {
+    const input = failedMitigation();
+    const metrics = input.runs[0].steps.find((s) => s.id === 'metrics')!;
+    metrics.output = { ...metrics.output, impactStartedAt: '2024-11-24T13:55:00.000Z' };
+    expect(buildRca(input).durations.toDetectMs).toBe(430_000);
+    metrics.output = { ...metrics.output, impactStartedAt: null };
+    expect(buildRca(input).durations.toDetectMs).toBe(10_000);
   });
 
   it('takes the first person, not a policy, as the first human response', () => {
@@ -188,7 +219,50 @@ describe('renderRca key times', () => {
 
 describe('renderRca content', () => {
   it('pre-fills the root cause when a rollback succeeded after a correlated deployment', () => {
-    expect(renderRca(rollbackByPolicy())).toContain('Likely the deployment `checkout:42`: the alarm began 3 minutes after it, and rolling back (`rollback`) succeeded 4m 10s after onset.');
+    expect(renderRca(rollbackByPolicy())).toContain('Likely the deployment `checkout:42`: the alarm began 3 minutes after it, and rolling back (`rollback`) succeeded 5m 10s after onset.');
+  });
+
+  it('says "1 minute", not "1 minutes"', () => {
+    const input = rollbackByPolicy();
+    const deploy = input.runs[0].steps.find((s) => s.id === 'deploy')!;
+    deploy.output = { ...deploy.output, minutesBeforeOnset: 1 };
+    const md = renderRca(input);
+    expect(md).toContain('the alarm began 1 minute after it');
+    expect(md).not.toMatch(/\b1 minutes\b/);
+  });
+
+  it('writes findings as sentences, the verdict\'s evidence first, with no settle wait and no "N items"', () => {
+    const input = rollbackByPolicy();
+    input.runs[0].steps.push({ id: 'settle', action: 'wait', status: 'succeeded', mutating: false, summary: 'waited 120 s', output: { waitedSeconds: 120 } });
+    input.runs[0].steps.push({ id: 'aurora', action: 'aurora.health', status: 'succeeded', mutating: false, summary: 'writer available', output: { readers: [{ id: 'r1' }], writer: { id: 'w1', status: 'available' } } });
+    const model = buildRca(input);
+    // deploy and logs carry the verdict's evidence (logs did not run here), then the rest as they ran.
+    expect(model.findings.map((f) => f.step)).toEqual(['deploy', 'alb', 'metrics', 'aurora']);
+    expect(model.findings[0].sentences[0].text).toBe('Evidence for the verdict: deployment checkout:42 landed at 23:55Z, 2 min before the impact began.');
+    expect(model.findings.find((f) => f.step === 'metrics')!.sentences.map((s) => s.text)).toContain(
+      'Target 5xx (checkout-tg) left its baseline (0.20) at 2024-11-22 23:57:00 UTC, peaking at 42 at 2024-11-22 23:58:00 UTC.',
+    );
+    const md = renderRca(input);
+    expect(md).not.toMatch(/\d+ items?\b/);
+    expect(md).not.toContain('settle');
+  });
+
+  it('gives the queries to re-run from what the actions write: metrics[].query, logs groups[].filterPattern, and every console link', () => {
+    const metrics = buildRca(rollbackByPolicy()).findings.find((f) => f.step === 'metrics')!;
+    expect(metrics.rerun).toEqual([{ kind: 'metric', value: { label: 'Target 5xx (checkout-tg)', namespace: 'AWS/ApplicationELB', name: 'HTTPCode_Target_5XX_Count', dimensions: { TargetGroup: 'targetgroup/checkout-tg/abc' }, stat: 'Sum', period: 60 } }]);
+    expect(metrics.links).toEqual(['https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#metricsV2?graph=target5xx']);
+    const logs = buildRca(approvalsAndRejection()).findings.find((f) => f.step === 'logs')!;
+    expect(logs.rerun).toEqual([{ kind: 'logs', value: { logGroup: '/ecs/checkout', filterPattern: '?ERROR ?Exception', startTime: '2024-11-20T09:50:00.000Z', endTime: '2024-11-20T10:00:40.000Z' } }]);
+    expect(logs.links).toHaveLength(2);
+    expect(logs.sentences.map((s) => s.text)).toContain('ERROR timeout calling <ip> 300 times, first seen 2024-11-20 09:59:10 UTC, last seen 2024-11-20 10:00:40 UTC.');
+    expect(renderRca(rollbackByPolicy())).toContain('In the console:\n\n- <https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#metricsV2?graph=target5xx>');
+  });
+
+  it('puts a recovery check that found "not recovered" under What went wrong, even when the incident resolved later', () => {
+    const input = rollbackByPolicy();
+    input.runs[0].steps.push({ id: 'verify', action: 'verify.recovery', status: 'succeeded', mutating: false, summary: 'not recovered after 300 s: checkout-5xx still ALARM', output: { recovered: false, alarms: [{ name: 'checkout-5xx', state: 'ALARM' }], waitedMs: 300_000, checks: 10 }, startedAt: '2024-11-23T00:02:10Z', finishedAt: '2024-11-23T00:04:00Z' });
+    const wrong = buildRca(input).prompts.find((p) => p.title === 'What went wrong')!.items.map((i) => i.text);
+    expect(wrong).toContain('verify found the service not recovered at 2024-11-23 00:04:00 UTC (not recovered after 300 s: checkout-5xx still ALARM); the alarms went back to OK 3m later.');
   });
 
   it('names who approved or rejected each action, and the policy', () => {
@@ -203,7 +277,7 @@ describe('renderRca content', () => {
   it('escapes | in table cells and keeps the queries a reader re-runs', () => {
     const md = renderRca(approvalsAndRejection());
     expect(md).toContain('<https://grafana.example.com/d/abc> \\| conn');
-    expect(md).toContain('To re-run (filters):');
+    expect(md).toContain('To re-run (logs):');
     expect(md).toContain('"filterPattern": "?ERROR ?Exception"');
   });
 });
@@ -264,7 +338,7 @@ describe('rca.json (buildRca) and rca.md (renderRca) say the same', () => {
       expect(md).toContain(`- Request id: ${a.requestId ?? '—'}`);
     }
     for (const section of model.prompts) {
-      expect(md).toContain(`## ${section.title}\n\n> ${section.prompt}`);
+      expect(md).toContain(`### ${section.title}\n\n> ${section.prompt}`);
       for (const item of section.items) expect(md).toContain(`- ${item.text}`);
     }
     for (const note of model.notes) expect(md).toContain(`Note: ${oneLine(note.text)}`);
@@ -289,11 +363,11 @@ describe('rca.json (buildRca) and rca.md (renderRca) say the same', () => {
     expect(model.verdict).toMatchObject({ cause: 'deployment', confidence: 0.95, gaps: [{ step: 'changes' }] });
     expect(model.findings.map((f) => f.step)).not.toContain('diagnose');
     const md = renderRca(rollbackByPolicy());
-    expect(md).toContain('## Root cause (hypothesis)');
+    expect(md).toContain('## Root cause and trigger (hypothesis)');
     expect(md).toContain('(<https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/prod/services/checkout/deployments>)');
     expect(md).toMatch(/Ruled out:\n\n- database \(0\.10\): the writer of checkout-db is available/);
     expect(buildRca(openWithFailedStep()).verdict).toBeNull();
-    expect(renderRca(openWithFailedStep())).not.toContain('Root cause (hypothesis)');
+    expect(renderRca(openWithFailedStep())).not.toContain('Root cause and trigger (hypothesis)');
   });
 
   it('gives approvers and request ids as data', () => {
@@ -301,7 +375,7 @@ describe('rca.json (buildRca) and rca.md (renderRca) say the same', () => {
     expect(rollback).toMatchObject({ step: 'rollback', requestId: 'f3a1c2d4-0000-4000-8000-000000000001', approval: { outcome: 'policy', by: ['policy:recent-deploy'] } });
     expect(scaleUp.approval).toEqual({ outcome: 'approved', by: ['alice', 'bob'], reason: null, text: 'approved by alice and bob' });
     expect(buildRca(approvalsAndRejection()).actions[1].approval).toMatchObject({ outcome: 'rejected', by: ['carol'], reason: 'writer is fine | readers lag' });
-    expect(buildRca(rollbackByPolicy()).durations).toEqual({ toDetectMs: 40_000, toAcknowledgeMs: null, toMitigateMs: 250_000, toResolveMs: 540_000 });
+    expect(buildRca(rollbackByPolicy()).durations).toEqual({ toDetectMs: 100_000, toAcknowledgeMs: null, toMitigateMs: 310_000, toResolveMs: 600_000 });
     expect(buildRca(openWithFailedStep())).toMatchObject({ draft: true, status: 'open', summary: { impactWindow: { end: null, ongoing: true } } });
   });
 
@@ -326,5 +400,81 @@ describe('rca.json (buildRca) and rca.md (renderRca) say the same', () => {
     expect(model.notes).toEqual([{ id: expect.any(String), at: '2024-11-21T08:20:00Z', by: 'dana@example.com', text: 'restarting the\nworkers', source: 'api' }]);
     expect(model.keyTimes.firstHumanResponse).toBe('2024-11-21T08:20:00.000Z');
     expect(renderRca(input)).toContain('| 08:20:00 | +5m | Note: restarting the workers | dana\\@example.com |');
+  });
+});
+
+/** Parses diagrams with mermaid's own grammars, in a child process (mermaid is ESM-only). */
+function mermaidCheck(texts: string[]): Array<{ ok: boolean; error?: string }> {
+  const run = spawnSync(process.execPath, [join(ROOT, 'test/support/mermaid-check.mjs')], { cwd: ROOT, input: JSON.stringify(texts.map((text) => ({ text }))), encoding: 'utf8' });
+  expect(run.stderr).toBe('');
+  return JSON.parse(run.stdout) as Array<{ ok: boolean; error?: string }>;
+}
+
+const diagramsIn = (md: string) => [...md.matchAll(/^```mermaid\n([\s\S]*?)\n```$/gm)].map((m) => m[1]);
+
+describe('diagrams', () => {
+  it.each(CASES)("%s: every mermaid diagram of the golden file parses with mermaid's grammar", (name) => {
+    const diagrams = diagramsIn(readFileSync(join(FIXTURES, `${name}.md`), 'utf8'));
+    expect(diagrams.length).toBeGreaterThan(0);
+    expect(mermaidCheck(diagrams)).toEqual(diagrams.map(() => ({ ok: true })));
+  });
+
+  it("charts the alarm's metric with its baseline as a mermaid xychart", () => {
+    const chart = diagramsIn(renderRca(rollbackByPolicy())).find((d) => d.startsWith('xychart-beta'))!;
+    expect(chart).toContain('x-axis ["23:49", "23:50"');
+    expect(chart).toContain('line [0, 1, 0, 0, 0, 1, 0, 0, 38, 39, 40, 41]');
+    expect(chart).toContain('line [0.2, 0.2, 0.2');
+  });
+
+  it("the RCA of a real run (the scenario suite's bad deployment, UPDATE_GOLDEN=1) passes markdownlint and its diagrams parse", () => {
+    const file = join(FIXTURES, 'scenario-bad-deployment.md');
+    const lint = spawnSync(join(ROOT, 'node_modules/.bin/markdownlint-cli2'), [file], { cwd: ROOT, encoding: 'utf8' });
+    expect(`${lint.stdout}${lint.stderr}`).toContain('0 error(s)');
+    const diagrams = diagramsIn(readFileSync(file, 'utf8'));
+    expect(diagrams.map((d) => d.split('\n')[0])).toEqual(['xychart-beta', 'gantt']);
+    expect(mermaidCheck(diagrams)).toEqual(diagrams.map(() => ({ ok: true })));
+  });
+
+  it('the check refuses a broken diagram (so a pass means something)', () => {
+    const [broken, badDate] = mermaidCheck(['gantt\n  section a\n  ::: nope ::', 'gantt\n  dateFormat YYYY-MM-DD HH:mm:ss\n  section a\n  x :t0, yesterday-ish, 2024-01-01 00:00:00']);
+    expect(broken.ok).toBe(false);
+    expect(badDate.ok).toBe(false);
+  });
+
+  it('draws the response as a gantt: the impact, the alarm, diagnostics, the approval wait, the mitigation, the recovery', () => {
+    const gantt = diagramsIn(renderRca(failedMitigation())).find((d) => d.startsWith('gantt'))!;
+    expect(gantt).toContain('Impact :crit, t0, 2024-11-24 14:01:00, 2024-11-24 14:21:00');
+    expect(gantt).toContain('Alarm fired :milestone');
+    expect(gantt).toContain('scale-up waits for approval :t6, 2024-11-24 14:04:00, 2024-11-24 14:09:00');
+    expect(gantt).toMatch(/section Mitigation\n {2}rollback :crit, t\d+, 2024-11-24 14:02:40, 2024-11-24 14:03:30\n {2}scale-up :done/);
+    expect(gantt).toContain('Resolved :milestone');
+  });
+});
+
+describe('postmortem sections', () => {
+  it('has the sections of a postmortem, with the full event log folded away', () => {
+    const md = renderRca(rollbackByPolicy());
+    const headings = [...md.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
+    expect(headings).toEqual(['Summary', 'Impact', 'Root cause and trigger (hypothesis)', 'Detection', 'Timeline', 'Findings', 'Response and recovery', 'Action items', 'Lessons learned', '5 whys']);
+    expect(md).toContain('<details>\n<summary>The full event log (7 entries)</summary>');
+    expect(md).toContain('impact started 23:57:00 → alarm fired 23:58:00 (+1m) → incident opened 23:58:40 (+40s).');
+  });
+
+  it('condenses the timeline to decisions and turning points', () => {
+    const model = buildRca(rollbackByPolicy());
+    expect(model.decisions.map((d) => d.type)).toEqual(['alarm.received', 'incident.opened', 'approval.granted', 'step.succeeded', 'incident.resolved']);
+    expect(model.decisions.find((d) => d.type === 'step.succeeded')!.event).toMatch(/^Step rollback succeeded/);
+  });
+
+  it('pre-fills action items from the verdict, its gaps and failures, and seeds the 5 whys with the verdict', () => {
+    const model = buildRca(rollbackByPolicy());
+    expect(model.actionItems.map((a) => [a.kind, a.item.text])).toEqual([
+      ['prevent', 'Fix what the verdict blames, once confirmed: Deployment checkout:42 at 23:55Z introduced "NullPointerException" (confidence 0.95).'],
+      ['prevent', 'Catch this kind of change before it reaches production for checkout (a test, a canary, or a deployment alarm that rolls back on its own).'],
+      ['detect', 'Close the diagnostic gap changes: recent changes (CloudTrail) not checked: access denied (the role needs cloudtrail:LookupEvents)'],
+    ]);
+    expect(model.whys[0].answer?.text).toBe('Deployment checkout:42 at 23:55Z introduced "NullPointerException" (confidence 0.95). (hypothesis)');
+    expect(model.whys).toHaveLength(5);
+    expect(model.impact.errors5xx).toMatchObject({ label: 'Target 5xx (checkout-tg)', peak: 42, baseline: 0.2 });
   });
 });

@@ -1,6 +1,6 @@
 import { ruledOut } from '@responder/diagnosis';
 import { clock, day, ms, stamp } from './format';
-import { type RcaInput, type RcaModel, type RcaPart, type RcaProse, buildRca, duration } from './model';
+import { type RcaInput, type RcaMetricFigure, type RcaModel, type RcaPart, type RcaProse, buildRca, duration } from './model';
 
 const NONE = '—';
 
@@ -36,10 +36,26 @@ export function renderRcaMarkdown(model: RcaModel): string {
     `- **Mitigation**: ${summary.mitigations.length ? summary.mitigations.map((m) => `${text(m.description)} (${text(m.approval)})`).join('; ') : 'no mitigating action succeeded.'}`,
   );
 
+  block('## Impact');
+  const figure = (name: string, f: RcaMetricFigure | null) =>
+    f
+      ? `- **${name}**: ${text(f.label)}: peak ${f.peak ?? NONE}${f.peakAt ? ` at ${at(f.peakAt)}` : ''}, baseline ${f.baseline !== null ? round(f.baseline) : NONE}${f.link ? ` (<${f.link}>)` : ''}`
+      : `- **${name}**: ${NONE} (no such metric in the diagnostics)`;
+  block(
+    `- **Service**: ${model.service ? text(model.service) : NONE}`,
+    `- **Window**: ${w.start ? stamp(Date.parse(w.start)) : NONE} (impact started) to ${w.end ? `${stamp(Date.parse(w.end))} (alarms back to OK)` : 'ongoing'}${w.durationMs !== null ? `, ${duration(w.durationMs)}` : ''}`,
+    figure("The alarm's metric", model.impact.alarmMetric),
+    model.impact.errors5xx && model.impact.errors5xx.label === model.impact.alarmMetric?.label ? "- **5xx**: the alarm's metric above" : figure('5xx', model.impact.errors5xx),
+    `- **Failed requests**: ${NONE} (not estimated: the diagnostics keep the peak, not the whole series)`,
+    '- **Users and revenue affected**: to be filled in by the responders',
+  );
+  const chart = xychartOf(model);
+  if (chart) block(fence('mermaid', chart));
+
   if (model.verdict) {
     const v = model.verdict;
     const top = v.hypotheses.find((h) => h.cause === v.cause);
-    block('## Root cause (hypothesis)');
+    block('## Root cause and trigger (hypothesis)');
     block("> Responder's verdict from the diagnostics, with its evidence: a hypothesis for the responders to confirm or correct.");
     block(
       `- **Cause**: ${v.cause} (confidence ${v.confidence.toFixed(2)})`,
@@ -70,11 +86,22 @@ export function renderRcaMarkdown(model: RcaModel): string {
     }
   }
 
-  block('## Key times (UTC)');
+  block('## Detection');
+  const chain = [
+    ['impact started', k.onset],
+    ['alarm fired', k.alarm],
+    ['incident opened', k.detected],
+    ['first human response', k.firstHumanResponse],
+  ].filter((x): x is [string, string] => x[1] !== null);
+  if (chain.length > 1) {
+    block(chain.map(([label, t], i) => (i === 0 ? `${label} ${clock(Date.parse(t))}` : `${label} ${clock(Date.parse(t))} (+${duration(Date.parse(t) - Date.parse(chain[i - 1][1]))})`)).join(' → ') + '.');
+  }
+  block('### Key times (UTC)');
   block(
     '| Moment | Time (UTC) |',
     '| --- | --- |',
-    `| Onset (alarm state change) | ${at(k.onset)} |`,
+    `| Impact started (first movement of the alarm's metric, else the alarm) | ${at(k.onset)} |`,
+    `| Alarm fired (state change) | ${at(k.alarm)} |`,
     `| Detected (incident opened) | ${at(k.detected)} |`,
     `| First human response | ${at(k.firstHumanResponse)} |`,
     `| Mitigated (first mitigating action succeeded) | ${at(k.mitigated)} |`,
@@ -84,38 +111,54 @@ export function renderRcaMarkdown(model: RcaModel): string {
   block(
     '| Duration | Value |',
     '| --- | --- |',
-    `| Time to detect (onset → detected) | ${took(d.toDetectMs)} |`,
+    `| Time to detect (impact started → incident opened) | ${took(d.toDetectMs)} |`,
     `| Time to acknowledge (detected → first human response) | ${took(d.toAcknowledgeMs)} |`,
     `| Time to mitigate (onset → mitigated) | ${took(d.toMitigateMs)} |`,
     `| Time to resolve (onset → resolved) | ${took(d.toResolveMs)} |`,
   );
 
+  const response = ganttOf(model);
+  if (response) {
+    block('### The response');
+    block(fence('mermaid', response));
+  }
+
   block('## Timeline');
   // Times show the date only when it is not the onset's day (an incident across midnight).
   const first = model.timeline[0];
   const base = first ? Date.parse(first.at) - first.sinceOnsetMs : 0;
-  const rows = model.timeline.map((row) => {
-    const t = Date.parse(row.at);
-    const when = day(t) === day(base) ? clock(t) : `${day(t)} ${clock(t)}`;
-    return `| ${when} | ${elapsed(row.sinceOnsetMs)} | ${cell(row.event)} | ${cell(row.actor)} |`;
-  });
-  block('| Time (UTC) | Since onset | Event | Actor |', '| --- | --- | --- | --- |', ...(rows.length ? rows : [`| ${NONE} | ${NONE} | no timeline entries | ${NONE} |`]));
+  const table = (entries: RcaModel['timeline']) => {
+    const rows = entries.map((row) => {
+      const t = Date.parse(row.at);
+      const when = day(t) === day(base) ? clock(t) : `${day(t)} ${clock(t)}`;
+      return `| ${when} | ${elapsed(row.sinceOnsetMs)} | ${cell(row.event)} | ${cell(row.actor)} |`;
+    });
+    return ['| Time (UTC) | Since onset | Event | Actor |', '| --- | --- | --- | --- |', ...(rows.length ? rows : [`| ${NONE} | ${NONE} | no timeline entries | ${NONE} |`])];
+  };
+  block('Decisions and turning points:');
+  block(...table(model.decisions));
+  block('<details>', `<summary>The full event log (${model.timeline.length} entries)</summary>`);
+  block(...table(model.timeline));
+  block('</details>');
 
   block('## Findings');
   if (!model.findings.length) block(`${NONE} No diagnostic ran.`);
   for (const f of model.findings) {
     block(`### ${text(f.runbook)}: ${text(f.step)} (${text(f.action)})`);
-    const bullets = [`- Status: ${text(f.status)}${f.error ? `: ${text(f.error)}` : f.reason ? `: ${text(f.reason)}` : ''}`];
-    if (f.summary) bullets.push(`- ${text(f.summary)}`);
+    const bullets = [...f.sentences.map((s) => `- ${md(s)}`), `- Status: ${text(f.status)}${f.error ? `: ${text(f.error)}` : f.reason ? `: ${text(f.reason)}` : ''}`];
     for (const h of f.highlights) bullets.push(`- ${text(h.key)}: ${md(h.value)}`);
     block(...bullets);
+    if (f.links.length) {
+      block('In the console:');
+      block(...f.links.map((l) => `- <${l}>`));
+    }
     for (const { kind, value } of f.rerun) {
       block(`To re-run (${kind}):`);
       block(fence('json', JSON.stringify(value, null, 2)));
     }
   }
 
-  block('## Actions taken');
+  block('## Response and recovery');
   if (!model.actions.length) block(`${NONE} No mitigating action was planned.`);
   for (const a of model.actions) {
     block(`### ${text(a.runbook)}: ${text(a.step)} (${text(a.action)})`);
@@ -132,11 +175,31 @@ export function renderRcaMarkdown(model: RcaModel): string {
     }
   }
 
-  for (const section of model.prompts) {
-    block(`## ${section.title}`);
+  const promptSection = (title: string) => {
+    const section = model.prompts.find((s) => s.title === title);
+    if (!section) return;
+    block(`### ${section.title}`);
     block(`> ${section.prompt}`);
     block(...(section.items.length ? section.items.map((p) => `- ${md(p)}`) : [`- ${NONE}`]));
-  }
+  };
+
+  block('## Action items');
+  block('> Pre-filled where the evidence supports it; each needs an owner, a due date and a ticket.');
+  block(
+    '| Action | Kind | Owner | Due |',
+    '| --- | --- | --- | --- |',
+    ...(model.actionItems.length ? model.actionItems.map((a) => `| ${md(a.item)} | ${a.kind} | ${a.owner ? text(a.owner) : NONE} | ${a.due ?? NONE} |`) : [`| ${NONE} | ${NONE} | ${NONE} | ${NONE} |`]),
+  );
+
+  block('## Lessons learned');
+  promptSection('What went well');
+  promptSection('What went wrong');
+  promptSection('Where we got lucky');
+
+  block('## 5 whys');
+  block('> Seeded from the verdict; keep asking why until the answer is something the team can change.');
+  block('| # | Why? | Because |', '| --- | --- | --- |', ...model.whys.map((row, i) => `| ${i + 1} | ${md(row.why)} | ${row.answer ? md(row.answer) : NONE} |`));
+  promptSection('Root cause');
 
   while (out[out.length - 1] === '') out.pop();
   return `${out.join('\n')}\n`;
@@ -192,4 +255,86 @@ function fence(lang: string, body: string): string {
   const longest = Math.max(2, ...(body.match(/`{3,}/g) ?? []).map((r) => r.length));
   const f = '`'.repeat(longest + 1);
   return `${f}${lang}\n${body}\n${f}`;
+}
+
+function round(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toFixed(Math.abs(n) < 10 ? 2 : 1);
+}
+
+/** "2024-11-22 23:57:00", the gantt's dateFormat. */
+function ganttTime(t: number): string {
+  return new Date(t).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/** A gantt task name: mermaid ends a name at ":" and a line at ";" or "#". */
+function ganttName(s: string): string {
+  return s.replace(/[:;#]/g, ' ').replace(/\s+/g, ' ').trim() || 'step';
+}
+
+/**
+ * A mermaid gantt of the response: the impact, each diagnostic, each approval wait and mitigation,
+ * and the milestones (alarm, incident, resolved). Null without an onset.
+ */
+export function ganttOf(model: RcaModel): string | null {
+  const k = model.keyTimes;
+  const onset = ms(k.onset);
+  if (onset === undefined) return null;
+  const end = ms(k.resolved) ?? Date.parse(model.writtenAt);
+  const lines = ['gantt', '  title The response', '  dateFormat YYYY-MM-DD HH:mm:ss', '  axisFormat %H:%M'];
+  let n = 0;
+  const task = (name: string, from: number, to: number, tag?: string) =>
+    lines.push(`  ${ganttName(name)} :${tag ? `${tag}, ` : ''}t${n++}, ${ganttTime(from)}, ${ganttTime(Math.max(to, from + 1000))}`);
+  const milestone = (name: string, t: string | null) => {
+    const at = ms(t);
+    if (at !== undefined) lines.push(`  ${ganttName(name)} :milestone, t${n++}, ${ganttTime(at)}, 0s`);
+  };
+  lines.push('  section Impact');
+  task(model.summary.impactWindow.ongoing ? 'Impact (ongoing)' : 'Impact', onset, end, 'crit');
+  milestone('Alarm fired', k.alarm);
+  milestone('Incident opened', k.detected);
+  const timed = model.findings.filter((f) => f.startedAt && f.finishedAt);
+  if (timed.length) {
+    lines.push('  section Diagnostics');
+    for (const f of timed) task(f.step, Date.parse(f.startedAt!), Date.parse(f.finishedAt!), f.status === 'failed' ? 'crit' : undefined);
+  }
+  const waits = model.actions
+    .map((a) => {
+      const asked = model.timeline.find((e) => e.type === 'approval.requested' && e.event.startsWith(`Approval requested for step ${a.step}`));
+      const decided = model.timeline.find((e) => /^approval\.(granted|rejected|timed_out)$/.test(e.type) && e.event.toLowerCase().includes(`step ${a.step}`));
+      return asked && decided ? { step: a.step, from: Date.parse(asked.at), to: Date.parse(decided.at) } : null;
+    })
+    .filter((x): x is { step: string; from: number; to: number } => x !== null);
+  if (waits.length) {
+    lines.push('  section Approvals');
+    for (const w of waits) task(`${w.step} waits for approval`, w.from, w.to);
+  }
+  const ran = model.actions.filter((a) => a.startedAt && a.finishedAt);
+  if (ran.length) {
+    lines.push('  section Mitigation');
+    for (const a of ran) task(a.step, Date.parse(a.startedAt!), Date.parse(a.finishedAt!), a.status === 'succeeded' ? 'done' : a.status === 'failed' ? 'crit' : undefined);
+  }
+  lines.push('  section Recovery');
+  milestone('Mitigated', k.mitigated);
+  milestone('Resolved', k.resolved);
+  return lines.join('\n');
+}
+
+/**
+ * A mermaid xychart of the alarm's metric (else the 5xx count) around the incident: its points as a
+ * line and its baseline as a flat second line. Null when the metrics step kept no series.
+ */
+export function xychartOf(model: RcaModel): string | null {
+  const f = model.impact.alarmMetric?.series ? model.impact.alarmMetric : model.impact.errors5xx?.series ? model.impact.errors5xx : null;
+  if (!f?.series) return null;
+  const quote = (s: string) => `"${s.replace(/"/g, "'").replace(/\s+/g, ' ')}"`;
+  const value = (v: number) => String(Math.round(v * 1000) / 1000);
+  const lines = [
+    'xychart-beta',
+    `  title ${quote(`${f.label} (line) and its baseline (flat line), UTC`)}`,
+    `  x-axis [${f.series.map(([t]) => quote(clock(t).slice(0, 5))).join(', ')}]`,
+    `  y-axis ${quote(f.label)}`,
+    `  line [${f.series.map(([, v]) => value(v)).join(', ')}]`,
+  ];
+  if (f.baseline !== null) lines.push(`  line [${f.series.map(() => value(f.baseline!)).join(', ')}]`);
+  return lines.join('\n');
 }

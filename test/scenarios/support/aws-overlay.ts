@@ -98,7 +98,10 @@ export async function startAwsOverlay(motoUrl: string): Promise<AwsOverlay> {
     const upstream = await fetch(`${motoUrl}${req.url ?? '/'}`, { method: req.method, headers, body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body });
     const reply: OverlayReply = { status: upstream.status, contentType: upstream.headers.get('content-type') ?? 'application/octet-stream', body: await upstream.text() };
     const out = rule?.transform ? rule.transform(op, reply) : reply;
-    res.writeHead(out.status, { 'content-type': out.contentType }).end(out.body);
+    // AWS names every request (x-amzn-RequestId; S3 and the query protocols say it otherwise): keep
+    // moto's, so the actions' requestId reaches the RCA as it would against AWS.
+    const requestId = upstream.headers.get('x-amzn-requestid') ?? upstream.headers.get('x-amz-request-id') ?? randomUUID();
+    res.writeHead(out.status, { 'content-type': out.contentType, 'x-amzn-requestid': requestId }).end(out.body);
   }
 
   const server: Server = createServer((req, res) => {

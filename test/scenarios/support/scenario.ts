@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,8 @@ export interface ScenarioOutcome {
   verdict: Verdict | null;
   /** The verdict as GET /incidents/:id shows it. */
   apiVerdict: Verdict | null;
+  /** The postmortem draft as GET /incidents/:id/rca.md serves it once the run settled. */
+  rca: string;
 }
 
 export interface ScenarioDefinition {
@@ -251,7 +254,8 @@ export function scenario(def: ScenarioDefinition): void {
           if (!found) throw new Error(`the run has no step ${id} (steps: ${run.steps.map((s) => s.id).join(', ')})`);
           return found;
         };
-        outcome = { run, step, output: <T>(id: string) => (step(id).output ?? {}) as T, production: p, verdict, apiVerdict: incident.verdict ?? null };
+        const rca = (await api.get(`/incidents/${incidentId}/rca.md`).expect(200)).text;
+        outcome = { run, step, output: <T>(id: string) => (step(id).output ?? {}) as T, production: p, verdict, apiVerdict: incident.verdict ?? null, rca };
       } catch (error) {
         failure = error instanceof Error ? error.message : String(error);
         throw error;
@@ -279,6 +283,25 @@ export function scenario(def: ScenarioDefinition): void {
         def.evidence!(o());
       });
     }
+
+    it('writes a postmortem: impact from when the metrics moved, the verdict, the request id of each AWS call, diagrams that parse', () => {
+      const { rca, run, output } = o();
+      // UPDATE_GOLDEN=1 keeps this real run's document beside the golden files (linted and parsed there).
+      if (process.env.UPDATE_GOLDEN === '1' && def.name === 'bad deployment') writeFileSync(join(ROOT, 'test/fixtures/rca/scenario-bad-deployment.md'), rca);
+      const impact = output<{ impactStartedAt?: string | null }>('metrics').impactStartedAt;
+      if (impact) expect(rca).toContain(`- **Window**: ${impact.slice(0, 10)} ${impact.slice(11, 19)} UTC (impact started)`);
+      expect(rca).toContain('## Root cause and trigger (hypothesis)');
+      expect(rca).not.toMatch(/\b1 minutes\b|\d+ items?\b/);
+      for (const s of run.steps.filter((x) => MUTATING.includes(x.id) && x.status === 'succeeded' && !x.output?.skipped)) {
+        const requestId = (s.output as { requestId?: string } | undefined)?.requestId;
+        expect(requestId).toEqual(expect.any(String));
+        expect(rca).toContain(`- Request id: \`${requestId}\``);
+      }
+      const diagrams = [...rca.matchAll(/^```mermaid\n([\s\S]*?)\n```$/gm)].map((m) => ({ text: m[1] }));
+      expect(diagrams.length).toBeGreaterThan(0);
+      const check = spawnSync(process.execPath, [join(ROOT, 'test/support/mermaid-check.mjs')], { input: JSON.stringify(diagrams), encoding: 'utf8' });
+      expect(JSON.parse(check.stdout)).toEqual(diagrams.map(() => ({ ok: true })));
+    });
 
     it(`diagnoses ${def.expect.cause}`, () => {
       const { verdict } = o();

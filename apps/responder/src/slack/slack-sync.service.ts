@@ -117,8 +117,50 @@ export class SlackSync {
 
     if (view.status === 'resolved') {
       if (!posted.resolution) await record('resolution', (await this.web.postMessage({ ...thread, ...resolutionMessage(view) })).ts);
-      if (!posted.rca) await record('rca', await this.uploadRca(view, thread));
+      await this.syncRca(view, thread, posted, record);
     }
+  }
+
+  /**
+   * The RCA draft in the thread: uploaded at resolution, and again as a new version whenever the
+   * document changes (a run that finishes after the alarm cleared, a note, an approval). The draft is
+   * dated by its last timeline entry, so the same incident renders the same bytes and a sync with
+   * nothing new uploads nothing.
+   */
+  private async syncRca(
+    view: IncidentView,
+    thread: { channel: string; threadTs: string },
+    posted: Record<string, string>,
+    record: (field: string, value: string) => Promise<void>,
+  ): Promise<void> {
+    // A new version waits for the runs still going, so that a run finishing after the alarm cleared
+    // gives one new version, not one per step.
+    if (posted.rca && view.runs.some((r) => r.status === 'running')) return;
+    const input = await loadRcaInput(this.incidents, this.runs, view.id);
+    if (!input) return;
+    const content = renderRca(input);
+    const contentDigest = createHash('sha256').update(content).digest('hex');
+    if (posted['rca.digest'] === contentDigest) return;
+    if (posted.rca && !posted['rca.digest']) {
+      // Uploaded before versions were tracked: take that upload as the current version rather than
+      // posting the same draft again after an upgrade.
+      await record('rca.digest', contentDigest);
+      return;
+    }
+    const version = Number(posted['rca.version'] ?? (posted.rca ? '1' : '0')) + 1;
+    await this.web.uploadFile({
+      ...thread,
+      filename: `rca-${view.id}.md`,
+      title: `RCA draft: ${view.title}${version > 1 ? ` (version ${version})` : ''}`,
+      content,
+      comment:
+        version > 1
+          ? `The RCA draft changed since the last version (version ${version}); this one replaces it.`
+          : 'The RCA draft (to be checked): timeline, findings and actions from this incident.',
+    });
+    await record('rca', 'uploaded');
+    await record('rca.version', String(version));
+    await record('rca.digest', contentDigest);
   }
 
   /**
@@ -188,19 +230,6 @@ export class SlackSync {
     await post('opened');
     const mitigated = view.runs.some((r) => r.steps.some((s) => s.mutating && s.status === 'succeeded' && !s.dryRun));
     if (mitigated) await post('mitigated');
-  }
-
-  private async uploadRca(view: IncidentView, thread: { channel: string; threadTs: string }): Promise<string> {
-    const input = await loadRcaInput(this.incidents, this.runs, view.id);
-    if (!input) return 'gone';
-    await this.web.uploadFile({
-      ...thread,
-      filename: `rca-${view.id}.md`,
-      title: `RCA draft: ${view.title}`,
-      content: renderRca(input),
-      comment: 'The RCA draft (to be checked): timeline, findings and actions from this incident.',
-    });
-    return 'uploaded';
   }
 
   /** Re-pings the approvers once, if the step still waits for the same plan. */

@@ -44,7 +44,7 @@ function setup(opts: { writer: string; instances: Instance[]; status?: string; e
   rds.on(FailoverDBClusterCommand).callsFake((input: { TargetDBInstanceIdentifier: string }) => {
     state.writer = input.TargetDBInstanceIdentifier;
     state.status = 'failing-over';
-    return { DBCluster: { DBClusterIdentifier: CLUSTER, Status: 'failing-over' } };
+    return { DBCluster: { DBClusterIdentifier: CLUSTER, Status: 'failing-over' }, $metadata: { requestId: 'req-failover' } };
   });
   cw.on(GetMetricDataCommand).callsFake((input: { MetricDataQueries: MetricDataQuery[]; StartTime: Date }) => ({
     MetricDataResults: input.MetricDataQueries.map((q) => {
@@ -85,7 +85,7 @@ describe('aurora.failover', () => {
   it('fails over to the healthiest reader (best tier, then lowest lag) when the writer is down', async () => {
     const { rds, state, action } = setup(DOWN);
     const result = await action.run({ cluster: CLUSTER }, ctx());
-    expect(result.output).toEqual({ failedOver: true, from: 'orders-1', fromStatus: 'failed', to: 'orders-3', chosenBy: 'healthiest reader', clusterStatus: 'failing-over' });
+    expect(result.output).toEqual({ failedOver: true, from: 'orders-1', fromStatus: 'failed', to: 'orders-3', chosenBy: 'healthiest reader', clusterStatus: 'failing-over', requestId: 'req-failover' });
     expect(result.summary).toBe('Aurora orders-db: failover started from orders-1 (failed) to orders-3');
     expect(rds.commandCalls(FailoverDBClusterCommand).map((c) => c.args[0].input)).toEqual([{ DBClusterIdentifier: CLUSTER, TargetDBInstanceIdentifier: 'orders-3' }]);
     expect(state.writer).toBe('orders-3');

@@ -65,7 +65,7 @@ export function auroraFailoverAction(rds: RdsAdapter, cloudwatch: CloudWatchAdap
       if (!target) throw new PermanentActionError(`${AURORA_FAILOVER_ID}: Aurora cluster ${p.cluster} has no available reader to fail over to`);
 
       await ctx.calling?.();
-      const { status } = await rds.failover(p.cluster, target, { abortSignal: ctx.signal });
+      const { status, requestId } = await rds.failover(p.cluster, target, { abortSignal: ctx.signal });
       const from = writer ? `${writer.instanceId} (${writer.status})` : 'no writer';
       return {
         output: {
@@ -75,6 +75,7 @@ export function auroraFailoverAction(rds: RdsAdapter, cloudwatch: CloudWatchAdap
           to: target,
           chosenBy: p.targetInstance ? 'target_instance' : 'healthiest reader',
           clusterStatus: status,
+          requestId,
         },
         summary: `Aurora ${p.cluster}: failover started from ${from} to ${target}`,
       };

@@ -43,7 +43,7 @@ function setup(desiredCount: number, scalableMax: number | null = null) {
   }));
   ecs.on(UpdateServiceCommand).callsFake((input: { desiredCount: number }) => {
     state.desiredCount = input.desiredCount;
-    return { service: { serviceName: SERVICE, desiredCount: input.desiredCount } };
+    return { service: { serviceName: SERVICE, desiredCount: input.desiredCount }, $metadata: { requestId: `req-scale-${input.desiredCount}` } };
   });
   aas.on(DescribeScalableTargetsCommand).resolves({
     ScalableTargets:
@@ -95,7 +95,7 @@ describe('ecs.scale-up', () => {
   it('raises the desired count to ceil(current × factor)', async () => {
     const { ecs, state, action } = setup(3);
     const result = await action.run(PARAMS, ctx());
-    expect(result.output).toMatchObject({ from: 3, to: 6, desiredCount: 6, cappedBy: null });
+    expect(result.output).toMatchObject({ from: 3, to: 6, desiredCount: 6, cappedBy: null, requestId: 'req-scale-6' });
     expect(result.summary).toBe('scaled prod/checkout from 3 to 6 desired tasks');
     expect(ecs.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input)).toEqual([{ cluster: CLUSTER, service: SERVICE, desiredCount: 6 }]);
     expect(state.desiredCount).toBe(6);
@@ -434,7 +434,7 @@ describe('EcsAdapter.setDesiredCount, attempt by attempt', () => {
   it('a 500 and then success resolves with the accepted count', async () => {
     updateAnswers = [{ status: 500, type: 'ServerException' }, { status: 200 }];
     const ecs = adapter(url);
-    await expect(ecs.setDesiredCount(CLUSTER, SERVICE, 6)).resolves.toBe(6);
+    await expect(ecs.setDesiredCount(CLUSTER, SERVICE, 6)).resolves.toMatchObject({ desiredCount: 6 });
     ecs.close();
   });
 

@@ -152,10 +152,10 @@ export function ecsScaleUpAction(ecs: EcsAdapter, autoscaling: ApplicationAutoSc
       }
 
       await ctx.calling?.();
-      const to = await ecs.setDesiredCount(p.cluster, p.service, target, { abortSignal: ctx.signal });
+      const { desiredCount: to, requestId } = await ecs.setDesiredCount(p.cluster, p.service, target, { abortSignal: ctx.signal });
       const bound = cappedBy === 'autoscaling' ? ', capped by Application Auto Scaling max capacity' : cappedBy === 'catalog' ? ', capped by the catalog max_tasks' : '';
       return {
-        output: { from: current, to, desiredCount: to, cappedBy, limits, runningCount: svc.runningCount },
+        output: { from: current, to, desiredCount: to, cappedBy, limits, runningCount: svc.runningCount, requestId },
         summary: `scaled ${name} from ${current} to ${to} desired tasks${bound}`,
       };
     },
@@ -224,7 +224,7 @@ async function scaleToApproved(
   }
 
   await ctx.calling?.();
-  const to = await ecs.setDesiredCount(p.cluster, p.service, target, { abortSignal: ctx.signal });
+  const { desiredCount: to, requestId } = await ecs.setDesiredCount(p.cluster, p.service, target, { abortSignal: ctx.signal });
   const catalogCap = cappedBy === 'catalog' ? `, capped at max_tasks ${p.maxTasks}` : '';
   // Below `from`, someone scaled down after the plan: the approved target still holds, it is what people approved.
   const drift =
@@ -234,7 +234,7 @@ async function scaleToApproved(
         ? `; the plan started from ${p.from}, the service was at ${current} when the step ran`
         : '';
   return {
-    output: { from: current, to, desiredCount: to, ...planned, target, cappedBy, limits, runningCount: live.runningCount },
+    output: { from: current, to, desiredCount: to, ...planned, target, cappedBy, limits, runningCount: live.runningCount, requestId },
     summary: `scaled ${name} from ${current} to ${to} desired tasks${catalogCap}${aasCap}${drift}`,
   };
 }

@@ -8,6 +8,7 @@ import {
   cloudwatchMetricsAction,
   changePoint,
   departs,
+  downsample,
   fillMissingWithZero,
   impactStart,
   isErrorsUp,
@@ -193,6 +194,16 @@ describe('metricsParams', () => {
   });
 });
 
+describe('series kept for the RCA chart', () => {
+  it('downsample keeps every point up to 30, else averages consecutive points into at most 30', () => {
+    expect(downsample(series(0, 3, (m) => m))).toEqual([[ONSET, 0], [ONSET + MIN, 1], [ONSET + 2 * MIN, 2]]);
+    const many = downsample(series(-60, 20, () => 2));
+    expect(many.length).toBeLessThanOrEqual(30);
+    expect(many.every(([, v]) => v === 2)).toBe(true);
+    expect(downsample(series(0, 4, (m) => m), 2)).toEqual([[ONSET, 0.5], [ONSET + 2 * MIN, 2.5]]);
+  });
+});
+
 describe('cloudwatch.metrics with aws-sdk-client-mock', () => {
   function mocked() {
     const client = new CloudWatchClient({ region: 'us-east-1' });
@@ -233,6 +244,13 @@ describe('cloudwatch.metrics with aws-sdk-client-mock', () => {
     const result = await action.run(params, ctx());
     const calls = mock.commandCalls(GetMetricDataCommand);
     expect(calls).toHaveLength(2);
+    // The alarm's metric and the 5xx counts keep their (small) series for the RCA's chart; the others do not.
+    const out = result.output as unknown as MetricsOutput;
+    const elbCharted = out.metrics.find((m) => m.id === 'elb_5xx')!;
+    expect(elbCharted.series!.length).toBeGreaterThan(0);
+    expect(elbCharted.series!.length).toBeLessThanOrEqual(30);
+    expect(Math.max(...elbCharted.series!.map(([, v]) => v))).toBeGreaterThan(0);
+    expect(out.metrics.find((m) => m.id === 'ecs_cpu')!.series).toBeUndefined();
     expect(calls.map((c) => c.args[0].input.NextToken)).toEqual([undefined, 'page-2']);
     const input: GetMetricDataCommandInput = calls[0].args[0].input;
     expect(input.StartTime).toEqual(new Date(ONSET - 30 * MIN));

@@ -64,6 +64,26 @@ export interface MetricReport extends MetricAnalysis {
   status: string;
   /** The console's graph of exactly this query over the window; null when the region is unknown. */
   link?: string | null;
+  /**
+   * The points already fetched, for the RCA's chart: the alarm's metrics and the 5xx counts only,
+   * at most SERIES_POINTS (averaged in buckets when there are more). `[epoch ms, value]`.
+   */
+  series?: Array<[number, number]>;
+}
+
+/** Enough points for a readable chart, few enough to keep the step's output small. */
+export const SERIES_POINTS = 30;
+
+/** Points averaged into at most `max` buckets of consecutive points (time of a bucket: its first point). Pure. */
+export function downsample(points: readonly MetricPoint[], max = SERIES_POINTS): Array<[number, number]> {
+  const sorted = [...points].sort((a, b) => a.t - b.t);
+  const size = Math.max(1, Math.ceil(sorted.length / max));
+  const out: Array<[number, number]> = [];
+  for (let i = 0; i < sorted.length; i += size) {
+    const bucket = sorted.slice(i, i + size);
+    out.push([bucket[0].t, Math.round((bucket.reduce((sum, p) => sum + p.v, 0) / bucket.length) * 1000) / 1000]);
+  }
+  return out;
 }
 
 export interface MetricsOutput {
@@ -361,7 +381,8 @@ export function metricsReport(
     const filled = s.zeroWhenMissing ? fillMissingWithZero(points, { start: window.start, end: window.end - PUBLISH_LAG_MS, period: s.period }) : points;
     const analysis = analyzeSeries(filled, window.onset);
     const query = { namespace: s.namespace, name: s.name, dimensions: s.dimensions, stat: s.stat, period: s.period };
-    metrics.push({ id: s.id, label: s.label, query, status, ...analysis, link: metricGraphLink(region, query, linkWindow) });
+    const charted = s.kind === 'alarm' || s.kind === 'elb5xx' || s.kind === 'target5xx';
+    metrics.push({ id: s.id, label: s.label, query, status, ...analysis, link: metricGraphLink(region, query, linkWindow), ...(charted ? { series: downsample(filled) } : {}) });
     kinds.push(s.kind);
     if (s.kind === 'cpu' && analysis.current !== null && analysis.current >= CPU_HIGH_PERCENT) cpuHigh = true;
     if ((s.kind === 'elb5xx' || s.kind === 'target5xx') && isErrorsUp(analysis, s.period)) errorsUp = true;

@@ -31,18 +31,18 @@ function setup(controller: 'ECS' | 'CODE_DEPLOY', deployments: DeploymentInfo[] 
   }));
   ecs.on(UpdateServiceCommand).callsFake((input: { taskDefinition: string }) => {
     state.taskDefinition = input.taskDefinition;
-    return { service: { taskDefinition: input.taskDefinition } };
+    return { service: { taskDefinition: input.taskDefinition }, $metadata: { requestId: 'req-update-service' } };
   });
   cd.on(ListDeploymentsCommand).callsFake(() => ({ deployments: state.deployments.map((d) => d.deploymentId) }));
   cd.on(BatchGetDeploymentsCommand).callsFake(() => ({ deploymentsInfo: state.deployments }));
   cd.on(GetDeploymentCommand, { deploymentId: 'd-OLD' }).resolves({ deploymentInfo: { deploymentId: 'd-OLD', revision: REVISION } });
   cd.on(StopDeploymentCommand).callsFake(() => {
     state.deployments = state.deployments.map((d) => (d.deploymentId === 'd-NEW' ? { ...d, status: 'Stopped', rollbackInfo: { rollbackDeploymentId: 'd-RB' } } : d));
-    return { status: 'Pending', statusMessage: 'Stopping Pending' };
+    return { status: 'Pending', statusMessage: 'Stopping Pending', $metadata: { requestId: 'req-stop-deployment' } };
   });
   cd.on(CreateDeploymentCommand).callsFake((input: { description: string }) => {
     state.deployments = [{ deploymentId: 'd-MINE', status: 'Created', createTime: new Date('2026-03-01T13:00:00Z'), description: input.description }, ...state.deployments];
-    return { deploymentId: 'd-MINE' };
+    return { deploymentId: 'd-MINE', $metadata: { requestId: 'req-create-deployment' } };
   });
   const action = rollbackAction(new EcsAdapter({ client: ecsClient }), new CodeDeployAdapter({ client: cdClient }), { pollMs: 1 });
   return { ecs, cd, state, action };
@@ -78,14 +78,14 @@ describe('deploy.rollback', () => {
     const result = await action.run({ cluster: 'prod', service: 'checkout', from_task_definition: TD(7), to_task_definition: 'checkout:6', wait_seconds: 5 }, ctx());
     expect(ecs.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input)).toEqual([{ cluster: 'prod', service: 'checkout', taskDefinition: 'checkout:6' }]);
     expect(state.taskDefinition).toBe('checkout:6');
-    expect(result.output).toMatchObject({ controller: 'ECS', action: 'update-service', from: TD(7), to: 'checkout:6', steady: true });
+    expect(result.output).toMatchObject({ controller: 'ECS', action: 'update-service', from: TD(7), to: 'checkout:6', steady: true, requestId: 'req-update-service' });
   });
 
   it('CodeDeploy in progress: StopDeployment with autoRollbackEnabled, and a second run finds it stopped and makes no call', async () => {
     const { cd, action } = setup('CODE_DEPLOY', [deployment('d-NEW', 'InProgress', 5), deployment('d-OLD', 'Succeeded', 600)]);
     const first = await action.run(CD_PARAMS, ctx());
     expect(cd.commandCalls(StopDeploymentCommand).map((c) => c.args[0].input)).toEqual([{ deploymentId: 'd-NEW', autoRollbackEnabled: true }]);
-    expect(first.output).toMatchObject({ controller: 'CODE_DEPLOY', action: 'stop-deployment', deploymentId: 'd-NEW', stopStatus: 'Pending' });
+    expect(first.output).toMatchObject({ controller: 'CODE_DEPLOY', action: 'stop-deployment', deploymentId: 'd-NEW', stopStatus: 'Pending', requestId: 'req-stop-deployment' });
     const second = await action.run(CD_PARAMS, ctx());
     expect(second.output).toMatchObject({ skipped: true, reason: 'deployment d-NEW is already Stopped', deploymentId: 'd-RB' });
     expect(cd.commandCalls(StopDeploymentCommand)).toHaveLength(1);
@@ -97,7 +97,7 @@ describe('deploy.rollback', () => {
     const input = cd.commandCalls(CreateDeploymentCommand)[0].args[0].input;
     expect(input).toMatchObject({ applicationName: 'app', deploymentGroupName: 'dg', revision: REVISION });
     expect(input.description).toContain(rollbackMarker(ctx()));
-    expect(result.output).toMatchObject({ controller: 'CODE_DEPLOY', action: 'create-deployment', deploymentId: 'd-MINE', revisionOf: 'd-OLD', replaced: 'd-NEW' });
+    expect(result.output).toMatchObject({ controller: 'CODE_DEPLOY', action: 'create-deployment', deploymentId: 'd-MINE', revisionOf: 'd-OLD', replaced: 'd-NEW', requestId: 'req-create-deployment' });
     expect((await action.run(CD_PARAMS, ctx())).output).toMatchObject({ skipped: true, reason: 'rollback deployment already created', deploymentId: 'd-MINE' });
     expect(cd.commandCalls(CreateDeploymentCommand)).toHaveLength(1);
   });

@@ -121,10 +121,10 @@ export function rollbackAction(ecs: EcsAdapter, codedeploy: CodeDeployAdapter, o
       throw new PermanentActionError(`${DEPLOY_ROLLBACK_ID}: the plan is stale: ${name} runs ${svc.taskDefinition}, neither ${p.fromTaskDefinition} nor ${p.toTaskDefinition}`);
     }
     await ctx.calling?.();
-    const to = await ecs.setTaskDefinition(p.cluster, p.service, p.toTaskDefinition!, { abortSignal: ctx.signal });
+    const { taskDefinition: to, requestId } = await ecs.setTaskDefinition(p.cluster, p.service, p.toTaskDefinition!, { abortSignal: ctx.signal });
     const wait = await waitSteady(p, ctx.signal);
     return {
-      output: { controller: 'ECS', action: 'update-service', from: svc.taskDefinition, to, ...wait },
+      output: { controller: 'ECS', action: 'update-service', from: svc.taskDefinition, to, requestId, ...wait },
       summary: `rolled back ${name} from ${svc.taskDefinition} to ${to}${wait.steady === null ? '' : wait.steady ? '; steady' : `; not steady after ${p.waitSeconds}s`}`,
     };
   }
@@ -145,16 +145,16 @@ export function rollbackAction(ecs: EcsAdapter, codedeploy: CodeDeployAdapter, o
       const stopped = await codedeploy.stopWithRollback(from, { abortSignal: ctx.signal });
       const wait = await waitSteady(p, ctx.signal);
       return {
-        output: { controller: 'CODE_DEPLOY', action: 'stop-deployment', deploymentId: from, stopStatus: stopped.status, stopMessage: stopped.message, ...wait },
+        output: { controller: 'CODE_DEPLOY', action: 'stop-deployment', deploymentId: from, stopStatus: stopped.status, stopMessage: stopped.message, requestId: stopped.requestId, ...wait },
         summary: `stopped CodeDeploy deployment ${from} (${latest.status}) with auto-rollback: ${stopped.status ?? 'no status'}`,
       };
     }
     if (!p.toDeployment) throw new PermanentActionError(`${DEPLOY_ROLLBACK_ID}: deployment ${from} is ${latest.status}: "to_deployment" (the previous deployment) is needed to deploy its revision again`);
     await ctx.calling?.();
-    const created = await codedeploy.redeployRevisionOf(app, group, p.toDeployment, `${rollbackMarker(ctx)}: revision of ${p.toDeployment}, replacing ${from}`, { abortSignal: ctx.signal });
+    const { deploymentId: created, requestId } = await codedeploy.redeployRevisionOf(app, group, p.toDeployment, `${rollbackMarker(ctx)}: revision of ${p.toDeployment}, replacing ${from}`, { abortSignal: ctx.signal });
     const wait = await waitSteady(p, ctx.signal);
     return {
-      output: { controller: 'CODE_DEPLOY', action: 'create-deployment', deploymentId: created, revisionOf: p.toDeployment, replaced: from, ...wait },
+      output: { controller: 'CODE_DEPLOY', action: 'create-deployment', deploymentId: created, revisionOf: p.toDeployment, replaced: from, requestId, ...wait },
       summary: `created CodeDeploy deployment ${created} of ${p.toDeployment}'s revision, replacing ${from}`,
     };
   }
