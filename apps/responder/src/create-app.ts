@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import { type INestApplication, Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { AppModule, type AppOptions } from './app.module';
@@ -6,7 +6,7 @@ import { configureBodyParsing } from './http/body-parsing';
 import { openApiDocument, responderVersion, serveOpenApi } from './http/openapi';
 import { StoreUnavailableFilter } from './http/store-unavailable.filter';
 import { MetricsService } from './metrics/metrics.service';
-import { SlackBolt } from './slack/slack-bolt';
+import { SlackBolt, refuseFutureSlackRequests } from './slack/slack-bolt';
 
 /** The service, wired and initialised but not listening: main.ts listens, tests use supertest. */
 export async function createApp(options: AppOptions): Promise<INestApplication> {
@@ -16,7 +16,10 @@ export async function createApp(options: AppOptions): Promise<INestApplication> 
   app.flushLogs();
   // Bolt verifies Slack's signature over the raw body: its router goes before any body parser.
   const slackRouter = options.config.slack ? app.get(SlackBolt).router : null;
-  if (slackRouter) app.use(slackRouter);
+  if (slackRouter) {
+    app.use(refuseFutureSlackRequests(new NestLogger('Slack')));
+    app.use(slackRouter);
+  }
   configureBodyParsing(app, app.get(MetricsService));
   app.useGlobalFilters(new StoreUnavailableFilter());
   app.enableShutdownHooks();

@@ -20,10 +20,16 @@ const timestamp = z
     message: 'expected an ISO 8601 timestamp such as "2019-10-02T17:04:40.989+0000"',
   });
 
+/**
+ * Bounded by CloudWatch's own limits (StateReason 1023, StateReasonData 4000, AlarmDescription 1024,
+ * AlarmName 255): a longer value is not from CloudWatch, and would otherwise be stored and shown.
+ */
+const text = (max: number) => z.string().max(max, `expected at most ${max} characters`);
+
 const state = z.object({
   value: z.enum(ALARM_STATES),
-  reason: z.string(),
-  reasonData: z.string().optional(),
+  reason: text(1023),
+  reasonData: text(4000).optional(),
   timestamp,
   actionsSuppressedBy: z.string().optional(),
   actionsSuppressedReason: z.string().optional(),
@@ -53,7 +59,7 @@ const metric = z
   });
 
 const configuration = z.object({
-  description: z.string().optional(),
+  description: text(1024).optional(),
   metrics: z.array(metric).optional(),
   alarmRule: z.string().optional(),
   actionsSuppressor: z.string().optional(),
@@ -61,7 +67,7 @@ const configuration = z.object({
 
 const eventSchema = z.object({
   version: z.string(),
-  id: z.string().min(1, 'expected a non-empty event id'),
+  id: text(256).min(1, 'expected a non-empty event id'),
   'detail-type': z.literal(ALARM_DETAIL_TYPE),
   source: z.literal(ALARM_SOURCE),
   account: z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id'),
@@ -69,7 +75,11 @@ const eventSchema = z.object({
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'expected an AWS region such as "us-east-1"'),
   resources: z.array(z.string()),
   detail: z.object({
-    alarmName: z.string().min(1, 'expected a non-empty alarm name'),
+    // CloudWatch refuses control characters in a name; a lone surrogate is not UTF-8 at all.
+    alarmName: text(255)
+      .min(1, 'expected a non-empty alarm name')
+      .refine((s) => ![...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), 'expected a name without control characters')
+      .refine((s) => !/[\ud800-\udfff]/u.test(s), 'expected well-formed Unicode'),
     state,
     previousState: state.optional(),
     configuration: configuration.optional(),

@@ -25,6 +25,11 @@ const schema = z
     SERVICE_CATALOG: z.string().optional(),
     RUNBOOKS_DIR: z.string().default('runbooks'),
     INGEST_API_KEY: secret(16).optional(),
+    ALARM_ACCOUNTS: z
+      .string()
+      .regex(/^\d{12}(\s*,\s*\d{12})*$/, 'must be 12-digit AWS account ids separated by commas')
+      .transform((s) => s.split(',').map((a) => a.trim()))
+      .optional(),
     SQS_QUEUE_URL: url(/^https?:$/, 'https://sqs.us-east-1.amazonaws.com/123456789012/responder-alarms').optional(),
     SQS_WAIT_SECONDS: int(1, 20).default(20),
     SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'must be a bot token (xoxb-…)').optional(),
@@ -63,6 +68,8 @@ export interface AppConfig {
   catalog: { path: string; explicit: boolean };
   runbooksDir: string;
   ingestApiKey?: string;
+  /** The AWS accounts whose alarms are taken; undefined: any. */
+  alarmAccounts?: string[];
   sqs?: { queueUrl: string; waitSeconds: number };
   slack?: {
     botToken: string;
@@ -108,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     catalog: { path: e.SERVICE_CATALOG ?? `${e.RUNBOOKS_DIR.replace(/\/$/, '')}/service-catalog.yaml`, explicit: e.SERVICE_CATALOG !== undefined },
     runbooksDir: e.RUNBOOKS_DIR,
     ingestApiKey: e.INGEST_API_KEY,
+    alarmAccounts: e.ALARM_ACCOUNTS,
     sqs: e.SQS_QUEUE_URL ? { queueUrl: e.SQS_QUEUE_URL, waitSeconds: e.SQS_WAIT_SECONDS } : undefined,
     slack: e.SLACK_BOT_TOKEN
       ? {

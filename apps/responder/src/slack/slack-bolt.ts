@@ -61,6 +61,24 @@ export class SlackBolt implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 }
 
+/**
+ * Bolt refuses a signed request more than five minutes old, but not one dated in the future: a
+ * request Slack signed (or a leaked one) with a far-ahead timestamp could be replayed for as long.
+ * Slack's verification guide asks for five minutes either way; this is the other half.
+ */
+export function refuseFutureSlackRequests(logger: Logger, toleranceSec = 5 * 60) {
+  return (req: { method: string; path: string; headers: Record<string, string | string[] | undefined> }, res: { status: (code: number) => { send: (body: string) => void } }, next: () => void): void => {
+    const header = req.headers['x-slack-request-timestamp'];
+    const ts = Number(Array.isArray(header) ? header[0] : header);
+    if (req.method === 'POST' && req.path === SLACK_EVENTS_PATH && Number.isFinite(ts) && ts > Date.now() / 1000 + toleranceSec) {
+      logger.warn(`refused a Slack request dated ${Math.round(ts - Date.now() / 1000)} s in the future`);
+      res.status(401).send('');
+      return;
+    }
+    next();
+  };
+}
+
 /** Bolt logs plain strings: forward them to the service's logger (pino, with redaction). */
 function boltLogger(logger: Logger): BoltLogger {
   let level = LogLevel.INFO;
