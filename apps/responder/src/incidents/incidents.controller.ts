@@ -1,5 +1,5 @@
 import { BadRequestException, Body, Controller, Get, Header, NotFoundException, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { type RcaModel, buildRca, loadRcaInput, renderRca } from '@responder/rca';
+import { type RcaModel, buildRca, loadRcaInput, redactDeep, renderRca } from '@responder/rca';
 import { z } from 'zod';
 import { INCIDENT_STATUSES, type Incident, type TimelineEntry, problemsToText, toProblems } from '@responder/domain';
 import { IncidentStore, RunStore, type RunRecord } from '@responder/store';
@@ -32,6 +32,11 @@ function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S>
   return result.data;
 }
 
+/**
+ * Answers go through the RCA's redaction: alarm reasons, step outputs and errors and notes are free
+ * text that may carry a token or a password (an error message with a DSN in it), and an API answer
+ * ends up in terminals, tickets and chat as easily as the RCA does.
+ */
 @Controller('incidents')
 @UseGuards(BearerTokenGuard)
 export class IncidentsController {
@@ -55,7 +60,7 @@ export class IncidentsController {
       offset: q.offset,
     });
     const next = q.offset + items.length;
-    return { items, total, limit: q.limit, offset: q.offset, nextOffset: next < total ? next : null };
+    return { items: redactDeep(items), total, limit: q.limit, offset: q.offset, nextOffset: next < total ? next : null };
   }
 
   /** The RCA draft of the incident as markdown (open or resolved), from its timeline and runs. */
@@ -82,7 +87,7 @@ export class IncidentsController {
     if (!result.success) throw new BadRequestException(`bad body: ${problemsToText(toProblems(result.error))}`);
     const entry = await this.notes.add(id, { ...result.data, source: 'api' });
     if (!entry) throw new NotFoundException(`no incident ${id}`);
-    return entry;
+    return redactDeep(entry);
   }
 
   /** The incident, its alarms, and its runs: each step's status, timings, approval and output. */
@@ -91,7 +96,7 @@ export class IncidentsController {
     const incident = await this.store.get(id);
     if (!incident) throw new NotFoundException(`no incident ${id}`);
     const runs = await this.runs.runsOfIncident(id);
-    return { ...incident, runs: runs.map((r) => runView(r, this.engine.runbook(r.runbook)?.steps.map((s) => s.id) ?? [])) };
+    return redactDeep({ ...incident, runs: runs.map((r) => runView(r, this.engine.runbook(r.runbook)?.steps.map((s) => s.id) ?? [])) });
   }
 
   /** In order of recording; `after` (an entry id) and `limit` page through a long one. */
@@ -99,7 +104,7 @@ export class IncidentsController {
   async timeline(@Param('id') id: string, @Query() query: unknown): Promise<{ incidentId: string; items: TimelineEntry[] }> {
     const q = parseQuery(timelineQuery, query);
     if (!(await this.store.get(id))) throw new NotFoundException(`no incident ${id}`);
-    return { incidentId: id, items: await this.store.timeline(id, q) };
+    return { incidentId: id, items: redactDeep(await this.store.timeline(id, q)) };
   }
 }
 
