@@ -7,6 +7,13 @@ import { formatPath } from '@responder/domain';
  * names the variable and never its value.
  */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/**
+ * What one process does, so replicas can be split: `api` takes HTTP (intake, API, Slack requests,
+ * Socket Mode) and SQS but runs no step or Slack-delivery worker; `worker` runs the step workers and
+ * the Slack reporter and delivery, and answers only /health, /ready and /metrics; `all` does both.
+ */
+export const ROLES = ['all', 'api', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
 
 const secret = (min: number) => z.string().min(min, `must be at least ${min} characters`);
 const url = (protocols: RegExp, example: string) =>
@@ -41,6 +48,7 @@ const schema = z
     SLACK_STAKEHOLDER_UPDATE_MINUTES: int(5, 24 * 60).default(30),
     API_TOKEN: secret(16).optional(),
     RESPONDER_MODE: z.enum(['live', 'dry-run'], 'must be live or dry-run').default('live'),
+    RESPONDER_ROLE: z.enum(ROLES, `must be one of ${ROLES.join(', ')}`).default('all'),
     LOG_LEVEL: z.enum(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`).default('info'),
     DEDUPE_TTL_SECONDS: int(60, 7 * 24 * 3600).default(48 * 3600),
     INCIDENT_RETENTION_DAYS: int(1, 10 * 365).default(90),
@@ -84,6 +92,7 @@ export interface AppConfig {
   };
   apiToken?: string;
   mode: 'live' | 'dry-run';
+  role: Role;
   logLevel: (typeof LOG_LEVELS)[number];
   dedupeTtlSeconds: number;
   /** How long a resolved incident (its timeline, runs, Slack state) is kept before the sweep removes it. */
@@ -130,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       : undefined,
     apiToken: e.API_TOKEN,
     mode: e.RESPONDER_MODE,
+    role: e.RESPONDER_ROLE,
     logLevel: e.LOG_LEVEL,
     dedupeTtlSeconds: e.DEDUPE_TTL_SECONDS,
     incidentRetentionDays: e.INCIDENT_RETENTION_DAYS,
@@ -147,3 +157,8 @@ export function redactUrl(raw: string): string {
     return '(unparseable URL)';
   }
 }
+
+/** Whether this process takes requests (HTTP beyond health and metrics, Slack, SQS). */
+export const servesRequests = (config: Pick<AppConfig, 'role'>): boolean => config.role !== 'worker';
+/** Whether this process runs the step workers and delivers to Slack. */
+export const runsWorkers = (config: Pick<AppConfig, 'role'>): boolean => config.role !== 'api';
