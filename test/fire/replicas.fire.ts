@@ -27,7 +27,7 @@ writeFileSync(
   `approverGroups:
   oncall: { users: [alice@example.com] }
 services:
-  prod: { alarms: { patterns: ["prod-*"] }, approvers: [oncall] }
+  prod: { alarms: { patterns: ["prod-*"] }, approvers: [oncall], limits: { cooldownMinutes: 0 } }
 ${SERVICES.map((s) => `  ${s}: { alarms: { patterns: ["${s}-*"] }, approvers: [oncall] }`).join('\n')}
 `,
 );
@@ -50,6 +50,7 @@ steps:
 );
 
 const children = new Map<string, ChildProcess>();
+const urls = new Map<string, string>();
 afterAll(async () => {
   for (const c of children.values()) c.kill('SIGKILL');
   await cleanup();
@@ -81,6 +82,7 @@ async function startReplica(name: string, role: 'all' | 'api' | 'worker'): Promi
     child.stdout.on('data', (d: Buffer) => d.toString().includes('CHILD-LISTENING') && resolve());
     child.on('exit', (code) => reject(new Error(`${name} exited with ${code}: ${stderr}`)));
   });
+  urls.set(name, `http://127.0.0.1:${port}`);
   return `http://127.0.0.1:${port}`;
 }
 
@@ -141,4 +143,35 @@ it('a storm and a production-down run on three replicas, one SIGKILLed mid-call:
     const timeline = await api.timeline(incident.id);
     expect(timeline.filter((e) => e.type === 'alarm.received')).toHaveLength(10);
   }
+});
+
+/** Sends SIGTERM and waits for the process to exit (it finishes its jobs within SHUTDOWN_GRACE_MS). */
+async function stopReplica(name: string): Promise<void> {
+  const child = children.get(name)!;
+  // The start-up listener would report this exit as a failure to start.
+  child.removeAllListeners('exit');
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  await exited;
+  children.delete(name);
+}
+
+it('a second run goes on through a SIGTERM of one replica and a rolling restart of the others: each step once', async () => {
+  const api = client(urls.get('a')!);
+  // Resolve the first incident, so that the next alarm opens a new one with a new run.
+  await request(urls.get('a')!).post('/events/eventbridge').set('x-api-key', INGEST_KEY).send(alarmEvent({ alarmName: 'prod-alb-5xx', state: 'OK' })).expect(202);
+  await startReplica('c2', 'worker');
+  const incidentId = await api.alarm('prod-alb-5xx');
+  await api.waitStep(incidentId, 'targets', ['running', 'succeeded'], 30_000);
+  await stopReplica('b');
+  await startReplica('b2', 'all');
+  await api.waitStep(incidentId, 'rollback', ['running', 'succeeded'], 30_000);
+  // Rolling restart of the workers' side: one at a time, a new one up before the next goes.
+  await stopReplica('c2');
+  await startReplica('c3', 'worker');
+  const run = await client(urls.get('b2')!).waitRun(incidentId, ['succeeded'], 60_000);
+  for (const step of ['targets', 'deploys', 'rollback', 'verify']) expect({ step, calls: await testCount(redis, prefix, 'calls', run.id, step) }).toEqual({ step, calls: 1 });
+  expect(await testCount(redis, prefix, 'calls-total', incidentId)).toBe(1);
+  // The last of the rolling restart: replica a, with nothing left to lose.
+  await stopReplica('a');
 });
