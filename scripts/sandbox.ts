@@ -5,7 +5,7 @@
  *   SANDBOX_EXIT=1 npm run sandbox       # exits after the summary (CI)
  *   MOTO_URL=http://127.0.0.1:5000       # use a running (fresh) moto_server instead of starting one
  *   PORT=3000                            # the service's port (default 3000)
- *   REDIS_URL=redis://127.0.0.1:6379     # must answer; the sandbox works under the prefix `sandbox`
+ *   REDIS_URL=redis://127.0.0.1:6379     # must answer; the sandbox works under its own prefix (sandbox-<pid>), removed on exit
  *   SANDBOX_SETTLE_SECONDS=10            # the runbook's settle time in the sandbox copy (shipped: 120)
  *   SANDBOX_VERIFY_SECONDS=15            # how long its recovery check waits (shipped: 300; moto never
  *                                        # evaluates alarms, so the check reports "not recovered")
@@ -16,7 +16,8 @@
  *    5xx and CPU metrics, Aurora cluster `prod-orders`;
  * 3. writes .sandbox/service-catalog.yaml (the real ARNs) and .sandbox/runbooks/production-down.yaml
  *    (the shipped runbook, settle and verify times shortened);
- * 4. starts the built service against moto (its log: .sandbox/service.log);
+ * 4. starts the built service against moto, CloudTrail against the local stand-in
+ *    (test/support/cloudtrail-stub.ts: moto has no LookupEvents) (its log: .sandbox/service.log);
  * 5. sends the alarm `checkout-alb-5xx`, waits (at most 60 s) until the run settles and prints each
  *    step, and the curl commands to follow the incident.
  */
@@ -26,6 +27,9 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } f
 import { join, relative, resolve } from 'node:path';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import Redis from 'ioredis';
+import { ApiTokenStore } from '@responder/store';
+import { startCloudTrailStub } from '../test/support/cloudtrail-stub';
+import { startAwsOverlay } from '../test/scenarios/support/aws-overlay';
 import { alarmEvent } from '../test/support/events';
 import { REGION, type SandboxProduction, seedSandbox } from './seed-sandbox';
 import { freePort } from '../test/support/net';
@@ -34,7 +38,8 @@ const ROOT = resolve(__dirname, '..');
 const MAIN = join(ROOT, 'dist/apps/responder/apps/responder/src/main.js');
 const DIR = join(ROOT, '.sandbox');
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
-const REDIS_PREFIX = 'sandbox';
+// Its own prefix each time, removed on exit: two sandboxes (or a sandbox and a service) never share keys.
+const REDIS_PREFIX = `sandbox-${process.pid}`;
 const PORT = Number(process.env.PORT || 3000);
 const SETTLE_SECONDS = Number(process.env.SANDBOX_SETTLE_SECONDS || 10);
 const VERIFY_SECONDS = Number(process.env.SANDBOX_VERIFY_SECONDS || 15);
@@ -92,7 +97,29 @@ async function main(): Promise<void> {
   const apiToken = randomBytes(24).toString('hex');
   const base = `http://127.0.0.1:${PORT}`;
   const logFile = join(DIR, 'service.log');
-  const service = startService({ motoUrl, catalogFile, ingestKey, apiToken, logFile });
+  // moto has no CloudTrail LookupEvents: the changes step reads the stand-in (no changes seeded).
+  const cloudtrail = await startCloudTrailStub({ region: REGION });
+  // moto stamps the deployment of :42 "now" (it cannot date one in the past), while the seeded 5xx
+  // began 8 minutes ago: the service reads ECS through a stand-in in front of moto that tells it the
+  // deployment landed 10 minutes ago, before the impact, as a real bad deploy would have.
+  const landedAt = Date.now() - 10 * 60_000;
+  const overlay = await startAwsOverlay(motoUrl);
+  overlay.on('ecs:DescribeServices', {
+    transform: (_req, reply) => {
+      if (reply.status !== 200) return reply;
+      const body = JSON.parse(reply.body) as { services?: Record<string, unknown>[] };
+      for (const svc of body.services ?? []) {
+        if (svc.serviceName !== prod.service) continue;
+        const desired = Number(svc.desiredCount);
+        svc.deployments = [
+          { id: 'ecs-svc/4711', status: 'PRIMARY', taskDefinition: svc.taskDefinition, desiredCount: desired, runningCount: 0, pendingCount: 0, failedTasks: 0,
+            createdAt: (landedAt - 3 * 60_000) / 1000, updatedAt: landedAt / 1000, launchType: 'EC2', rolloutState: 'COMPLETED', rolloutStateReason: 'ECS deployment ecs-svc/4711 completed.' },
+        ];
+      }
+      return { ...reply, body: JSON.stringify(body) };
+    },
+  });
+  const service = startService({ motoUrl: overlay.url, cloudtrailUrl: cloudtrail.url, catalogFile, ingestKey, apiToken, logFile });
   await waitFor(
     `the service on ${base} (GET /ready; its log: ${rel(logFile)})`,
     async () => {
@@ -129,7 +156,8 @@ async function main(): Promise<void> {
   );
 
   const taskDefinition = await currentTaskDefinition(motoUrl, prod);
-  printSummary({ incidentId, runs, settled, base, apiToken, ingestKey, taskDefinition });
+  const aliceToken = await personalToken('alice@example.com');
+  printSummary({ incidentId, runs, settled, base, apiToken, aliceToken, ingestKey, taskDefinition });
 
   if (EXIT) return shutdown(0);
   log('moto_server and the service keep running; Ctrl-C stops both.');
@@ -157,11 +185,12 @@ services:
     logGroups: [${prod.logGroup}]
     aurora: { cluster: ${prod.auroraCluster} }
     approvers: [checkout-oncall, platform-oncall]
+    autonomy: { deploy.rollback: auto }
     limits: { minTasks: 2, maxTasks: 24, scaleUpFactor: 2, cooldownMinutes: 10, autoRollbackWindowMinutes: 30 }
 `;
 }
 
-function startService(o: { motoUrl: string; catalogFile: string; ingestKey: string; apiToken: string; logFile: string }): ChildProcess {
+function startService(o: { motoUrl: string; cloudtrailUrl: string; catalogFile: string; ingestKey: string; apiToken: string; logFile: string }): ChildProcess {
   const out = openSync(o.logFile, 'w');
   // Only what the service needs: a developer's SQS_QUEUE_URL or Slack token must not leak in.
   const env: NodeJS.ProcessEnv = {
@@ -172,6 +201,7 @@ function startService(o: { motoUrl: string; catalogFile: string; ingestKey: stri
     REDIS_URL,
     REDIS_PREFIX,
     AWS_ENDPOINT_URL: o.motoUrl,
+    AWS_ENDPOINT_URL_CLOUDTRAIL: o.cloudtrailUrl,
     AWS_REGION: REGION,
     AWS_ACCESS_KEY_ID: 'testing',
     AWS_SECRET_ACCESS_KEY: 'testing',
@@ -200,7 +230,7 @@ async function startMoto(): Promise<string> {
   return `http://127.0.0.1:${port}`;
 }
 
-/** Redis must answer; the sandbox's keys from an earlier run are removed (a fresh moto has none of its resources). */
+/** Redis must answer; keys under this sandbox's prefix are removed (a fresh moto has none of its resources). */
 async function checkRedis(): Promise<void> {
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
   let cause = '';
@@ -231,7 +261,17 @@ async function currentTaskDefinition(motoUrl: string, prod: SandboxProduction): 
   }
 }
 
-function printSummary(o: { incidentId: string; runs: Run[]; settled: boolean; base: string; apiToken: string; ingestKey: string; taskDefinition: string }): void {
+/** What `npm run cli -- tokens create <user>` does: approvals need a person's token, not API_TOKEN. */
+async function personalToken(user: string): Promise<string> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    return (await new ApiTokenStore(redis, REDIS_PREFIX).create(user, { label: 'sandbox' })).token;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function printSummary(o: { incidentId: string; runs: Run[]; settled: boolean; base: string; apiToken: string; aliceToken: string; ingestKey: string; taskDefinition: string }): void {
   const lines: string[] = [''];
   for (const run of o.runs) {
     lines.push(`Run ${run.runbook}: ${run.status}${o.settled ? '' : ' (not settled after 60 s)'}`);
@@ -242,19 +282,39 @@ function printSummary(o: { incidentId: string; runs: Run[]; settled: boolean; ba
     }
   }
   lines.push('', `checkout now runs ${short(o.taskDefinition)}`, '');
-  lines.push(`API_TOKEN=${o.apiToken}`, `INGEST_API_KEY=${o.ingestKey}`, '');
+  lines.push(`API_TOKEN=${o.apiToken}`, `INGEST_API_KEY=${o.ingestKey}`, `alice@example.com's personal token (approvals): ${o.aliceToken}`, '');
   const curl = `curl -s -H "Authorization: Bearer ${o.apiToken}"`;
   lines.push('The incident and its runs:', `  ${curl} ${o.base}/incidents/${o.incidentId}`);
   lines.push('Its timeline:', `  ${curl} ${o.base}/incidents/${o.incidentId}/timeline`);
   const waiting = o.runs.flatMap((r) => r.steps).filter((s) => s.status === 'awaiting_approval');
-  const approve = (step: string, hash: string) =>
-    `  ${curl} -H 'content-type: application/json' -X POST ${o.base}/incidents/${o.incidentId}/steps/${step}/approve -d '{"approver":"alice@example.com","paramsHash":"${hash}"}'`;
+  // Every line pastes into a shell as printed: no <placeholders> (a shell reads < as a redirection).
+  lines.push('The same with the command line, as alice:', `  export RESPONDER_URL=${o.base} RESPONDER_TOKEN=${o.aliceToken}`, `  ./bin/responder incidents show ${o.incidentId}`);
   if (waiting.length > 0) {
-    for (const s of waiting) lines.push(`Approve ${s.id} (${s.plan ?? ''}):`, approve(s.id, s.paramsHash ?? ''));
+    for (const s of waiting) lines.push(`Approve ${s.id} (${s.plan ?? ''}):`, `  ./bin/responder approve ${o.incidentId} ${s.id} --hash ${s.paramsHash ?? ''}`);
   } else {
-    lines.push('Approve a waiting step (none is waiting now; its paramsHash is in the incident):', approve('<step>', '<paramsHash>'));
+    lines.push('Approve a step once one waits (none does now): set STEP to its id; the plan is shown before it is approved:', `  STEP=scale-up; ./bin/responder approve ${o.incidentId} "$STEP" --yes`);
   }
   console.log(lines.join('\n'));
+}
+
+/** Removes the sandbox's keys (on exit); a Redis that is gone by then keeps them, with a word. */
+async function removeKeys(): Promise<void> {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000, commandTimeout: 5000 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    let removed = 0;
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${REDIS_PREFIX}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) removed += await redis.unlink(...keys);
+    } while (cursor !== '0');
+    log(`removed ${removed} Redis keys under ${REDIS_PREFIX}:`);
+  } catch (e) {
+    log(`could not remove the Redis keys under ${REDIS_PREFIX}: (${(e as Error).message})`);
+  } finally {
+    redis.disconnect();
+  }
 }
 
 let stopping = false;
@@ -275,6 +335,7 @@ async function shutdown(code: number): Promise<void> {
         }),
     ),
   );
+  await removeKeys();
   process.exit(code);
 }
 

@@ -5,7 +5,7 @@
  *   `checkout` created on :41 and updated to :42 (an ECS rolling deployment, made just now);
  * - a VPC, two subnets, an ALB `prod-alb`, a target group `checkout-blue` behind it with two
  *   instances registered, one stopped afterwards (target health shows `unused` / `Target.InvalidState`);
- * - log group `/ecs/prod/checkout` with ERROR lines from the last few minutes;
+ * - log group `/ecs/prod/checkout` with older noise and the ERROR the deploy of :42 brought, first seen after it;
  * - CloudWatch data for the last hour: ALB 5xx and ECS CPU rising in the last 8 minutes;
  * - Aurora cluster `prod-orders` with a writer and a reader.
  *
@@ -68,6 +68,7 @@ export async function seedSandbox(endpoint: string): Promise<SandboxProduction> 
     }
     await ecs.send(new CreateServiceCommand({ cluster, serviceName: service, taskDefinition: revisions[0], desiredCount: 2 }));
     await ecs.send(new UpdateServiceCommand({ cluster, service, taskDefinition: revisions[1] }));
+    const deployedAt = Date.now();
 
     // Network, ALB, target group with two instances, one stopped after registering.
     const vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.42.0.0/16' }))).Vpc!.VpcId!;
@@ -96,25 +97,24 @@ export async function seedSandbox(endpoint: string): Promise<SandboxProduction> 
     await elb.send(new RegisterTargetsCommand({ TargetGroupArn: targetGroupArn, Targets: [{ Id: running }, { Id: stopped }] }));
     await ec2.send(new StopInstancesCommand({ InstanceIds: [stopped] })); // moto refuses to register a stopped instance
 
-    // Logs: ERROR lines over the last few minutes.
+    // Logs: older noise (INFO lines, upstream errors from before the deploy), then the error the deploy
+    // of :42 brought, first seen after it (moto dates the deployment now, so these fall between it and now).
     const logGroup = `/ecs/${cluster}/${service}`;
     const stream = 'app/app/1';
     await logs.send(new CreateLogGroupCommand({ logGroupName: logGroup }));
     await logs.send(new CreateLogStreamCommand({ logGroupName: logGroup, logStreamName: stream }));
     const now = Date.now();
+    const afterDeploy = (f: number) => deployedAt + Math.max(1, Math.round((now - deployedAt) * f));
     const lines: [number, string][] = [
-      [-4.5, 'INFO request served in 14 ms'],
-      [-4, 'ERROR upstream connect error to 10.42.1.17:5432 after 5012 ms'],
-      [-3.5, 'ERROR NullPointerException in CartService.total (order 81723)'],
-      [-3, 'ERROR upstream connect error to 10.42.1.18:5432 after 4990 ms'],
-      [-2, 'ERROR NullPointerException in CartService.total (order 81790)'],
-      [-1.5, 'INFO request served in 12 ms'],
-      [-1, 'ERROR upstream connect error to 10.42.1.17:5432 after 5100 ms'],
-      [-0.5, 'ERROR NullPointerException in CartService.total (order 81802)'],
+      [now - 4.5 * MIN, 'INFO request served in 14 ms'],
+      [now - 4 * MIN, 'ERROR upstream connect error to 10.42.1.17:5432 after 5012 ms'],
+      [now - 3 * MIN, 'ERROR upstream connect error to 10.42.1.18:5432 after 4990 ms'],
+      [now - 1.5 * MIN, 'INFO request served in 12 ms'],
+      [afterDeploy(0.25), 'ERROR NullPointerException in CartService.total (order 81723)'],
+      [afterDeploy(0.5), 'ERROR NullPointerException in CartService.total (order 81790)'],
+      [afterDeploy(0.75), 'ERROR NullPointerException in CartService.total (order 81802)'],
     ];
-    await logs.send(
-      new PutLogEventsCommand({ logGroupName: logGroup, logStreamName: stream, logEvents: lines.map(([m, message]) => ({ timestamp: Math.round(now + m * MIN), message })) }),
-    );
+    await logs.send(new PutLogEventsCommand({ logGroupName: logGroup, logStreamName: stream, logEvents: lines.map(([t, message]) => ({ timestamp: t, message })) }));
 
     // Metrics, one datum a minute over the last hour: 5xx and CPU up in the last 8 minutes.
     const lbDimension = loadBalancerArn.split(':loadbalancer/')[1]; // app/prod-alb/<id>

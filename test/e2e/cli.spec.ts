@@ -76,6 +76,32 @@ describe('responder runbook validate', () => {
     }
   });
 
+  it('refuses an unknown autonomy value, an unknown action in autonomy or deny, and a denied action a runbook for that service uses', () => {
+    const d = mkdtempSync(join(tmpdir(), 'cli-autonomy-'));
+    try {
+      writeFileSync(
+        join(d, 'service-catalog.yaml'),
+        'services:\n  a: { alarms: { names: [x] }, autonomy: { ecs.scale-up: sometimes } }\n  b: { alarms: { names: [y] }, autonomy: { ecs.reboot: off }, deny: [deploy.rollback, alb.target-health] }\n',
+      );
+      let r = cli(CLI, ['runbook', 'validate', d]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain('service-catalog.yaml:2:58: services.a.autonomy.ecs.scale-up: expected off, ask or auto, got "sometimes"');
+      writeFileSync(join(d, 'service-catalog.yaml'), 'services:\n  b: { alarms: { names: [y] }, autonomy: { ecs.reboot: off }, deny: [deploy.rollback, alb.target-health] }\n');
+      r = cli(CLI, ['runbook', 'validate', d]);
+      expect(r.stdout).toContain('service-catalog.yaml:2:56: services.b.autonomy.ecs.reboot: unknown action "ecs.reboot" (mutating actions: aurora.failover, deploy.rollback, ecs.scale-up)');
+      expect(r.stdout).toContain('service-catalog.yaml:2:87: services.b.deny[1]: "alb.target-health" is read-only: autonomy and deny apply to mutating actions');
+      writeFileSync(join(d, 'service-catalog.yaml'), 'services:\n  b: { alarms: { names: [y] }, deny: [deploy.rollback] }\n');
+      writeFileSync(join(d, 'undo.yaml'), 'name: undo\ntriggers: { services: [b] }\nsteps:\n  - { id: back, action: deploy.rollback, with: { cluster: c, service: s }, approval: required }\n');
+      r = cli(CLI, ['runbook', 'validate', d]);
+      expect(r).toMatchObject({ code: 1 });
+      expect(r.stdout).toBe(
+        `${join(d, 'undo.yaml')}:4:25: steps[0].action: step "back" runs "deploy.rollback", which the service catalog denies for service "b" (services.b.deny): it would never run\n1 problem in 1 file\n`,
+      );
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   it('fails on a folder that does not exist, and on an unknown command with its usage', () => {
     expect(cli(CLI, ['runbook', 'validate', join(dir, 'nope')])).toMatchObject({ code: 1, stdout: `${join(dir, 'nope')}:1:1: no such directory\n1 problem in 1 file\n` });
     const r = cli(CLI, ['runbook', 'check']);
@@ -131,6 +157,13 @@ describe('responder iam-policy', () => {
     expect(policy.Statement.find((s) => s.Action.includes('codedeploy:CreateDeployment'))?.Resource).toEqual([
       'arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:AppECS-prod-checkout/DgpECS-prod-checkout',
     ]);
+  });
+
+  it('the shipped runbooks: cloudtrail:LookupEvents for changes.recent, on "*" (it takes no resource-level permission)', () => {
+    const r = cli(CLI, ['iam-policy', join(ROOT, 'runbooks')], NO_SQS);
+    expect(r.code).toBe(0);
+    const policy = JSON.parse(r.stdout) as Policy;
+    expect(policy.Statement.find((s) => s.Action.includes('cloudtrail:LookupEvents'))).toMatchObject({ Sid: 'NoResourceLevelPermissions', Resource: '*' });
   });
 
   it('adds the SQS intake on its queue when SQS_QUEUE_URL is set, and warns on stderr when it cannot scope', () => {

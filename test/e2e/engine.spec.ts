@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { FIXTURES, alarmEvent } from '../support/events';
 import { INGEST_KEY, startApp } from '../support/app';
-import { client, eventually } from '../support/engine';
+import { client, eventually, personToken } from '../support/engine';
 import { testRedis } from '../support/redis';
 import { createTestActions, testCount } from '../support/test-actions';
 import type { Incident } from '@responder/domain';
@@ -91,6 +91,42 @@ triggers: { services: [cool] }
 steps:
   - { id: change, action: test.mutate, with: { target: cool-target }, approval: none }
 `,
+  // Two runbooks on one service: the second's change comes from another run of the same incident.
+  `
+name: cooled-rollback
+triggers: { services: [cool2], alarms: ["cool2-5xx"] }
+steps:
+  - { id: rollback, action: test.mutate, with: { target: cool2-deployment }, approval: none }
+  - { id: after-rollback, action: test.mutate, needs: [rollback], with: { target: cool2-after }, approval: none }
+`,
+  `
+name: cooled-scale
+triggers: { services: [cool2], alarms: ["cool2-cpu"] }
+steps:
+  - { id: scale-up, action: test.mutate, with: { target: cool2-tasks }, approval: none }
+`,
+  `
+name: autonomy
+triggers: { services: [auto-ask, auto-off, auto-deny] }
+policies:
+  always: { description: a policy that always holds, when: true }
+steps:
+  - { id: look, action: test.diagnose, with: { value: 1 } }
+  - { id: unattended, action: test.mutate, needs: [look], with: { target: "\${{ incident.id }}-u" }, approval: none, timeout: 30s, on_failure: continue }
+  - { id: by-policy, action: test.mutate, needs: [look], with: { target: "\${{ incident.id }}-p" }, approval: { policy: always }, timeout: 30s, on_failure: continue }
+`,
+  `
+name: why
+triggers: { services: [why] }
+steps:
+  - { id: boom, action: test.diagnose, with: { fail: always }, on_failure: continue }
+  - { id: never, action: test.diagnose, when: "1 > 2" }
+  - id: tell
+    action: test.diagnose
+    needs: [boom, never]
+    when: "steps.never.status == 'skipped'"
+    with: { value: "\${{ steps.boom.error }} | \${{ steps.never.reason }}" }
+`,
   // Started by the tests themselves (engine.startRun), never by an alarm.
   `
 name: two-steps
@@ -151,6 +187,15 @@ describe('runbook engine', () => {
     expect(types).toEqual(expect.arrayContaining(['run.planned', 'step.queued', 'step.started', 'step.succeeded', 'step.skipped', 'run.finished']));
   });
 
+  it("gives later steps an earlier step's error and skip reason (steps.<id>.error, .reason)", async () => {
+    const incidentId = await api.alarm('why-5xx');
+    const run = await api.waitRun(incidentId, ['succeeded', 'failed']);
+    const step = (id: string) => run.steps.find((s) => s.id === id)!;
+    expect(step('boom').status).toBe('failed');
+    expect(step('tell').output!.value).toBe(`${step('boom').error} | when was false: 1 > 2`);
+    expect(step('boom').error).toMatch(/diagnostic failed/);
+  });
+
   it('asks for one plan in an alarm storm: an alarm firing again, and each event delivered twice, plan nothing more', async () => {
     const post = (event: object) => request(app.getHttpServer()).post('/events/eventbridge').set('x-api-key', INGEST_KEY).send(event).expect(202);
     const since = Date.now();
@@ -180,32 +225,35 @@ describe('runbook engine', () => {
 
   describe('approvals', () => {
     let incidentId: string;
+    // Approvals need a person's credential: the approver is who the token names.
+    const as: Record<string, string> = {};
     beforeAll(async () => {
+      for (const who of ['alice@example.com', 'bob@example.com', 'mallory@example.com']) as[who] = await personToken(redis, prefix, who);
       incidentId = await api.alarm('appr-5xx');
     });
 
     it('asks for approval with the exact call, refuses a wrong approver, and runs once granted', async () => {
       const fix = await api.waitStep(incidentId, 'fix', ['awaiting_approval']);
       expect(fix.plan).toBe(`set ${incidentId} to 1`);
-      const refused = await api.post(`/incidents/${incidentId}/steps/fix/approve`, { approver: 'mallory@example.com', paramsHash: fix.paramsHash }).expect(403);
+      const refused = await api.postAs(as['mallory@example.com'], `/incidents/${incidentId}/steps/fix/approve`, { paramsHash: fix.paramsHash }).expect(403);
       expect(refused.body.message).toMatch(/not one of the approvers/);
       expect((await api.timeline(incidentId)).some((e) => e.type === 'approval.refused' && e.data.by === 'mallory@example.com')).toBe(true);
 
-      await api.post(`/incidents/${incidentId}/steps/fix/approve`, { approver: 'alice@example.com', paramsHash: fix.paramsHash }).expect(200, );
+      await api.postAs(as['alice@example.com'], `/incidents/${incidentId}/steps/fix/approve`, { paramsHash: fix.paramsHash }).expect(200, );
       const done = await api.waitStep(incidentId, 'fix', ['succeeded']);
       expect(done).toMatchObject({ approval: 'granted', approvals: [expect.objectContaining({ by: 'alice@example.com' })] });
       expect(await testCount(redis, prefix, 'calls-total', incidentId)).toBe(1);
       // a second click on a decided step changes nothing
-      await api.post(`/incidents/${incidentId}/steps/fix/approve`, { approver: 'bob@example.com', paramsHash: fix.paramsHash }).expect(409);
+      await api.postAs(as['bob@example.com'], `/incidents/${incidentId}/steps/fix/approve`, { paramsHash: fix.paramsHash }).expect(409);
     });
 
     it('two-person: the same person twice is not enough, a second person is', async () => {
       const step = await api.waitStep(incidentId, 'fix-twice', ['awaiting_approval']);
-      await api.post(`/incidents/${incidentId}/steps/fix-twice/approve`, { approver: 'alice@example.com', paramsHash: step.paramsHash }).expect(200);
-      const again = await api.post(`/incidents/${incidentId}/steps/fix-twice/approve`, { approver: 'alice@example.com', paramsHash: step.paramsHash }).expect(409);
+      await api.postAs(as['alice@example.com'], `/incidents/${incidentId}/steps/fix-twice/approve`, { paramsHash: step.paramsHash }).expect(200);
+      const again = await api.postAs(as['alice@example.com'], `/incidents/${incidentId}/steps/fix-twice/approve`, { paramsHash: step.paramsHash }).expect(409);
       expect(again.body.code).toBe('duplicate');
       expect((await api.step(incidentId, 'fix-twice'))!.status).toBe('awaiting_approval');
-      await api.post(`/incidents/${incidentId}/steps/fix-twice/approve`, { approver: 'U0ALICE01', paramsHash: step.paramsHash }).expect(200);
+      await api.postAs(as['bob@example.com'], `/incidents/${incidentId}/steps/fix-twice/approve`, { paramsHash: step.paramsHash }).expect(200);
       await api.waitStep(incidentId, 'fix-twice', ['succeeded']);
       expect(await testCount(redis, prefix, 'calls-total', `${incidentId}-2`)).toBe(1);
     });
@@ -217,14 +265,14 @@ describe('runbook engine', () => {
       const before = await api.waitStep(second, 'fix', ['awaiting_approval']);
       expect(before.params).toEqual({ target: second, value: 1 });
       await api.alarm('appr-errors'); // attaches: len(alarms) is now 2
-      const stale = await api.post(`/incidents/${second}/steps/fix/approve`, { approver: 'bob@example.com', paramsHash: before.paramsHash }).expect(409);
+      const stale = await api.postAs(as['bob@example.com'], `/incidents/${second}/steps/fix/approve`, { paramsHash: before.paramsHash }).expect(409);
       expect(stale.body).toMatchObject({ code: 'stale', plan: `set ${second} to 2` });
       expect(stale.body.paramsHash).not.toBe(before.paramsHash);
       expect((await api.timeline(second)).some((e) => e.type === 'approval.stale')).toBe(true);
-      await api.post(`/incidents/${second}/steps/fix/approve`, { approver: 'bob@example.com', paramsHash: stale.body.paramsHash }).expect(200);
+      await api.postAs(as['bob@example.com'], `/incidents/${second}/steps/fix/approve`, { paramsHash: stale.body.paramsHash }).expect(200);
       const done = await api.waitStep(second, 'fix', ['succeeded']);
       expect(done.params).toEqual({ target: second, value: 2 });
-      await api.post(`/incidents/${second}/steps/fix-twice/reject`, { approver: 'bob@example.com', reason: 'not needed' }).expect(200);
+      await api.postAs(as['bob@example.com'], `/incidents/${second}/steps/fix-twice/reject`, { reason: 'not needed' }).expect(200);
       expect(await api.waitStep(second, 'fix-twice', ['rejected'])).toMatchObject({ approval: 'rejected', approvedBy: 'bob@example.com' });
       expect(await testCount(redis, prefix, 'calls-total', `${second}-2`)).toBe(0);
       await api.alarm('appr-latency', 'OK');
@@ -359,8 +407,9 @@ describe('runbook engine', () => {
     try {
       const dryApi = client(dry);
       const incidentId = await dryApi.alarm('held-5xx');
-      const step = await dryApi.waitStep(incidentId, 'change', ['succeeded']);
-      expect(step).toMatchObject({ dryRun: true, output: { dryRun: true, wouldCall: `set ${incidentId} to null` } });
+      const step = await dryApi.waitStep(incidentId, 'change', ['dry-run']);
+      expect(step).toMatchObject({ status: 'dry-run', dryRun: true, output: { dryRun: true, wouldCall: `set ${incidentId} to null` } });
+      expect(await dryApi.waitRun(incidentId, ['succeeded'])).toMatchObject({ status: 'succeeded' });
       expect(await testCount(redis, dryPrefix, 'calls-total', incidentId)).toBe(0);
     } finally {
       await dry.close();
@@ -426,8 +475,53 @@ describe('runbook engine', () => {
     const second = await api.alarm('cool-5xx', 'ALARM', new Date(Date.now() + 1000));
     expect(second).not.toBe(first);
     const skipped = await api.waitStep(second, 'change', ['skipped']);
-    expect(skipped.reason).toMatch(/^cooldown: test.mutate ran on test:cool-target/);
+    expect(skipped.reason).toMatch(new RegExp(`^cooldown: test.mutate \\(step change of incident ${first}\\) changed service cool at \\S+; \\d+s left of 10 min`));
     expect(await testCount(redis, prefix, 'calls-total', 'cool-target')).toBe(1);
+  });
+
+  describe('autonomy from the catalog', () => {
+    it('ask (the default): people approve even a step the runbook runs unattended or a policy grants, and the plan says why', async () => {
+      const incidentId = await api.alarm('auto-ask-5xx');
+      const unattended = await api.waitStep(incidentId, 'unattended', ['awaiting_approval']);
+      const byPolicy = await api.waitStep(incidentId, 'by-policy', ['awaiting_approval']);
+      expect(unattended).toMatchObject({ approval: 'pending', approvalWhy: 'autonomy ask for test.mutate on service auto-ask (the default: the catalog does not say): a person approves' });
+      expect(byPolicy.approvalWhy).toBe(unattended.approvalWhy);
+      const requested = (await api.timeline(incidentId)).filter((e) => e.type === 'approval.requested');
+      expect(requested.map((e) => e.data.why)).toEqual([unattended.approvalWhy, unattended.approvalWhy]);
+      const alice = await personToken(redis, prefix, 'alice@example.com'); // approvals need a person's credential
+      await api.postAs(alice, `/incidents/${incidentId}/steps/unattended/approve`, { paramsHash: unattended.paramsHash }).expect(200);
+      await api.waitStep(incidentId, 'unattended', ['succeeded']);
+      expect(await testCount(redis, prefix, 'calls-total', `${incidentId}-p`)).toBe(0);
+      await api.postAs(alice, `/incidents/${incidentId}/steps/by-policy/reject`, {}).expect(200);
+    });
+
+    it('off: never proposed; deny: never run, whatever the runbook says; each skipped with the reason', async () => {
+      const off = await api.alarm('auto-off-5xx');
+      const denied = await api.alarm('auto-deny-5xx');
+      for (const step of ['unattended', 'by-policy']) {
+        expect((await api.waitStep(off, step, ['skipped'])).reason).toBe('autonomy off for test.mutate on service auto-off (catalog): never proposed');
+        expect((await api.waitStep(denied, step, ['skipped'])).reason).toBe('test.mutate is on the deny list of service auto-deny in the catalog: never run');
+      }
+      for (const id of [off, denied]) {
+        expect(await testCount(redis, prefix, 'calls-total', `${id}-u`)).toBe(0);
+        expect(await testCount(redis, prefix, 'calls-total', `${id}-p`)).toBe(0);
+        expect((await api.timeline(id)).some((e) => e.type === 'approval.requested')).toBe(false);
+      }
+    });
+  });
+
+  it('holds every mutating action on a service during the cooldown, whatever its resource, except the steps its own run sequences', async () => {
+    const incidentId = await api.alarm('cool2-5xx');
+    // The runbook sequences after-rollback after rollback (needs): it follows at once.
+    await api.waitStep(incidentId, 'after-rollback', ['succeeded']);
+    expect(await api.step(incidentId, 'rollback')).toMatchObject({ status: 'succeeded' });
+    // Another run (another runbook, another resource) on the same service, moments later: held.
+    expect(await api.alarm('cool2-cpu')).toBe(incidentId);
+    const skipped = await api.waitStep(incidentId, 'scale-up', ['skipped']);
+    expect(skipped.reason).toMatch(/^cooldown: test.mutate \(step after-rollback of incident inc_\w+\) changed service cool2 at \S+; \d+s left of 10 min before another mutating action on it$/);
+    expect(Number(/; (\d+)s left/.exec(skipped.reason!)![1])).toBeGreaterThan(500);
+    expect(await testCount(redis, prefix, 'calls-total', 'cool2-tasks')).toBe(0);
+    expect(await testCount(redis, prefix, 'calls-total', 'cool2-after')).toBe(1);
   });
 });
 

@@ -69,9 +69,35 @@ describe('POST /events/eventbridge', () => {
     });
   });
 
-  it('gets 400 for a body that is not JSON, whatever the content type', async () => {
-    const res = await post('{"version": "0", ').set('content-type', 'text/plain').expect(400);
+  it('gets 400 for a JSON body that does not parse', async () => {
+    const res = await post('{"version": "0", ').set('content-type', 'application/json').expect(400);
     expect(res.body.message).toMatch(/^body is not valid JSON/);
+  });
+
+  it('gets 415 for a body that is not declared JSON (after the key check), and counts it', async () => {
+    const event = JSON.stringify(alarmEvent({ alarmName: 'checkout-alb-5xx' }));
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
+      const res = await post(event).set('content-type', type).expect(415);
+      expect(res.body.message).toContain(`expected Content-Type: application/json, got "${type}"`);
+    }
+    const none = await request(app.getHttpServer()).post('/events/eventbridge').set('x-api-key', INGEST_KEY).expect(415);
+    expect(none.body.message).toContain('got none');
+    await post(event, null).set('content-type', 'text/plain').expect(401);
+    await post(event).set('content-type', 'application/json; charset=utf-8').expect(202);
+    const metrics = await request(app.getHttpServer()).get('/metrics').expect(200);
+    expect(metrics.text).toMatch(/responder_events_rejected_total\{source="http",reason="unsupported_media_type"\} 4/);
+  });
+
+  describe.each(readdirSync(join(FIXTURES, 'ignored')))('an event of another type (%s)', (file) => {
+    it('gets 202 ignored, opens nothing and is counted', async () => {
+      const { outcome, body } = JSON.parse(readFileSync(join(FIXTURES, 'ignored', file), 'utf8'));
+      const before = ((await api('/incidents?limit=1').expect(200)).body as { total: number }).total;
+      const res = await post(body).expect(202);
+      expect(res.body).toEqual({ incidentId: null, deduplicated: false, outcome });
+      expect(((await api('/incidents?limit=1').expect(200)).body as { total: number }).total).toBe(before);
+      const metrics = await request(app.getHttpServer()).get('/metrics').expect(200);
+      expect(metrics.text).toMatch(/responder_events_ignored_total\{source="http"\} [1-9]/);
+    });
   });
 
   it('gets 413 for a body over 256 KB', async () => {

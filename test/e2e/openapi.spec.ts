@@ -53,4 +53,21 @@ describe('GET /openapi.json', () => {
       .filter((r) => r !== 'POST /slack/events'); // Bolt's router, mounted only with Slack on
     expect(documented.sort()).toEqual(servedRoutes().sort());
   });
+
+  it('gives every operation a summary and described answers, and names the credential of every protected one', async () => {
+    const served = await request(app.getHttpServer()).get('/openapi.json').expect(200);
+    const doc = served.body as Doc & { components: { securitySchemes: Record<string, unknown> } };
+    const open = new Set(['GET /health', 'GET /ready', 'GET /metrics', 'POST /slack/events']);
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['bearer', 'ingest-api-key']);
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const route = `${method.toUpperCase()} ${path}`;
+        expect({ route, summary: typeof op.summary === 'string' && op.summary.length > 10 }).toEqual({ route, summary: true });
+        const codes = Object.keys(op.responses);
+        expect({ route, success: codes.some((c) => c.startsWith('2')) }).toEqual({ route, success: true });
+        for (const code of codes) expect({ route, code, described: op.responses[code].description.length > 0 }).toEqual({ route, code, described: true });
+        expect({ route, secured: (op.security ?? []).length > 0 }).toEqual({ route, secured: !open.has(route) });
+      }
+    }
+  });
 });

@@ -41,7 +41,7 @@ steps:
 `,
   `
 name: plan
-triggers: { services: [plan] }
+triggers: { services: [plan, hold] }
 steps:
   - id: fix
     action: test.mutate
@@ -256,6 +256,30 @@ describe('Slack', () => {
     expect(slack.replies('#inc-slow', request.threadTs!).filter((m) => /S0ONCALL1/.test(text(m)) && m.ts !== request.ts && m.ts !== timedOut.ts)).toHaveLength(1);
   });
 
+  it('while paused: tells the approver the step is held, shows it held (not queued to run), and runs it once resumed', async () => {
+    await api.post('/automation/pause', { by: 'alice@example.com', reason: 'hands off' }).expect(200);
+    try {
+      const incidentId = await api.alarm('hold-5xx');
+      const request = await approvalRequest('#inc-hold', 'fix');
+      expect(text(request)).toContain('Automation is paused (by alice@example.com): once approved, this step is held until `/incident resume`.');
+      await click(request, 'responder_approve', 'U0ALICE01').expect(200);
+      await api.waitStep(incidentId, 'fix', ['queued']);
+      const decided = await slack.waitFor(() => slack.messages('#inc-hold').find((m) => m.ts === request.ts && buttons(m).length === 0 && /Held: automation is paused/.test(text(m))));
+      expect(text(decided)).not.toContain('Queued to run');
+      const main = await slack.waitFor(() => topLevel('#inc-hold').find((m) => /held: automation paused/.test(text(m))));
+      expect(text(main)).toContain('No mutating step starts until `/incident resume` (one already calling AWS completes); diagnostics go on.');
+      expect(text(main)).not.toContain('No new step starts');
+      expect(text(main)).not.toMatch(/fix` test\.mutate: \*queued\*/);
+      expect(await testCount(redis, prefix, 'calls-total', incidentId)).toBe(0);
+      await api.post('/automation/resume', { by: 'alice@example.com' }).expect(200);
+      await api.waitStep(incidentId, 'fix', ['succeeded']);
+      await slack.waitFor(() => slack.messages('#inc-hold').find((m) => m.ts === request.ts && /Done/.test(text(m))));
+      expect(await testCount(redis, prefix, 'calls-total', incidentId)).toBe(1);
+    } finally {
+      await api.post('/automation/resume', { by: 'alice@example.com' });
+    }
+  });
+
   it('answers /incident list, status and pause/resume (approvers only)', async () => {
     const list = await command('list', 'U0MALLORY', 'list');
     expect(list.response_type).toBe('ephemeral');
@@ -274,6 +298,16 @@ describe('Slack', () => {
     expect(rca.text).toContain('RCA');
     const help = await command('', 'U0MALLORY', 'help');
     expect(JSON.stringify(help)).toContain('run &lt;runbook&gt; &lt;service&gt;');
+  });
+
+  it('answers a slash command that came without response_url with an ephemeral message instead of failing', async () => {
+    const body = slashCommandBody({ text: 'help', userId: 'U0NORESP1', channelId: slack.channelId('#inc-shop'), responseUrl: null });
+    expect(body).not.toContain('response_url');
+    await request(app.getHttpServer()).post('/slack/events').set(signSlackRequest(SIGNING_SECRET, body)).send(body).expect(200);
+    const answer = await slack.waitFor(() => slack.ephemerals.find((e) => e.user === 'U0NORESP1'));
+    expect(answer.channel).toBe(slack.channelId('#inc-shop'));
+    expect(JSON.stringify(answer)).toContain('run &lt;runbook&gt; &lt;service&gt;');
+    expect(logs()).not.toContain('respond is not a function');
   });
 
   it('adds a note from /incident note to the timeline and the RCA, with its author', async () => {

@@ -51,9 +51,13 @@ describe('SQS intake (EventBridge rule → SQS → Responder)', () => {
     await eventually('the message to be deleted', async () => ((await messagesLeft(queue.queueUrl)) === 0 ? true : undefined));
   });
 
-  it('leaves malformed messages for the dead-letter queue, logged with their message id', async () => {
+  it('leaves malformed messages for the dead-letter queue, logged with their message id; deletes events of another type', async () => {
     const notJson = await queue.sqs.send(new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: 'this is not json' }));
     const notAlarm = await queue.sqs.send(
+      new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: JSON.stringify({ source: 'aws.cloudwatch', 'detail-type': 'CloudWatch Alarm State Change', detail: {} }) }),
+    );
+    // A broad rule's other events are not failures: answered "ignored" and deleted, never dead-lettered.
+    await queue.sqs.send(
       new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: JSON.stringify({ source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification' }) }),
     );
     // Received maxReceiveCount (2) times, one visibility timeout apart, then moved by SQS itself.
@@ -76,9 +80,10 @@ describe('SQS intake (EventBridge rule → SQS → Responder)', () => {
     expect(logs()).toContain(notJson.MessageId!);
     expect(logs()).toContain(notAlarm.MessageId!);
     expect(logs()).toContain('SQS message is not JSON');
-    expect(logs()).toContain('not a CloudWatch alarm event (detail-type: expected \\"CloudWatch Alarm State Change\\"');
+    expect(logs()).toContain('not a CloudWatch alarm event (version: is required');
     const metrics = await request(app.getHttpServer()).get('/metrics').expect(200);
     expect(metrics.text).toMatch(/responder_events_rejected_total\{source="sqs",reason="malformed_json"\} [1-9]/);
+    expect(metrics.text).toMatch(/responder_events_ignored_total\{source="sqs"\} 1/);
   });
 
   it('stops polling promptly on shutdown', async () => {

@@ -128,8 +128,9 @@ describe('ecs.service-status against moto_server', () => {
         oom: false,
         lastStoppedAt: null,
         taskIds: [expect.any(String), expect.any(String)],
+        link: expect.stringMatching(/^https:\/\/us-east-1\.console\.aws\.amazon\.com\/ecs\/v2\/clusters\/[\w-]+\/tasks\/[\w-]+\/configuration\?region=us-east-1$/),
       },
-      { reason: 'Essential container in task exited', stopCode: null, containers: [], count: 1, oom: false, lastStoppedAt: null, taskIds: [expect.any(String)] },
+      { reason: 'Essential container in task exited', stopCode: null, containers: [], count: 1, oom: false, lastStoppedAt: null, taskIds: [expect.any(String)], link: expect.any(String) },
     ]);
     expect(result.summary).toMatch(/^\S+\/checkout ACTIVE: 0 of 3 tasks running \(3 missing\); rollout IN_PROGRESS; 3 stopped tasks: 2× Task failed ELB health checks/);
   });

@@ -92,6 +92,26 @@ describe('cloudwatch.metrics against moto_server', () => {
   });
 });
 
+describe('cloudwatch.metrics against moto_server: errors that began before the alarm', () => {
+  it('finds the 5xx rise 20 minutes before the onset (baseline from the quiet time before it) and reports impactStartedAt', async () => {
+    const now = Date.now();
+    const onset = Math.floor(now / MIN) * MIN - 10 * MIN;
+    const lb = `app/${uniqueName('alb')}/${randomBytes(8).toString('hex')}`;
+    // The alarm fired 20 minutes into the errors: a baseline over the hour before the onset holds them.
+    await put('AWS/ApplicationELB', perMinute(onset, -20, 10, () => ({ MetricName: 'HTTPCode_ELB_5XX_Count', Dimensions: [{ Name: 'LoadBalancer', Value: lb }], Value: 25, Unit: 'Count' })));
+    const result = await cloudwatchMetricsAction(cloudwatch, { now: () => new Date(now) }).run(
+      { onset: new Date(onset).toISOString(), baseline_minutes: 60, load_balancer: lb },
+      ctx('metrics'),
+    );
+    const output = result.output as unknown as MetricsOutput;
+    const elb = output.metrics.find((m) => m.id === 'elb_5xx')!;
+    expect(elb).toMatchObject({ baseline: 0, peak: 25, startedMovingAt: new Date(onset - 20 * MIN).toISOString(), direction: 'up' });
+    expect(output).toMatchObject({ errorsUp: true, impactStartedAt: new Date(onset - 20 * MIN).toISOString(), impactMetric: 'elb_5xx' });
+    expect(result.summary).not.toMatch(/no metric moved/);
+    expect(elb.link).toContain('#metricsV2:graph=~(metrics~(~(~\'AWS*2fApplicationELB~\'HTTPCode_ELB_5XX_Count');
+  });
+});
+
 describe('logs.errors against moto_server', () => {
   async function logGroup(messages: [minutesFromNow: number, message: string][]): Promise<string> {
     const name = `/ecs/${uniqueName('checkout')}`;
@@ -104,9 +124,9 @@ describe('logs.errors against moto_server', () => {
     return name;
   }
 
-  it('groups the matching lines from 5 minutes before `since` into signatures, with the exact filter used', async () => {
+  it('groups the matching lines from margin_minutes (default 10) before `since` into signatures, with the exact filter used', async () => {
     const group = await logGroup([
-      [-30, 'ERROR timeout after 100 ms (too early: before since − 5 min)'],
+      [-30, 'ERROR timeout after 100 ms (too early: before since − 10 min)'],
       [-14, 'ERROR db timeout after 5012 ms to 10.0.3.17:5432'],
       [-12, 'INFO request served in 12 ms'],
       [-8, 'ERROR db timeout after 4990 ms to 10.0.3.18:5432'],
@@ -117,7 +137,7 @@ describe('logs.errors against moto_server', () => {
     const result = await logErrorsAction(logsAdapter).run({ log_groups: [group], since, filter_pattern: 'ERROR' }, ctx('logs'));
     const output = result.output as unknown as LogErrorsOutput;
 
-    expect(output.groups).toEqual([{ logGroup: group, filterPattern: 'ERROR', startTime: new Date(Date.parse(since) - 5 * MIN).toISOString(), events: 4, truncated: false }]);
+    expect(output.groups).toEqual([{ logGroup: group, filterPattern: 'ERROR', startTime: new Date(Date.parse(since) - 10 * MIN).toISOString(), events: 4, ignored: 0, truncated: false }]);
     expect(output.distinctSignatures).toBe(2);
     expect(output.signatures.map((s) => [s.signature, s.count])).toEqual([
       ['ERROR db timeout after <n> ms to <ip>', 3],
@@ -125,6 +145,30 @@ describe('logs.errors against moto_server', () => {
     ]);
     expect(output.signatures[1].sample).toBe('ERROR payment 3f2c1a9e-8b7d-4c6e-9f10-1234567890ab declined password=<redacted>');
     expect(result.summary).toMatch(new RegExp(`^4 error lines in ${group}, 2 signatures: 3× ERROR db timeout`));
+  });
+
+  it('with the default filter, counts no INFO line as an error (moto matches `?term` patterns against everything), and finds the FATAL line before the alarm', async () => {
+    const group = await logGroup([
+      [-25, 'FATAL config: PAYMENTS_URL is not set, using a fallback'],
+      [-20, 'INFO GET /health 200 in 3 ms, no errors'],
+      [-15, '{"level":"info","msg":"error budget at 99.9%"}'],
+      [-12, 'ERROR upstream timeout after 5012 ms'],
+      [-3, 'INFO GET /health 200 in 2 ms, no errors'],
+      [-2, 'ERROR upstream timeout after 4990 ms'],
+    ]);
+    // since = when the metrics saw the impact start (10 minutes ago); the FATAL came 15 minutes before it.
+    const since = new Date(Date.now() - 10 * MIN).toISOString();
+    const result = await logErrorsAction(logsAdapter).run({ log_groups: [group], since, margin_minutes: 20 }, ctx('logs'));
+    const output = result.output as unknown as LogErrorsOutput;
+    expect(output.groups[0].filterPattern).toBe('?ERROR ?Error ?error ?Exception ?FATAL');
+    expect(output.events).toBe(3);
+    expect(output.signatures.map((s) => [s.signature, s.severity, s.count])).toEqual([
+      ['ERROR upstream timeout after <n> ms', 'ERROR', 2],
+      ['FATAL config: PAYMENTS_URL is not set, using a fallback', 'FATAL', 1],
+    ]);
+    expect(Date.parse(output.signatures[1].firstSeen)).toBeLessThan(Date.parse(since));
+    expect(output.signatures.every((s) => !/INFO|no errors|budget/.test(s.sample))).toBe(true);
+    expect(output.link).toContain('#logsV2:logs-insights$3FqueryDetail$3D');
   });
 
   it('fails for good, naming the log group, when it does not exist', async () => {

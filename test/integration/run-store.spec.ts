@@ -92,6 +92,27 @@ describe('RunStore', () => {
     expect(await store.acquireLock('ecs:prod/payments', 'run9/change-other', 10_000)).toBeNull();
   });
 
+  it('claims a service cooldown for one holder at a time, lets the exempt follow, and gives it back', async () => {
+    const data = { action: 'deploy.rollback', resource: 'ecs:prod/checkout' };
+    expect(await store.claimCooldown('service:checkout', 'runA/rollback', [], 600, data)).toBeNull();
+    // Another run, another action and resource on the same service: held, told by whom and how long.
+    const held = await store.claimCooldown('service:checkout', 'runB/scale-up', [], 600, { action: 'ecs.scale-up' });
+    expect(held).toMatchObject({ data: { holder: 'runA/rollback', action: 'deploy.rollback' } });
+    expect(held!.secondsLeft).toBeGreaterThan(590);
+    // The step itself (resumed) and a step that names it as exempt (its run sequences them) pass.
+    expect(await store.claimCooldown('service:checkout', 'runA/rollback', [], 600, data)).toBeNull();
+    expect(await store.claimCooldown('service:checkout', 'runA/settle-fix', ['runA/rollback'], 600, data)).toBeNull();
+    expect((await store.cooldown('service:checkout'))!.data.holder).toBe('runA/settle-fix');
+    // Only the holder gives it back; then anyone may claim.
+    await store.releaseCooldown('service:checkout', 'runA/rollback');
+    expect(await store.cooldown('service:checkout')).not.toBeNull();
+    await store.releaseCooldown('service:checkout', 'runA/settle-fix');
+    expect(await store.claimCooldown('service:checkout', 'runB/scale-up', [], 600, {})).toBeNull();
+    // No cooldown configured: nothing claimed, nothing holds.
+    expect(await store.claimCooldown('service:payments', 'runC/x', [], 0, {})).toBeNull();
+    expect(await store.cooldown('service:payments')).toBeNull();
+  });
+
   describe('moving several steps in one call', () => {
     const pending = (over: Partial<StepState> = {}): StepState => step({ action: 'test.diagnose', mutating: false, ...over });
     const queue = (stepId: string, over: Partial<StepMove> = {}): StepMove => ({ stepId, from: ['pending'], patch: { status: 'queued', paramsJson: '{}' }, event: { type: 'step.queued', data: {} }, ...over });

@@ -1,5 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
+import type Redis from 'ioredis';
 import request from 'supertest';
+import { ApiTokenStore } from '@responder/store';
 import { API_TOKEN, INGEST_KEY } from './app';
 import { alarmEvent } from './events';
 
@@ -13,6 +15,7 @@ export interface StepView {
   reason?: string;
   error?: string;
   approval?: string;
+  approvalWhy?: string;
   approvedBy?: string;
   approvals?: { by: string }[];
   startedAt?: string;
@@ -36,6 +39,11 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
   }
 }
 
+/** A personal API token for a catalog approver, as `npm run cli -- tokens create <user>` makes one. */
+export async function personToken(redis: Redis, prefix: string, user: string): Promise<string> {
+  return (await new ApiTokenStore(redis, prefix).create(user, { label: 'test' })).token;
+}
+
 /** HTTP helpers against one running app (in process, or a child's URL). */
 export function client(target: INestApplication | string) {
   const server = typeof target === 'string' ? target : target.getHttpServer();
@@ -46,6 +54,8 @@ export function client(target: INestApplication | string) {
     },
     get: (path: string) => request(server).get(path).set('Authorization', `Bearer ${API_TOKEN}`),
     post: (path: string, body: object) => request(server).post(path).set('Authorization', `Bearer ${API_TOKEN}`).send(body),
+    /** A POST with another credential: a person's token (approvals need one) or an OIDC JWT. */
+    postAs: (token: string, path: string, body: object) => request(server).post(path).set('Authorization', `Bearer ${token}`).send(body),
     runs: async (incidentId: string): Promise<RunView[]> => ((await api.get(`/incidents/${incidentId}`).expect(200)).body as { runs: RunView[] }).runs,
     step: async (incidentId: string, stepId: string): Promise<StepView | undefined> => {
       for (const run of await api.runs(incidentId)) {

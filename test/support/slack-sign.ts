@@ -89,7 +89,8 @@ export interface SlashCommandOptions {
   userName?: string;
   channelId?: string;
   channelName?: string;
-  responseUrl?: string;
+  /** null: a command without response_url (Slack sends some so). */
+  responseUrl?: string | null;
   teamId?: string;
 }
 
@@ -105,7 +106,8 @@ export function slashCommandPayload(options: SlashCommandOptions = {}): SlashCom
   set('user_name', options.userName);
   set('channel_id', options.channelId);
   set('channel_name', options.channelName);
-  set('response_url', options.responseUrl);
+  if (options.responseUrl === null) fields.delete('response_url');
+  else set('response_url', options.responseUrl);
   set('team_id', options.teamId);
   fields.set('trigger_id', `${Date.now()}.1234567890123.${Math.random().toString(16).slice(2).padEnd(32, '0').slice(0, 32)}`);
   return Object.fromEntries(fields) as SlashCommand;

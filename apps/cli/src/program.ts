@@ -4,6 +4,7 @@ import { iamPolicy } from './commands/iam-policy.command';
 import { EXIT, type CliIo } from './commands/io';
 import { rca } from './commands/rca.command';
 import { validateRunbooks } from './commands/runbook-validate';
+import { tokensCreate, tokensList, tokensRevoke } from './commands/tokens.command';
 
 const EXIT_CODES_HELP = `
 Exit codes: 0 done; 1 the command ran and the answer is no (problems found, not found, refused,
@@ -11,7 +12,7 @@ the service or Redis unreachable); 2 the command line is wrong.
 Data goes to stdout, messages to stderr.
 
 Environment: RUNBOOKS_DIR, AWS_REGION, SQS_QUEUE_URL (runbook validate, iam-policy);
-REDIS_URL, REDIS_PREFIX (rca); RESPONDER_URL, RESPONDER_TOKEN (your personal token), API_TOKEN
+REDIS_URL, REDIS_PREFIX (rca, tokens); SERVICE_CATALOG (tokens create); RESPONDER_URL, RESPONDER_TOKEN (your personal token), API_TOKEN
 (incidents, approve, reject, pause, resume).`;
 
 /**
@@ -95,6 +96,24 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--json', 'the API answer as JSON')
     .addOption(url())
     .action(async (id: string, step: string, opts: { reason?: string; json?: boolean; url?: string }) => done(await reject(id, step, opts, io)));
+
+  const tokens = program.command('tokens').description('personal API tokens (in Redis, where the service keeps them): an approval over the API acts as the token’s person');
+  tokens
+    .command('create')
+    .description('create a token for a catalog approver; printed once on stdout, stored only as a SHA-256')
+    .argument('<user>', 'a user name or Slack user id of an approver group ($SERVICE_CATALOG or $RUNBOOKS_DIR/service-catalog.yaml)')
+    .option('--label <text>', 'where it is used, e.g. laptop')
+    .action(async (user: string, opts: { label?: string }) => done(await tokensCreate(user, opts, io)));
+  tokens
+    .command('list')
+    .description('every token: id, user, label, created, revoked (never the secret)')
+    .option('--json', 'as JSON')
+    .action(async (opts: { json?: boolean }) => done(await tokensList(opts, io)));
+  tokens
+    .command('revoke')
+    .description('revoke a token at once')
+    .argument('<id>', 'the id tokens list shows')
+    .action(async (id: string) => done(await tokensRevoke(id, io)));
 
   for (const which of ['pause', 'resume'] as const) {
     program

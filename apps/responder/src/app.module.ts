@@ -4,9 +4,10 @@ import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import type { Action, Catalog } from '@responder/domain';
 import { BUILTIN_ACTIONS, type Runbook } from '@responder/runbooks';
-import { IncidentStore } from '@responder/store';
+import { ApiTokenStore, IncidentStore } from '@responder/store';
 import type { AppConfig } from './config/config';
 import { HealthController } from './health/health.controller';
+import { OidcVerifier } from './http/oidc.verifier';
 import { IncidentsModule } from './incidents/incidents.module';
 import { IntakeModule } from './intake/intake.module';
 import { loggerParams } from './logging';
@@ -48,8 +49,10 @@ export class AppModule {
           useFactory: (redis: Redis) =>
             new IncidentStore(redis, { prefix: config.redis.prefix, dedupeTtlSeconds: config.dedupeTtlSeconds, unattachedMaxLen: 100_000 }),
         },
+        { provide: ApiTokenStore, inject: [REDIS], useFactory: (redis: Redis) => new ApiTokenStore(redis, config.redis.prefix) },
+        OidcVerifier,
       ],
-      exports: [APP_CONFIG, CATALOG, RUNBOOKS, ACTIONS, MetricsService, IncidentStore],
+      exports: [APP_CONFIG, CATALOG, RUNBOOKS, ACTIONS, MetricsService, IncidentStore, ApiTokenStore, OidcVerifier],
     };
     return {
       module: AppModule,

@@ -14,7 +14,7 @@ async function bootstrap(): Promise<void> {
   let catalogMissing = false;
   try {
     config = loadConfig(process.env);
-    ({ catalog, missing: catalogMissing } = loadCatalog(config.catalog.path, config.catalog.explicit));
+    ({ catalog, missing: catalogMissing } = loadCatalog(config.catalog.path, config.catalog.explicit, knownActions(awsActions({ region: config.awsRegion }))));
   } catch (err) {
     if (err instanceof ConfigError || err instanceof CatalogError) {
       process.stderr.write(`responder: ${err.message}\n`);
@@ -43,7 +43,7 @@ async function bootstrap(): Promise<void> {
   }
   if (catalogMissing) logger.warn(`no service catalog at ${config.catalog.path}: every alarm becomes an unrouted incident`);
   if (!config.ingestApiKey) logger.warn('INGEST_API_KEY is not set: POST /events/eventbridge refuses every request');
-  if (!config.apiToken) logger.warn('API_TOKEN is not set: the /incidents API refuses every request');
+  if (!config.apiToken) logger.warn('API_TOKEN is not set: the HTTP API takes only personal tokens (responder tokens create) and OIDC tokens');
   if (!config.slack) logger.log('Slack is off (no SLACK_BOT_TOKEN)');
   await app.listen(config.port, config.host);
   logger.log(`listening on ${config.host}:${config.port} (${config.mode}), ${Object.keys(catalog.services).length} services in the catalog, ${loaded.runbooks.length} runbooks`);

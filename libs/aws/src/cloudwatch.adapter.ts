@@ -1,4 +1,5 @@
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, type MetricDataQuery, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
+import { clientRegion } from './region';
 import { toActionError } from './errors';
 
 /** Attempts per call, the first included (the SDK's retry of throttling, 5xx and network errors). */
@@ -151,6 +152,11 @@ export class CloudWatchAdapter {
       throw toActionError(error, { iamAction: 'cloudwatch:DescribeAlarms', resource: `alarms ${unique.join(', ')}` });
     }
     return unique.flatMap((n) => byName.get(n) ?? []);
+  }
+
+  /** The client's region (for console links), or null when none resolves. */
+  region(): Promise<string | null> {
+    return clientRegion(this.client);
   }
 
   close(): void {

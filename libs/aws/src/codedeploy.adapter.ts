@@ -9,6 +9,7 @@ import {
   StopDeploymentCommand,
 } from '@aws-sdk/client-codedeploy';
 import { recordAttempts, toActionError } from './errors';
+import { clientRegion } from './region';
 
 /** One CodeDeploy deployment, as the actions read it. */
 export interface CodeDeployDeployment {
@@ -130,6 +131,11 @@ export class CodeDeployAdapter {
         attempts,
       });
     }
+  }
+
+  /** The client's region (for console links), or null when none resolves. */
+  region(): Promise<string | null> {
+    return clientRegion(this.client);
   }
 
   close(): void {

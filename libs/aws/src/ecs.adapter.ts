@@ -10,6 +10,7 @@ import {
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { recordAttempts, toActionError } from './errors';
+import { clientRegion } from './region';
 
 /** One deployment of a service (ECS rolling updates: PRIMARY is the newest, ACTIVE the ones it replaces). */
 export interface EcsDeployment {
@@ -266,6 +267,11 @@ export class EcsAdapter {
         attempts,
       });
     }
+  }
+
+  /** The client's region (for console links), or null when none resolves. */
+  region(): Promise<string | null> {
+    return clientRegion(this.client);
   }
 
   close(): void {

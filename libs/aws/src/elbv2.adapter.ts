@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { PermanentActionError } from '@responder/domain';
 import { toActionError } from './errors';
+import { clientRegion } from './region';
 
 /**
  * Attempts per call, the first included. The SDK retries throttling, 5xx and network errors with
@@ -140,6 +141,11 @@ export class Elbv2Adapter {
     } catch (error) {
       throw domainError(error, 'DescribeTargetHealth', targetGroupArn);
     }
+  }
+
+  /** The client's region (for console links), or null when none resolves. */
+  region(): Promise<string | null> {
+    return clientRegion(this.client);
   }
 
   close(): void {

@@ -7,3 +7,5 @@ export * from './codedeploy.adapter';
 export * from './cloudwatch.adapter';
 export * from './logs.adapter';
 export * from './rds.adapter';
+export * from './console-links';
+export * from './cloudtrail.adapter';

@@ -1,5 +1,6 @@
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { toActionError } from './errors';
+import { clientRegion } from './region';
 
 /** Attempts per call, the first included (the SDK's retry of throttling, 5xx and network errors). */
 export const LOGS_MAX_ATTEMPTS = 5;
@@ -83,6 +84,11 @@ export class LogsAdapter {
     }
     events.sort((a, b) => a.timestamp - b.timestamp);
     return { events: events.slice(0, query.maxEvents), truncated: Boolean(nextToken) || events.length > query.maxEvents, pages };
+  }
+
+  /** The client's region (for console links), or null when none resolves. */
+  region(): Promise<string | null> {
+    return clientRegion(this.client);
   }
 
   close(): void {

@@ -1,5 +1,6 @@
 import { DescribeDBClustersCommand, DescribeDBInstancesCommand, DescribeEventsCommand, FailoverDBClusterCommand, RDSClient, SourceType } from '@aws-sdk/client-rds';
 import { recordAttempts, toActionError } from './errors';
+import { clientRegion } from './region';
 
 /** Attempts per call, the first included (the SDK's retry of throttling, 5xx and network errors). */
 export const RDS_MAX_ATTEMPTS = 5;
@@ -154,6 +155,11 @@ export class RdsAdapter {
     } catch (err) {
       throw toActionError(err, { iamAction: 'rds:FailoverDBCluster', resource: `Aurora cluster ${cluster}` }, { notFound: notFound(cluster, targetInstance), mutating: true, attempts });
     }
+  }
+
+  /** The client's region (for console links), or null when none resolves. */
+  region(): Promise<string | null> {
+    return clientRegion(this.client);
   }
 
   close(): void {

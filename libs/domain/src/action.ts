@@ -38,6 +38,11 @@ export interface ActionPlan {
   summary: string;
   /** The resource a lock is taken on (one mutating action per resource at a time), e.g. "ecs:prod/checkout". */
   resource?: string;
+  /**
+   * Set when the call would change nothing (e.g. the service is already at the most tasks it may
+   * have): why. The step is then skipped with it, and nobody is asked to approve.
+   */
+  nothingToDo?: string;
 }
 
 export interface ActionResult {

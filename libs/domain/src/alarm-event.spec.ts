@@ -26,6 +26,14 @@ describe('parseAlarmEvent', () => {
     });
   });
 
+  describe.each(readdirSync(join(FIXTURES, 'ignored')))('does not take %s for an alarm state change', (file) => {
+    it('and names its detail-type', () => {
+      const result = parseAlarmEvent((read('ignored', file) as { body: unknown }).body);
+      expect(result.ok).toBe(false);
+      if (!result.ok) expect(problemsToText(result.problems)).toMatch(/^detail-type: expected "CloudWatch Alarm State Change"/);
+    });
+  });
+
   it('tells the three kinds of alarm apart', () => {
     const kind = (file: string) => {
       const r = parseAlarmEvent(read('ok', file));

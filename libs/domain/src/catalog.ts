@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ActionDescriptor } from './action';
 import { parseYamlSource, type SourceParsed, type SourceProblem, type YamlLocator } from './yaml-source';
 
 /**
@@ -16,9 +17,26 @@ const approverGroup = z
   })
   .strict();
 
+/**
+ * How far automation may go with a mutating action on a service: `off` never proposes it, `ask`
+ * always waits for people (whatever the runbook's approval says), `auto` lets the runbook's
+ * approval decide (a policy may grant it, `none` runs it).
+ */
+export const AUTONOMY_LEVELS = ['off', 'ask', 'auto'] as const;
+export type AutonomyLevel = (typeof AUTONOMY_LEVELS)[number];
+/** For a mutating action the catalog says nothing about. */
+export const DEFAULT_AUTONOMY: AutonomyLevel = 'ask';
+const autonomyLevel = z.enum(AUTONOMY_LEVELS, { error: 'expected off, ask or auto' });
+
 const service = z
   .object({
     description: z.string().optional(),
+    /** Action id (or "*": any other mutating action) → level; a single level applies to every action. */
+    autonomy: z
+      .preprocess((v) => (typeof v === 'string' ? { '*': v } : v), z.record(z.string().min(1), autonomyLevel))
+      .default({}),
+    /** Actions never run for this service, whatever a runbook says. */
+    deny: z.array(name).default([]),
     alarms: z
       .object({
         names: z.array(name).default([]),
@@ -32,6 +50,8 @@ const service = z
       .strict()
       .optional(),
     logGroups: z.array(name).default([]),
+    /** The service's security groups (tasks and load balancer): changes.recent looks for changes to them. */
+    securityGroups: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'expected a security group id such as "sg-0123456789abcdef0"')).default([]),
     codeDeploy: z.object({ application: name, deploymentGroup: name }).strict().optional(),
     aurora: z.object({ cluster: name }).strict().optional(),
     slack: z
@@ -46,9 +66,11 @@ const service = z
         scaleUpFactor: z.number().min(1).max(10).default(2),
         cooldownMinutes: z.number().min(0).default(10),
         autoRollbackWindowMinutes: z.number().min(0).default(30),
+        // The diagnosis must blame the deployment at least this surely for a rollback without people.
+        autoRollbackMinConfidence: z.number().min(0).max(1).default(0.8),
       })
       .strict()
-      .default({ minTasks: 1, maxTasks: 10, scaleUpFactor: 2, cooldownMinutes: 10, autoRollbackWindowMinutes: 30 }),
+      .default({ minTasks: 1, maxTasks: 10, scaleUpFactor: 2, cooldownMinutes: 10, autoRollbackWindowMinutes: 30, autoRollbackMinConfidence: 0.8 }),
   })
   .strict();
 
@@ -79,19 +101,27 @@ export interface ServiceMatch {
 
 export const EMPTY_CATALOG: Catalog = { services: {}, approverGroups: {} };
 
-/** Parses and checks a catalog file's text: schema, approver groups that exist, no alarm claimed twice. */
-export function parseCatalog(file: string, text: string): SourceParsed<Catalog> {
+export interface ParseCatalogOptions {
+  /** The actions the build knows: `autonomy` and `deny` must name mutating ones. */
+  actions?: ReadonlyMap<string, ActionDescriptor>;
+}
+
+/**
+ * Parses and checks a catalog file's text: schema, approver groups that exist, no alarm claimed
+ * twice, and (given the actions) autonomy and deny lists that name mutating actions.
+ */
+export function parseCatalog(file: string, text: string, options: ParseCatalogOptions = {}): SourceParsed<Catalog> {
   const parsed = parseYamlSource(file, text, catalogSchema.nullable());
   if (!parsed.ok) return parsed;
   const raw = parsed.value ?? { services: {}, approverGroups: {} };
   const services: Record<string, CatalogService> = {};
   for (const [key, svc] of Object.entries(raw.services)) services[key] = { ...svc, name: key };
   const catalog: Catalog = { services, approverGroups: raw.approverGroups, ...(raw.example ? { example: true } : {}) };
-  const problems = crossCheck(parsed.locator, catalog);
+  const problems = crossCheck(parsed.locator, catalog, options.actions);
   return problems.length > 0 ? { ok: false, problems } : { ok: true, value: catalog };
 }
 
-function crossCheck(locator: YamlLocator, catalog: Catalog): SourceProblem[] {
+function crossCheck(locator: YamlLocator, catalog: Catalog, actions: ReadonlyMap<string, ActionDescriptor> | undefined): SourceProblem[] {
   const problems: SourceProblem[] = [];
   const at = (path: (string | number)[], message: string) => problems.push(locator.problem(path, message));
   const claimed = new Map<string, string>();
@@ -109,8 +139,35 @@ function crossCheck(locator: YamlLocator, catalog: Catalog): SourceProblem[] {
       claimed.set(key, svc.name);
     }
     if (svc.limits.minTasks > svc.limits.maxTasks) at(['services', svc.name, 'limits', 'minTasks'], 'minTasks is above maxTasks');
+    if (actions) {
+      const known = (id: string, path: (string | number)[]) => {
+        const action = actions.get(id);
+        if (!action) at(path, `unknown action "${id}" (mutating actions: ${[...actions.values()].filter((a) => a.mutating).map((a) => a.id).sort().join(', ')})`);
+        else if (!action.mutating) at(path, `"${id}" is read-only: autonomy and deny apply to mutating actions`);
+      };
+      // A single level (autonomy: ask) is read as { "*": ask }: its problems point at autonomy itself.
+      for (const id of Object.keys(svc.autonomy)) if (id !== '*') known(id, ['services', svc.name, 'autonomy', id]);
+      svc.deny.forEach((id, i) => known(id, ['services', svc.name, 'deny', i]));
+    }
   }
   return problems;
+}
+
+/**
+ * What the catalog lets automation do with a mutating action on a service: denied (never run),
+ * or its autonomy level and where that comes from (for the plan's "why"). An unrouted incident
+ * (no catalog entry) gets the default, `ask`.
+ */
+export type AutonomyDecision = { denied: true; why: string } | { denied: false; level: AutonomyLevel; why: string };
+
+export function autonomyOf(service: Pick<CatalogService, 'name' | 'autonomy' | 'deny'> | null, action: string): AutonomyDecision {
+  if (!service) return { denied: false, level: DEFAULT_AUTONOMY, why: `autonomy ${DEFAULT_AUTONOMY} for ${action} (unrouted incident: no catalog entry)` };
+  if (service.deny.includes(action)) return { denied: true, why: `${action} is on the deny list of service ${service.name} in the catalog: never run` };
+  const own = service.autonomy[action];
+  if (own) return { denied: false, level: own, why: `autonomy ${own} for ${action} on service ${service.name} (catalog)` };
+  const any = service.autonomy['*'];
+  if (any) return { denied: false, level: any, why: `autonomy ${any} for every action on service ${service.name} (catalog)` };
+  return { denied: false, level: DEFAULT_AUTONOMY, why: `autonomy ${DEFAULT_AUTONOMY} for ${action} on service ${service.name} (the default: the catalog does not say)` };
 }
 
 /** Glob with `*` (any run of characters) and `?` (one character), anchored at both ends. */

@@ -1,3 +1,4 @@
+import { type Verdict, latestVerdict } from '@responder/diagnosis';
 import type { Incident, IncidentStatus, TimelineEntry } from '@responder/domain';
 import { day, ms, stamp } from './format';
 import { redactDeep } from './redact';
@@ -143,12 +144,15 @@ export interface RcaModel {
   keyTimes: { onset: string | null; detected: string | null; firstHumanResponse: string | null; mitigated: string | null; resolved: string | null };
   durations: { toDetectMs: number | null; toAcknowledgeMs: number | null; toMitigateMs: number | null; toResolveMs: number | null };
   timeline: RcaTimelineRow[];
+  /** The latest `diagnose` verdict (a hypothesis with its evidence, what it ruled out, the gaps), or null. */
+  verdict: Verdict | null;
   findings: RcaFinding[];
   actions: RcaAction[];
   notes: RcaNote[];
   prompts: RcaPromptSection[];
 }
 
+const DIAGNOSE = 'diagnose';
 const HUMAN_RESPONSES = new Set(['approval.granted', 'approval.recorded', 'approval.rejected', 'note']);
 const RERUN_KEYS: readonly RcaRerunKind[] = ['query', 'queries', 'filters'];
 
@@ -161,7 +165,9 @@ export function buildRca(raw: RcaInput): RcaModel {
   const { incident, timeline, runs, now } = input;
   const steps = runs.flatMap((run) => run.steps.map((step) => ({ run, step })));
   const mutating = steps.filter(({ step }) => isMutating(step));
-  const diagnostics = steps.filter(({ step }) => !isMutating(step));
+  // The diagnose step is the verdict (its own section), not a finding.
+  const diagnostics = steps.filter(({ step }) => !isMutating(step) && step.action !== DIAGNOSE);
+  const verdict = latestVerdict(steps.map(({ step }) => step));
   const t = keyTimes(input);
   const firstAlarm = timeline.find((e) => e.type === 'alarm.received');
   const alarmName = str(firstAlarm?.data.alarm) ?? incident.alarms[0]?.name ?? null;
@@ -215,6 +221,7 @@ export function buildRca(raw: RcaInput): RcaModel {
       toResolveMs: between(t.onset, t.resolved),
     },
     timeline: timeline.map((e) => ({ id: e.id, at: e.at, type: e.type, sinceOnsetMs: Date.parse(e.at) - base, event: describe(e), actor: actor(e) })),
+    verdict,
     findings: diagnostics.map(({ run, step }) => ({
       runbook: run.runbook,
       step: step.id,
@@ -309,6 +316,7 @@ function prompts(input: RcaInput, t: KeyTimes, diagnostics: RcaStep[], mutating:
     if (s.status === 'failed') wrong.push(prose({ code: s.id }, ' (', { text: s.action }, ') failed', ...(s.error ? [': ', { text: s.error }] : ['.'])));
     if (s.status === 'rejected') wrong.push(prose({ code: s.id }, ' was not run: ', { text: approvalOf(s, input.timeline).text }, '.'));
     if (s.status === 'timed_out') wrong.push(prose({ code: s.id }, ' timed out waiting for an approval.'));
+    if (s.status === 'dry-run') wrong.push(prose({ code: s.id }, ' (', { text: s.action }, ') was a dry run: planned, never called; production was not changed.'));
   }
   if (input.incident.status === 'open') wrong.push(prose(`The incident was still open when this draft was written (${stamp(input.now.getTime())}).`));
   const deploy = diagnostics.find((s) => s.output?.correlated === true);
@@ -357,6 +365,8 @@ function describe(e: TimelineEntry): string {
       return `${cap(step)} started${s('action') ? ` (${s('action')})` : ''}`;
     case 'step.succeeded':
       return `${cap(step)} succeeded${d.dryRun === true ? ' (dry run)' : ''}${tail('summary')}`;
+    case 'step.dry-run':
+      return `${cap(step)} dry run: planned, not called${tail('summary')}`;
     case 'step.failed':
       return `${cap(step)} failed${tail('error')}`;
     case 'step.skipped':

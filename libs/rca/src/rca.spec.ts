@@ -47,6 +47,17 @@ function rollbackByPolicy(): RcaInput {
     timeline,
     runs: [{ runbook: 'production-down', steps: [
       ...diagnostics('2024-11-22T23:59:00Z'),
+      { id: 'diagnose', action: 'diagnose', status: 'succeeded', mutating: false, summary: 'Deployment checkout:42 at 23:55Z introduced "NullPointerException" (confidence 0.95).', output: {
+        cause: 'deployment', confidence: 0.95, summary: 'Deployment checkout:42 at 23:55Z introduced "NullPointerException" (confidence 0.95).', impactStartedAt: '2024-11-22T23:57:00Z',
+        hypotheses: [
+          { cause: 'deployment', confidence: 0.95, summary: 'deployment checkout:42 at 23:55Z introduced "NullPointerException"', against: [], evidence: [
+            { step: 'deploy', text: 'deployment checkout:42 landed at 23:55Z, 2 min before the impact began', link: 'https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/prod/services/checkout/deployments' },
+            { step: 'logs', text: 'ERROR "NullPointerException at CartService.total" first seen at 23:56Z, after the deployment (40×)' },
+          ] },
+          { cause: 'database', confidence: 0.1, summary: 'the database fails the service', evidence: [{ step: 'logs', text: '2× "SQLSTATE 40001"' }], against: [{ step: 'aurora', text: 'the writer of checkout-db is available and no failover is under way' }] },
+        ],
+        gaps: [{ step: 'changes', reason: 'recent changes (CloudTrail) not checked: access denied (the role needs cloudtrail:LookupEvents)' }],
+      }, startedAt: '2024-11-22T23:59:05Z', finishedAt: '2024-11-22T23:59:05Z' },
       { id: 'rollback', action: 'deploy.rollback', status: 'succeeded', mutating: true, approval: 'policy', approvedBy: 'policy:recent-deploy', plan: 'UpdateService prod/checkout taskDefinition checkout:42 → checkout:41', params: { cluster: 'prod', service: 'checkout', to: 'checkout:41' }, output: { requestId: 'f3a1c2d4-0000-4000-8000-000000000001' }, summary: 'rolled back to checkout:41', startedAt: '2024-11-22T23:59:06Z', finishedAt: '2024-11-23T00:02:10Z' },
       { id: 'scale-up', action: 'ecs.scale-up', status: 'skipped', mutating: true, reason: 'a rollback ran' },
     ] }],
@@ -257,6 +268,11 @@ describe('rca.json (buildRca) and rca.md (renderRca) say the same', () => {
       for (const item of section.items) expect(md).toContain(`- ${item.text}`);
     }
     for (const note of model.notes) expect(md).toContain(`Note: ${oneLine(note.text)}`);
+    if (model.verdict) {
+      expect(md).toContain(`- **Cause**: ${model.verdict.cause} (confidence ${model.verdict.confidence.toFixed(2)})`);
+      for (const e of model.verdict.hypotheses[0].evidence) expect(md).toContain(`- ${e.step}: ${e.text}${e.link ? ` (${e.link})` : ''}`);
+      for (const g of model.verdict.gaps) expect(md).toContain(`- ${g.step}: ${g.reason}`);
+    }
   });
 
   it.each(CASES)('%s: the model is plain JSON with no secret in it', (_name, build) => {
@@ -266,6 +282,18 @@ describe('rca.json (buildRca) and rca.md (renderRca) say the same', () => {
     for (const secret of ['hunter2', 'xoxb-123456-abcdef', 's3cret', 'eyJhbGciOi', 'AKIAIOSFODNN7EXAMPLE', 'wJalrXUtnFEMI', 'sup3rs3cret', 'abc123def', 'toor']) {
       expect(json).not.toContain(secret);
     }
+  });
+
+  it('carries the verdict: its evidence with links, what it ruled out and the gaps; diagnose is no finding', () => {
+    const model = buildRca(rollbackByPolicy());
+    expect(model.verdict).toMatchObject({ cause: 'deployment', confidence: 0.95, gaps: [{ step: 'changes' }] });
+    expect(model.findings.map((f) => f.step)).not.toContain('diagnose');
+    const md = renderRca(rollbackByPolicy());
+    expect(md).toContain('## Root cause (hypothesis)');
+    expect(md).toContain('(<https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/prod/services/checkout/deployments>)');
+    expect(md).toMatch(/Ruled out:\n\n- database \(0\.10\): the writer of checkout-db is available/);
+    expect(buildRca(openWithFailedStep()).verdict).toBeNull();
+    expect(renderRca(openWithFailedStep())).not.toContain('Root cause (hypothesis)');
   });
 
   it('gives approvers and request ids as data', () => {

@@ -1,3 +1,4 @@
+import { ruledOut } from '@responder/diagnosis';
 import { clock, day, ms, stamp } from './format';
 import { type RcaInput, type RcaModel, type RcaPart, type RcaProse, buildRca, duration } from './model';
 
@@ -34,6 +35,40 @@ export function renderRcaMarkdown(model: RcaModel): string {
     `- **Severity**: ${NONE} (to be set by the responders)`,
     `- **Mitigation**: ${summary.mitigations.length ? summary.mitigations.map((m) => `${text(m.description)} (${text(m.approval)})`).join('; ') : 'no mitigating action succeeded.'}`,
   );
+
+  if (model.verdict) {
+    const v = model.verdict;
+    const top = v.hypotheses.find((h) => h.cause === v.cause);
+    block('## Root cause (hypothesis)');
+    block("> Responder's verdict from the diagnostics, with its evidence: a hypothesis for the responders to confirm or correct.");
+    block(
+      `- **Cause**: ${v.cause} (confidence ${v.confidence.toFixed(2)})`,
+      `- **Verdict**: ${text(v.summary)}`,
+      `- **Impact started**: ${at(v.impactStartedAt)}`,
+    );
+    if (top && top.evidence.length) {
+      block('Evidence:');
+      block(...top.evidence.map((e) => `- ${code(e.step)}: ${text(e.text)}${e.link ? ` (${text(e.link)})` : ''}`));
+    }
+    if (top && top.against.length) {
+      block('Against it:');
+      block(...top.against.map((e) => `- ${code(e.step)}: ${text(e.text)}`));
+    }
+    const others = v.cause === 'unknown' ? v.hypotheses : [];
+    if (others.length) {
+      block('Hypotheses weighed (none clearly ahead):');
+      block(...others.map((h) => `- ${h.cause} (${h.confidence.toFixed(2)}): ${text(h.summary)}`));
+    }
+    const ruled = ruledOut(v);
+    if (ruled.length) {
+      block('Ruled out:');
+      block(...ruled.map((h) => `- ${h.cause} (${h.confidence.toFixed(2)}): ${h.against.map((a) => text(a.text)).join('; ')}`));
+    }
+    if (v.gaps.length) {
+      block('Not checked:');
+      block(...v.gaps.map((g) => `- ${code(g.step)}: ${text(g.reason)}`));
+    }
+  }
 
   block('## Key times (UTC)');
   block(

@@ -15,9 +15,10 @@ describe('built-in actions', () => {
     expect(BUILTIN_ACTIONS.map((a) => [a.id, a.mutating])).toEqual([
       ['wait', false],
       ['note', false],
+      ['diagnose', false],
     ]);
     const known = knownActions([{ id: 'ecs.scale-up', mutating: true, description: 'scale up' }]);
-    expect([...known.keys()]).toEqual(['wait', 'note', 'ecs.scale-up']);
+    expect([...known.keys()]).toEqual(['wait', 'note', 'diagnose', 'ecs.scale-up']);
     expect(known.get('ecs.scale-up')?.mutating).toBe(true);
     expect(() => knownActions([{ id: 'wait', mutating: false, description: 'again' }])).toThrow('action id "wait" is registered twice');
   });

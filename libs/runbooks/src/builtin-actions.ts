@@ -1,6 +1,7 @@
 import { type Action, type ActionContext, type ActionDescriptor, type ActionResult, PermanentActionError } from '@responder/domain';
+import { diagnoseAction } from './diagnose-action';
 
-/** The actions every Responder has, whatever the AWS adapters: `wait` and `note`. */
+/** The actions every Responder has, whatever the AWS adapters: `wait`, `note` and `diagnose`. */
 
 const MAX_WAIT_SECONDS = 3600;
 
@@ -66,7 +67,7 @@ export const noteAction: Action = {
   },
 };
 
-export const BUILTIN_ACTIONS: Action[] = [waitAction, noteAction];
+export const BUILTIN_ACTIONS: Action[] = [waitAction, noteAction, diagnoseAction];
 
 /** An id → descriptor map, as parseRunbook and loadRunbooks take it. A repeated id is a programming error. */
 export function descriptorMap(actions: readonly ActionDescriptor[]): Map<string, ActionDescriptor> {

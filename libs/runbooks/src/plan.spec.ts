@@ -6,6 +6,8 @@ import {
   canonicalJson,
   checkWhen,
   dependents,
+  isFailure,
+  isTerminal,
   paramsHash,
   policyGrants,
   readySteps,
@@ -120,6 +122,17 @@ steps:
       const statuses: StepStatuses = { alb: 'succeeded', deploy: 'succeeded', rollback: 'skipped', 'scale-up': 'succeeded' };
       expect(ids(readySteps(branching, statuses))).toEqual(['report']);
       expect(ids(readySteps(branching, { ...statuses, report: 'skipped' }))).toEqual(['after-report (skip: needs report which was skipped)']);
+    });
+
+    it('treats a dry-run need as nothing done: a dependent is skipped saying so, unless its when reads that status; the run still ends well', () => {
+      const statuses: StepStatuses = { alb: 'succeeded', deploy: 'succeeded', rollback: 'dry-run', 'scale-up': 'skipped' };
+      // report's when reads both statuses: it decides itself (steps.rollback.status == 'dry-run' is there to read).
+      expect(ids(readySteps(branching, statuses))).toEqual(['report']);
+      expect(ids(readySteps(branching, { ...statuses, report: 'dry-run' }))).toEqual(['after-report (skip: needs report which was a dry run (nothing changed))']);
+      const done: StepStatuses = { ...statuses, report: 'skipped', 'after-report': 'skipped' };
+      expect(runState(branching, done)).toEqual({ state: 'succeeded' });
+      expect(isTerminal('dry-run')).toBe(true);
+      expect(isFailure('dry-run')).toBe(false);
     });
 
     it('aborts the run when a step with on_failure: abort fails, is rejected or times out', () => {

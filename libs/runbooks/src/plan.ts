@@ -10,12 +10,13 @@ import type { Runbook, RunbookStep } from './runbook';
 /**
  * A step's status in a run. Terminal: succeeded; failed, rejected (approval refused) and
  * timed_out (approval or run past its timeout), which all count as failures; skipped; cancelled
- * (the run was aborted before it started).
+ * (the run was aborted before it started); dry-run (a mutating step in dry-run mode: planned and
+ * reported, never called: nothing changed).
  */
-export type StepStatus = 'pending' | 'queued' | 'awaiting_approval' | 'running' | 'succeeded' | 'failed' | 'rejected' | 'timed_out' | 'skipped' | 'cancelled';
+export type StepStatus = 'pending' | 'queued' | 'awaiting_approval' | 'running' | 'succeeded' | 'dry-run' | 'failed' | 'rejected' | 'timed_out' | 'skipped' | 'cancelled';
 
 const FAILURES: ReadonlySet<string> = new Set(['failed', 'rejected', 'timed_out']);
-const TERMINAL: ReadonlySet<string> = new Set(['succeeded', 'failed', 'rejected', 'timed_out', 'skipped', 'cancelled']);
+const TERMINAL: ReadonlySet<string> = new Set(['succeeded', 'dry-run', 'failed', 'rejected', 'timed_out', 'skipped', 'cancelled']);
 
 export function isTerminal(status: StepStatus | undefined): boolean {
   return status !== undefined && TERMINAL.has(status);
@@ -103,7 +104,8 @@ function whenReadsStatusOf(step: RunbookStep, needId: string): boolean {
  * The pending steps whose needs are all settled, and what to do with each:
  * - a need that succeeded, or failed (or was rejected or timed out) with on_failure: continue,
  *   counts as done;
- * - a need that was skipped skips this step too ("needs X which was skipped"), unless the step's
+ * - a need that was skipped, or dry-run (nothing changed: what follows a real change has nothing
+ *   to follow), skips this step too ("needs X which was skipped"), unless the step's
  *   `when` reads `steps.X.status`: then the step handles that case itself (a join after two
  *   alternative branches: `when: steps.rollback.status == 'succeeded' || steps.scale-up.status == 'succeeded'`);
  * - a need that failed with on_failure: abort aborts the run: nothing is ready (see runState).
@@ -119,12 +121,13 @@ export function readySteps(runbook: Runbook, statuses: StepStatuses): StepDecisi
     if (!step.needs.every((n) => isTerminal(statuses[n]))) continue;
     const blocked = step.needs.find((n) => {
       const st = statuses[n];
-      if (st === 'skipped') return !whenReadsStatusOf(step, n);
+      if (st === 'skipped' || st === 'dry-run') return !whenReadsStatusOf(step, n);
       return st === 'cancelled' || (isFailure(st) && byId.get(n)?.onFailure !== 'continue');
     });
     if (blocked !== undefined) {
       const st = statuses[blocked];
-      out.push({ step, decision: 'skip', reason: `needs ${blocked} which was ${st === 'skipped' ? 'skipped' : st === 'cancelled' ? 'cancelled' : 'not successful'}` });
+      const was = st === 'skipped' ? 'skipped' : st === 'dry-run' ? 'a dry run (nothing changed)' : st === 'cancelled' ? 'cancelled' : 'not successful';
+      out.push({ step, decision: 'skip', reason: `needs ${blocked} which was ${was}` });
     } else {
       out.push({ step, decision: 'run' });
     }
@@ -176,6 +179,10 @@ export function stepReads(step: RunbookStep): StepReads {
 export interface StepContext {
   status: StepStatus;
   output?: Record<string, unknown>;
+  /** Why it failed (failed, timed_out), e.g. an access denied naming the IAM action. */
+  error?: string;
+  /** Why it was skipped, rejected or cancelled. */
+  reason?: string;
 }
 
 export interface ContextInput {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { awsActions } from '@responder/aws/actions';
 import { formatSourceProblem, parseCatalog } from '@responder/domain';
 import { knownActions } from './builtin-actions';
+import { policyGrants } from './plan';
 import { parseRunbook } from './runbook';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -17,5 +18,40 @@ describe('runbooks/README.md', () => {
     if (!catalog.ok) throw new Error('the example catalog is invalid');
     const parsed = parseRunbook('README example', example!, knownActions(awsActions()), { catalog: catalog.value });
     expect(parsed.ok ? [] : parsed.problems.map(formatSourceProblem)).toEqual([]);
+  });
+});
+
+describe('runbooks/production-down.yaml', () => {
+  const catalogFile = join(ROOT, 'runbooks', 'service-catalog.yaml');
+  const catalog = parseCatalog(catalogFile, readFileSync(catalogFile, 'utf8'));
+  if (!catalog.ok) throw new Error('the example catalog is invalid');
+  const parsed = parseRunbook('production-down.yaml', readFileSync(join(ROOT, 'runbooks', 'production-down.yaml'), 'utf8'), knownActions(awsActions()), { catalog: catalog.value });
+  if (!parsed.ok) throw new Error(parsed.problems.map(formatSourceProblem).join('\n'));
+  const rollback = parsed.value.steps.find((s) => s.id === 'rollback')!;
+  // The verdict blames the deployment surely enough (0.9 >= the example's 0.8) unless told otherwise.
+  const grants = (minutesBeforeOnset: number, window: number, verdict: { cause: string; confidence: number } = { cause: 'deployment', confidence: 0.9 }) =>
+    policyGrants(rollback, {
+      service: { ...catalog.value.services.checkout, limits: { ...catalog.value.services.checkout.limits, autoRollbackWindowMinutes: window } },
+      steps: {
+        deploy: { status: 'succeeded', output: { correlated: true, minutes_before_onset: minutesBeforeOnset } },
+        diagnose: { status: 'succeeded', output: verdict },
+      },
+    });
+
+  it('recent-deploy: autoRollbackWindowMinutes 0 grants no rollback, even for a deployment seconds old (read as 0.0 minutes)', () => {
+    expect(grants(0, 0)).toBe(false);
+    expect(grants(0.1, 0)).toBe(false);
+    expect(grants(0, 30)).toBe(true);
+    expect(grants(30, 30)).toBe(true);
+    expect(grants(30.1, 30)).toBe(false);
+    expect(grants(-1, 30)).toBe(false);
+  });
+
+  it('recent-deploy: inside the window it still needs the verdict to blame the deployment with at least autoRollbackMinConfidence', () => {
+    expect(grants(5, 30, { cause: 'deployment', confidence: 0.8 })).toBe(true);
+    expect(grants(5, 30, { cause: 'deployment', confidence: 0.79 })).toBe(false);
+    expect(grants(5, 30, { cause: 'database', confidence: 0.9 })).toBe(false);
+    expect(grants(5, 30, { cause: 'unknown', confidence: 0 })).toBe(false);
+    expect(grants(0, 0, { cause: 'deployment', confidence: 1 })).toBe(false);
   });
 });

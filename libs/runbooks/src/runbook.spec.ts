@@ -153,7 +153,7 @@ steps:
     it('reports several problems of one file at once, in file order', () => {
       const found = problems('name: x\nsteps:\n  - { id: a, action: ecs.reboot }\n  - { id: b, action: test.mutate, needs: [zz] }\n');
       expect(found).toEqual([
-        'rb.yaml:3:22: steps[0].action: unknown action "ecs.reboot" (known actions: note, test.diagnose, test.mutate, wait)',
+        'rb.yaml:3:22: steps[0].action: unknown action "ecs.reboot" (known actions: diagnose, note, test.diagnose, test.mutate, wait)',
         'rb.yaml:4:22: steps[1].action: step "b" runs "test.mutate", which changes production, and has no approval setting: add approval: required, approval: { policy: <name> }, or approval: none to run it unattended',
         'rb.yaml:4:43: steps[1].needs[0]: unknown step "zz" in needs',
       ]);
@@ -166,6 +166,20 @@ steps:
         'rb.yaml:2:34: triggers.services[1]: no service "chekout" in the service catalog (did you mean "checkout"?)',
         'rb.yaml:4:84: steps[0].approvers[1]: unknown approver group "ghosts" (not in the catalog\'s approverGroups)',
       ]);
+    });
+
+    it('refuses a step whose action the catalog denies for a service the runbook names exactly (a glob is left to run time)', () => {
+      const denying = parseCatalog('service-catalog.yaml', 'services:\n  ledger: { alarms: { names: [l] }, deny: [test.mutate] }\n');
+      if (!denying.ok) throw new Error('bad catalog');
+      const check = (text: string) => {
+        const r = parseRunbook('rb.yaml', text, testActionDescriptors, { catalog: denying.value });
+        return r.ok ? [] : r.problems.map(formatSourceProblem);
+      };
+      const steps = 'steps:\n  - { id: look, action: test.diagnose }\n  - { id: fix, action: test.mutate, approval: required }\n';
+      expect(check(`name: x\ntriggers: { services: [ledger] }\n${steps}`)).toEqual([
+        'rb.yaml:5:24: steps[1].action: step "fix" runs "test.mutate", which the service catalog denies for service "ledger" (services.ledger.deny): it would never run',
+      ]);
+      expect(check(`name: x\ntriggers: { services: ["*"] }\n${steps}`)).toEqual([]);
     });
 
     it('names the fields of the context it knows', () => {

@@ -104,14 +104,14 @@ export const CONTEXT_FIELDS: Readonly<Record<string, readonly string[] | null>> 
   incident: ['id', 'service', 'title', 'status', 'routed', 'openedAt', 'onsetAt'],
   alarm: ['name', 'arn', 'kind', 'state', 'reason', 'stateChangedAt'],
   alarms: null,
-  service: ['name', 'description', 'alarms', 'ecs', 'loadBalancer', 'logGroups', 'codeDeploy', 'aurora', 'slack', 'approvers', 'limits'],
+  service: ['name', 'description', 'alarms', 'ecs', 'loadBalancer', 'logGroups', 'securityGroups', 'codeDeploy', 'aurora', 'slack', 'approvers', 'limits', 'autonomy', 'deny'],
   inputs: null,
   steps: null,
   mode: [],
   now: [],
 };
 /** What `steps.<id>` holds. */
-export const STEP_CONTEXT_FIELDS: readonly string[] = ['status', 'output'];
+export const STEP_CONTEXT_FIELDS: readonly string[] = ['status', 'output', 'error', 'reason'];
 
 // ---------------------------------------------------------------------------------------------
 // Durations
@@ -443,6 +443,18 @@ class RunbookChecker {
       this.report(at('action'), `unknown action "${s.action}"${suggest(s.action, [...this.actions.keys()], true)}`);
     }
 
+    // A runbook written for a service (named exactly in triggers.services) may not use what the
+    // catalog denies it; one matched by a glob has such steps skipped at run time, with the reason.
+    const catalog = this.options.catalog;
+    if (catalog && action?.mutating) {
+      for (const name of this.raw.triggers?.services ?? []) {
+        const svc = Object.hasOwn(catalog.services, name) ? catalog.services[name] : undefined;
+        if (svc?.deny.includes(s.action)) {
+          this.report(at('action'), `step "${s.id}" runs "${s.action}", which the service catalog denies for service "${name}" (services.${name}.deny): it would never run`);
+        }
+      }
+    }
+
     const scope: Scope = { self: s.id, reachable };
     const when = s.when === undefined ? null : this.compileCondition(at('when'), s.when, scope);
 
@@ -562,7 +574,7 @@ class RunbookChecker {
         };
       }
       if (third !== undefined && !STEP_CONTEXT_FIELDS.includes(third)) {
-        return { message: `steps.${second}.${third}: a step has only ${STEP_CONTEXT_FIELDS.join(' and ')}${suggest(third, STEP_CONTEXT_FIELDS)}`, offset: off(2) };
+        return { message: `steps.${second}.${third}: a step has only ${STEP_CONTEXT_FIELDS.join(', ')}${suggest(third, STEP_CONTEXT_FIELDS)}`, offset: off(2) };
       }
       return null;
     }

@@ -21,10 +21,16 @@ export interface IncidentCommand {
 export type Reply = (message: { text: string; blocks?: unknown[] }) => Promise<void>;
 
 /**
- * What the listeners call (ack first, then one call). The service that implements it
+ * What the listeners call (one call each; a click is stored before its ack, a command acks first). The service that implements it
  * lives in apps/responder; the listeners know nothing of Nest, Redis or the engine.
  */
 export interface SlackHandlers {
-  approvalClicked(click: ApprovalClick): Promise<void>;
+  /**
+   * Stores the click durably (resolves once it is in Redis); the listener acknowledges Slack only
+   * after that, and the click is then processed (approvalClicked) exactly once, even across a crash.
+   * `clickId` identifies the click (its user and action_ts): a click delivered twice is stored once.
+   */
+  clickReceived(click: ApprovalClick, clickId: string): Promise<void>;
+  approvalClicked(click: ApprovalClick & { replayed?: boolean }): Promise<void>;
   incidentCommand(command: IncidentCommand, reply: Reply): Promise<void>;
 }

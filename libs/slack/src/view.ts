@@ -51,6 +51,8 @@ export interface StepView {
   approvedBy?: string;
   approvals: Array<{ by: string; at: string }>;
   approversNeeded: number;
+  /** Why people are asked (the catalog's autonomy, a policy that does not hold, the runbook). */
+  approvalWhy?: string;
   /** Who may approve: Slack user ids and user group ids from the catalog. */
   approvers: { slackUsers: string[]; slackUserGroups: string[] };
   requestedAt?: string;

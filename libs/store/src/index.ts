@@ -3,3 +3,4 @@ export * from './keys';
 export * from './redis-health';
 export * from './run.store';
 export * from './change-feed';
+export * from './api-token.store';

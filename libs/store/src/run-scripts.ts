@@ -228,7 +228,7 @@ return { 1, encoded }
  * queueing of the dependents it makes ready. ARGV: prefix, runId, now, movesJson, continueJson
  * ({stepId: true}), statusesWanted ('always' | 'unless-all-applied': the caller has nothing left
  * to decide when every move applied), finishedJson (run.finished data, or ''). With finishedJson,
- * a running run whose steps have all succeeded or been skipped after the moves is finished as
+ * a running run whose steps have all succeeded, been skipped or dry-run after the moves is finished as
  * succeeded here (as FINISH_RUN does): the last step's success and the run's end are one call.
  * With startJson ({ step, at }), that step is started first (startStep, at = its startedAt), and
  * the moves are made only if it started: for a step whose action was done before its start was
@@ -257,7 +257,7 @@ if known then unwritten(runKey, known, 'queued') end
 if ARGV[7] ~= '' and redis.call('HGET', runKey, 'status') == 'running' then
   local done = true
   for _, st in ipairs(redis.call('HVALS', runKey .. ':status')) do
-    if st ~= 'succeeded' and st ~= 'skipped' then done = false break end
+    if st ~= 'succeeded' and st ~= 'skipped' and st ~= 'dry-run' then done = false break end
   end
   if done then
     redis.call('HSET', runKey, 'status', 'succeeded', 'finishedAt', now)
@@ -401,4 +401,35 @@ local current = redis.call('GET', key)
 if current and string.sub(current, 1, string.len(ARGV[3]) + 1) ~= ARGV[3] .. '|' then return 0 end
 redis.call('SET', key, ARGV[4], 'PX', ARGV[5])
 return 1
+`;
+
+/**
+ * Claims a cooldown scope for a mutating call, atomically with the check, so that two calls on one
+ * service (on different resources, under different locks) cannot both pass it. The claim holds
+ * when the scope is free, or when its holder is one of the exempt ones (the step itself, resumed,
+ * or a step of the same run that this one needs). ARGV: prefix, scope, exemptJson (holders,
+ * `runId/stepId`), seconds, dataJson (with its `holder`). Returns { '' , 0 } when claimed, else
+ * { the holder's data, seconds left }.
+ */
+export const CLAIM_COOLDOWN_LUA = `${HEAD}
+local key = P .. ':cooldown:' .. ARGV[2]
+local current = redis.call('GET', key)
+if current then
+  local holder = cjson.decode(current).holder
+  local exempt = false
+  for _, h in ipairs(cjson.decode(ARGV[3])) do
+    if h == holder then exempt = true end
+  end
+  if not exempt then return { current, redis.call('TTL', key) } end
+end
+redis.call('SET', key, ARGV[5], 'EX', ARGV[4])
+return { '', 0 }
+`;
+
+/** Gives a cooldown scope back when its holder's call did not take effect. ARGV: prefix, scope, holder. */
+export const RELEASE_COOLDOWN_LUA = `${HEAD}
+local key = P .. ':cooldown:' .. ARGV[2]
+local current = redis.call('GET', key)
+if current and cjson.decode(current).holder == ARGV[3] then return redis.call('DEL', key) end
+return 0
 `;

@@ -3,12 +3,14 @@ import type { Redis } from 'ioredis';
 import {
   ACQUIRE_LOCK_LUA,
   ADD_APPROVAL_LUA,
+  CLAIM_COOLDOWN_LUA,
   CREATE_RUN_LUA,
   EXTEND_LOCK_LUA,
   FINISH_RUN_LUA,
   LEDGER_BEGIN_LUA,
   LEDGER_CALLING_LUA,
   MOVE_STEPS_LUA,
+  RELEASE_COOLDOWN_LUA,
   RELEASE_LOCK_LUA,
   RUN_STATUSES_LUA,
   START_STEP_LUA,
@@ -21,15 +23,23 @@ export type StepStatus =
   | 'queued'
   | 'running'
   | 'succeeded'
+  /** A mutating step in dry-run mode: planned and reported, never called (nothing changed). */
+  | 'dry-run'
   | 'failed'
   | 'skipped'
   | 'rejected'
   | 'timed_out'
   | 'cancelled';
 
-export const TERMINAL_STEP_STATUSES: ReadonlySet<StepStatus> = new Set(['succeeded', 'failed', 'skipped', 'rejected', 'timed_out', 'cancelled']);
+export const TERMINAL_STEP_STATUSES: ReadonlySet<StepStatus> = new Set(['succeeded', 'dry-run', 'failed', 'skipped', 'rejected', 'timed_out', 'cancelled']);
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'aborted';
+
+/** A running cooldown: who holds it (`runId/stepId`), what ran, when, and the seconds left. */
+export interface Cooldown {
+  secondsLeft: number;
+  data: { holder: string; at: string; action?: string; resource?: string; runId?: string; step?: string; incidentId?: string } & Record<string, unknown>;
+}
 
 export interface Approval {
   by: string;
@@ -55,6 +65,8 @@ export interface StepState {
   approvedBy?: string;
   approvals?: Approval[];
   approversNeeded?: number;
+  /** Why people are asked (the catalog's autonomy, a policy that does not hold, the runbook). */
+  approvalWhy?: string;
   requestedAt?: string;
   queuedAt?: string;
   startedAt?: string;
@@ -65,6 +77,9 @@ export interface StepState {
   reason?: string;
   dryRun?: boolean;
 }
+
+/** What a step left for the steps after it: its output (JSON text), or why it failed or was skipped. */
+export type StepResultText = Pick<StepState, 'outputJson' | 'error' | 'reason'>;
 
 /** What the engine needs of a run to move its steps on (without the steps' states). */
 export interface RunHead {
@@ -145,6 +160,8 @@ interface RunCommands {
   responderMoveSteps: Cmd;
   responderRunStatuses: Cmd;
   responderStartStep: Cmd;
+  responderClaimCooldown: Cmd;
+  responderReleaseCooldown: Cmd;
 }
 
 const SCRIPTS: Record<keyof RunCommands, string> = {
@@ -160,6 +177,8 @@ const SCRIPTS: Record<keyof RunCommands, string> = {
   responderMoveSteps: MOVE_STEPS_LUA,
   responderRunStatuses: RUN_STATUSES_LUA,
   responderStartStep: START_STEP_LUA,
+  responderClaimCooldown: CLAIM_COOLDOWN_LUA,
+  responderReleaseCooldown: RELEASE_COOLDOWN_LUA,
 };
 
 export type ApprovalOutcome = 'granted' | 'recorded' | 'duplicate' | 'stale' | 'not_pending';
@@ -273,17 +292,21 @@ export class RunStore {
   }
 
   /**
-   * The outputs (JSON text) of these steps, read for the expressions that name them; the other
-   * fields of their states are not returned.
+   * The outputs (JSON text) of these steps, with their errors and skip reasons, read for the
+   * expressions that name them; the other fields of their states are not returned.
    */
-  async stepOutputs(runId: string, stepIds: readonly string[] | 'all'): Promise<Map<string, string | undefined>> {
+  async stepOutputs(runId: string, stepIds: readonly string[] | 'all'): Promise<Map<string, StepResultText | undefined>> {
     const key = `${this.key('run', runId)}:steps`;
-    const out = new Map<string, string | undefined>();
+    const out = new Map<string, StepResultText | undefined>();
+    const pick = (raw: string): StepResultText => {
+      const { outputJson, error, reason } = JSON.parse(raw) as StepState;
+      return { outputJson, error, reason };
+    };
     if (stepIds === 'all') {
-      for (const [id, raw] of Object.entries(await this.redis.hgetall(key))) out.set(id, (JSON.parse(raw) as StepState).outputJson);
+      for (const [id, raw] of Object.entries(await this.redis.hgetall(key))) out.set(id, pick(raw));
     } else if (stepIds.length > 0) {
       const raws = await this.redis.hmget(key, ...stepIds);
-      stepIds.forEach((id, i) => out.set(id, raws[i] ? (JSON.parse(raws[i]) as StepState).outputJson : undefined));
+      stepIds.forEach((id, i) => out.set(id, raws[i] ? pick(raws[i]) : undefined));
     }
     return out;
   }
@@ -504,16 +527,40 @@ export class RunStore {
     await this.cmd.responderReleaseLock(this.prefix, resource, token);
   }
 
-  async startCooldown(action: string, resource: string, seconds: number, data: Record<string, unknown>): Promise<void> {
-    if (seconds <= 0) return;
-    await this.redis.set(this.key('cooldown', `${action}:${resource}`), JSON.stringify({ ...data, at: this.now() }), 'EX', Math.ceil(seconds));
+  /**
+   * Claims the cooldown of a scope (a service: one mutating call on it, then `seconds` of quiet)
+   * for `holder` (`runId/stepId`), unless another holder's cooldown runs there; `exempt` lists the
+   * holders this call may follow at once (itself, and the steps of its run it needs). With
+   * `seconds` 0 nothing is claimed and nothing holds.
+   */
+  async claimCooldown(scope: string, holder: string, exempt: readonly string[], seconds: number, data: Record<string, unknown>): Promise<Cooldown | null> {
+    if (seconds <= 0) return null;
+    const [raw, ttl] = (await this.cmd.responderClaimCooldown(
+      this.prefix,
+      scope,
+      JSON.stringify([holder, ...exempt]),
+      Math.ceil(seconds),
+      JSON.stringify({ ...data, holder, at: this.now() }),
+    )) as [string, number];
+    return raw ? { secondsLeft: ttl, data: JSON.parse(raw) as Cooldown['data'] } : null;
   }
 
-  /** The running cooldown, with the seconds left, or null. */
-  async cooldown(action: string, resource: string): Promise<{ secondsLeft: number; data: Record<string, unknown> } | null> {
-    const key = this.key('cooldown', `${action}:${resource}`);
+  /** Restarts a claimed cooldown when the call ends: the quiet time counts from the change. */
+  async restartCooldown(scope: string, holder: string, seconds: number, data: Record<string, unknown>): Promise<void> {
+    if (seconds <= 0) return;
+    await this.redis.set(this.key('cooldown', scope), JSON.stringify({ ...data, holder, at: this.now() }), 'EX', Math.ceil(seconds));
+  }
+
+  /** Gives the scope back when the holder's call did not take effect (nothing changed to wait after). */
+  async releaseCooldown(scope: string, holder: string): Promise<void> {
+    await this.cmd.responderReleaseCooldown(this.prefix, scope, holder);
+  }
+
+  /** The running cooldown of a scope, with the seconds left, or null. */
+  async cooldown(scope: string): Promise<Cooldown | null> {
+    const key = this.key('cooldown', scope);
     const [[, raw], [, ttl]] = (await this.redis.multi().get(key).ttl(key).exec()) as [[null, string | null], [null, number]];
-    return raw ? { secondsLeft: ttl, data: JSON.parse(raw) as Record<string, unknown> } : null;
+    return raw ? { secondsLeft: ttl, data: JSON.parse(raw) as Cooldown['data'] } : null;
   }
 
   async setPaused(paused: boolean, by: string, reason?: string): Promise<boolean> {

@@ -10,7 +10,7 @@ export function loadDir(dir: string, actions: ReadonlyMap<string, ActionDescript
   let catalog: Catalog | undefined;
   const catalogFile = NOT_RUNBOOKS.map((f) => join(dir, f)).find((f) => existsSync(f));
   if (catalogFile) {
-    const parsed = parseCatalog(catalogFile, readFileSync(catalogFile, 'utf8'));
+    const parsed = parseCatalog(catalogFile, readFileSync(catalogFile, 'utf8'), { actions });
     if (parsed.ok) catalog = parsed.value;
     else problems.push(...parsed.problems);
   }

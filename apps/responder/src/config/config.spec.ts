@@ -21,6 +21,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ REDIS_URL: 'localhost:6379' })).toThrow(/REDIS_URL must be a URL such as redis:\/\//);
   });
 
+  it('takes OIDC with issuer, audience and JWKS URL together, and names what is missing', () => {
+    const oidc = { OIDC_ISSUER: 'https://idp.example.com/', OIDC_AUDIENCE: 'responder', OIDC_JWKS_URL: 'https://idp.example.com/jwks.json' };
+    expect(loadConfig(oidc).oidc).toEqual({ issuer: 'https://idp.example.com/', audience: 'responder', jwksUrl: 'https://idp.example.com/jwks.json', userClaim: 'email' });
+    expect(loadConfig({ ...oidc, OIDC_USER_CLAIM: 'preferred_username' }).oidc?.userClaim).toBe('preferred_username');
+    expect(loadConfig({}).oidc).toBeUndefined();
+    expect(() => loadConfig({ OIDC_ISSUER: oidc.OIDC_ISSUER })).toThrow(/OIDC_AUDIENCE is required with OIDC_ISSUER .*OIDC_JWKS_URL is required/);
+    expect(() => loadConfig({ ...oidc, OIDC_JWKS_URL: 'idp/jwks' })).toThrow(/OIDC_JWKS_URL must be a URL/);
+  });
+
   it('never prints a secret, even a malformed one', () => {
     const leaked = 'short-secret';
     for (const name of ['INGEST_API_KEY', 'API_TOKEN', 'SLACK_SIGNING_SECRET']) {

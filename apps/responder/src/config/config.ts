@@ -47,6 +47,10 @@ const schema = z
     SLACK_REMINDER_SECONDS: int(1, 24 * 3600).default(600),
     SLACK_STAKEHOLDER_UPDATE_MINUTES: int(5, 24 * 60).default(30),
     API_TOKEN: secret(16).optional(),
+    OIDC_ISSUER: z.string().min(1).optional(),
+    OIDC_AUDIENCE: z.string().min(1).optional(),
+    OIDC_JWKS_URL: url(/^https?:$/, 'https://login.example.com/.well-known/jwks.json').optional(),
+    OIDC_USER_CLAIM: z.string().min(1).default('email'),
     RESPONDER_MODE: z.enum(['live', 'dry-run'], 'must be live or dry-run').default('live'),
     RESPONDER_ROLE: z.enum(ROLES, `must be one of ${ROLES.join(', ')}`).default('all'),
     LOG_LEVEL: z.enum(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`).default('info'),
@@ -63,6 +67,10 @@ const schema = z
     }
     if ((env.SLACK_APP_TOKEN || env.SLACK_SIGNING_SECRET) && !env.SLACK_BOT_TOKEN) {
       ctx.addIssue({ code: 'custom', path: ['SLACK_BOT_TOKEN'], message: 'is required when SLACK_APP_TOKEN or SLACK_SIGNING_SECRET is set' });
+    }
+    const oidc = ['OIDC_ISSUER', 'OIDC_AUDIENCE', 'OIDC_JWKS_URL'] as const;
+    if (oidc.some((k) => env[k] !== undefined)) {
+      for (const k of oidc) if (env[k] === undefined) ctx.addIssue({ code: 'custom', path: [k], message: `is required with ${oidc.filter((o) => env[o] !== undefined).join(', ')} (OIDC needs all three)` });
     }
   });
 
@@ -90,7 +98,10 @@ export interface AppConfig {
     /** The "next update within" promise of stakeholder updates. */
     stakeholderUpdateMinutes: number;
   };
+  /** The shared bearer token: reads and automation; it cannot approve or reject. */
   apiToken?: string;
+  /** OIDC JWTs from the team's identity provider as per-person credentials; `userClaim` names the catalog user. */
+  oidc?: { issuer: string; audience: string; jwksUrl: string; userClaim: string };
   mode: 'live' | 'dry-run';
   role: Role;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -138,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
         }
       : undefined,
     apiToken: e.API_TOKEN,
+    oidc: e.OIDC_ISSUER && e.OIDC_AUDIENCE && e.OIDC_JWKS_URL ? { issuer: e.OIDC_ISSUER, audience: e.OIDC_AUDIENCE, jwksUrl: e.OIDC_JWKS_URL, userClaim: e.OIDC_USER_CLAIM } : undefined,
     mode: e.RESPONDER_MODE,
     role: e.RESPONDER_ROLE,
     logLevel: e.LOG_LEVEL,

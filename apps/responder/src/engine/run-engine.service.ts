@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
-import { type Action, type ActionContext, type Catalog, type Incident, PermanentActionError } from '@responder/domain';
+import { type Action, type ActionContext, type ActionPlan, type Catalog, type CatalogService, type Incident, PermanentActionError, autonomyOf } from '@responder/domain';
 import {
   type Runbook,
   type RunbookStep,
@@ -28,6 +28,7 @@ import {
   type RunRecord,
   type RunStatus,
   type StepMove,
+  type StepResultText,
   type StepStart,
   type StepState,
   type StepStatusMap,
@@ -89,6 +90,8 @@ interface Graph {
   dependents: Map<string, RunbookStep[]>;
   /** Steps whose failure the run continues past (on_failure: continue). */
   continueOnFailure: string[];
+  /** Every step each step needs, directly or through its needs: the steps the runbook sequences before it. */
+  ancestors: Map<string, Set<string>>;
 }
 
 /**
@@ -196,6 +199,11 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
         await new Promise((resolve) => setTimeout(resolve, delay).unref());
       }
     }
+  }
+
+  /** `live`, or `dry-run`: mutating steps are planned and reported (status dry-run), never called. */
+  get mode(): AppConfig['mode'] {
+    return this.config.mode;
   }
 
   get hasRunbooks(): boolean {
@@ -326,13 +334,25 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       const context = toRun.length > 0 ? await this.contextFor(run, toRun, statuses) : null;
       // Ready steps are moved together, in one call. Another pass is needed only when one settled
       // without running (skipped, or failed to plan): its dependents may be ready.
-      const planned = this.plan(ready, context);
+      const planned = this.plan(ready, context).map((p) => this.afterDryRun(runbook, p, statuses));
       if (planned.length === 0) return;
       const result = await this.runs.moveSteps(run.id, planned.map((p) => p.move));
       await this.afterMoves(run, planned, result.applied);
       if (!planned.some((p) => p.settles)) return;
       ({ statuses, runStatus } = result);
     }
+  }
+
+  /**
+   * A step skipped after a dry-run step it (transitively) needs says so: it was skipped because
+   * that change was never made, not because production answered.
+   */
+  private afterDryRun(runbook: Runbook, planned: Planned, statuses: StepStatusMap): Planned {
+    if (planned.move.patch.status !== 'skipped' || this.config.mode !== 'dry-run') return planned;
+    const dry = [...(this.graph(runbook).ancestors.get(planned.step.id) ?? [])].filter((id) => statuses[id] === 'dry-run');
+    if (dry.length === 0) return planned;
+    const reason = `dry run: ${dry.join(', ')} ${dry.length === 1 ? 'was' : 'were'} not really done (nothing changed in production), so this step has nothing to follow; ${String(planned.move.patch.reason)}`;
+    return { ...planned, move: { ...planned.move, patch: { ...planned.move.patch, reason }, event: stepEvent('step.skipped', { reason }) } };
   }
 
   /** The moves of ready steps; a step to run is left out when there is no context (its incident is gone). */
@@ -355,22 +375,29 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
    */
   private prepare(step: RunbookStep, context: Record<string, unknown>, at = typeof context.now === 'string' ? context.now : now()): Planned {
     const from: StepMove['from'] = ['pending'];
+    const skip = (reason: string): Planned => ({ step, settles: true, move: { stepId: step.id, from, patch: { status: 'skipped', reason, finishedAt: at }, event: stepEvent('step.skipped', { reason }) } });
+    // The catalog's word on a mutating action comes before the runbook's: a denied or `off` action
+    // is never proposed, whatever its `when` or approval say.
+    const autonomy = step.mutating ? autonomyOf(context.service as CatalogService | null, step.action) : null;
+    if (autonomy?.denied) return skip(autonomy.why);
+    if (autonomy?.level === 'off') return skip(`${autonomy.why}: never proposed`);
     let params: Record<string, unknown>;
-    let plan: { summary: string; resource?: string } | undefined;
+    let plan: ActionPlan | undefined;
     try {
       const when = checkWhen(step, context);
-      if (!when.run) {
-        return { step, settles: true, move: { stepId: step.id, from, patch: { status: 'skipped', reason: when.reason, finishedAt: at }, event: stepEvent('step.skipped', { reason: when.reason }) } };
-      }
+      if (!when.run) return skip(when.reason);
       params = renderParams(step, context);
       if (step.mutating) plan = this.action(step).plan(params);
     } catch (err) {
       const error = `could not plan: ${(err as Error).message}`;
       return { step, settles: true, move: { stepId: step.id, from, patch: { status: 'failed', error, finishedAt: at }, event: stepEvent('step.failed', { error }) } };
     }
+    // A call that would change nothing is not put to people to approve.
+    if (plan?.nothingToDo) return skip(`nothing to do: ${plan.nothingToDo}`);
     const { json, hash } = paramsText(step, params);
     const base = { paramsJson: json, paramsHash: hash, plan: plan?.summary, resource: plan?.resource };
-    if (!step.mutating || step.approval.kind === 'none') {
+    const level = autonomy?.level ?? 'auto';
+    if (!step.mutating || (step.approval.kind === 'none' && level === 'auto')) {
       const approval = step.mutating ? 'not_required' : undefined;
       return {
         step,
@@ -379,7 +406,7 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
         move: { stepId: step.id, from, patch: { ...base, status: 'queued', approval, queuedAt: at }, event: stepEvent('step.queued', { action: step.action, params, plan: plan?.summary }) },
       };
     }
-    if (policyGrants(step, context)) {
+    if (level === 'auto' && policyGrants(step, context)) {
       const policy = step.approval.kind === 'policy' ? step.approval.name : '';
       return {
         step,
@@ -393,6 +420,13 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
         },
       };
     }
+    // Why people are asked, for the plan shown in the API and Slack.
+    const why =
+      level === 'ask'
+        ? `${autonomy!.why}: a person approves`
+        : step.approval.kind === 'policy'
+          ? `policy ${step.approval.name} does not hold${step.approval.description ? ` (${step.approval.description})` : ''}`
+          : 'the runbook requires approval';
     return {
       step,
       settles: false,
@@ -400,11 +434,12 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       move: {
         stepId: step.id,
         from,
-        patch: { ...base, status: 'awaiting_approval', approval: 'pending', approvals: [], approversNeeded: step.twoPerson ? 2 : 1, requestedAt: at },
+        patch: { ...base, status: 'awaiting_approval', approval: 'pending', approvalWhy: why, approvals: [], approversNeeded: step.twoPerson ? 2 : 1, requestedAt: at },
         event: stepEvent('approval.requested', {
           plan: plan?.summary,
           params,
           paramsHash: base.paramsHash,
+          why,
           approvers: this.approverGroups(step, (context.service as { name?: string } | null)?.name ?? null),
           twoPerson: step.twoPerson,
         }),
@@ -680,11 +715,22 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   private succeeded(run: RunHead, runbook: Runbook, step: RunbookStep, result: StepResult): { move: StepMove; speculated: Planned[] } {
     const outputJson = JSON.stringify(result.output);
     const at = now();
+    if (result.dryRun) {
+      // Its own status, not a success: nothing changed, and what needs a real change must not follow
+      // (its dependents are decided by advanceFrom, which says so when it skips them).
+      const move: StepMove = {
+        stepId: step.id,
+        from: ['running'],
+        patch: { status: 'dry-run', outputJson, summary: result.summary, dryRun: true, finishedAt: at },
+        event: stepEvent('step.dry-run', { action: step.action, summary: result.summary, output: result.output }),
+      };
+      return { move, speculated: [] };
+    }
     const move: StepMove = {
       stepId: step.id,
       from: ['running'],
-      patch: { status: 'succeeded', outputJson, summary: result.summary, dryRun: result.dryRun, finishedAt: at },
-      event: stepEvent('step.succeeded', { action: step.action, summary: result.summary, output: result.output, dryRun: result.dryRun }),
+      patch: { status: 'succeeded', outputJson, summary: result.summary, finishedAt: at },
+      event: stepEvent('step.succeeded', { action: step.action, summary: result.summary, output: result.output }),
     };
     // A note goes on the timeline right after its step's success, before what follows it.
     return { move, speculated: step.action === 'note' ? [] : this.speculate(run, runbook, step, outputJson, at) };
@@ -714,7 +760,7 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     const moves = [last, ...speculated.map((p) => p.move)];
     const step = graph.byId.get(last.stepId);
     // The success of a step no other waits for may be the run's last: the same call ends the run.
-    const endsRun = step !== undefined && last.patch.status === 'succeeded' && isSink(graph, step);
+    const endsRun = step !== undefined && (last.patch.status === 'succeeded' || last.patch.status === 'dry-run') && isSink(graph, step);
     const send = (): Promise<FinishResult> => {
       if (step && this.allDependents(graph, step, speculated)) return this.runs.finishStep(run.id, moves, graph.continueOnFailure);
       if (endsRun) return this.runs.moveStepsAndFinishRun(run.id, moves, graph.continueOnFailure);
@@ -812,10 +858,23 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       return { output: { dryRun: true, wouldCall: state.plan, params }, summary: `dry run: would ${state.plan ?? step.action}`, dryRun: true };
     }
     const ledgerKey = `${run.id}:${step.id}`;
-    if ((await this.runs.ledger(ledgerKey)).state === undefined) {
-      const cooldown = await this.runs.cooldown(step.action, resource);
-      if (cooldown) {
-        const reason = `cooldown: ${step.action} ran on ${resource} at ${String(cooldown.data.at)}; ${cooldown.secondsLeft}s left`;
+    const holder = `${run.id}/${step.id}`;
+    const service = run.service || (await this.incidents.get(run.incidentId))?.service || null;
+    // One cooldown per service, whatever the action and resource (an unrouted incident has no
+    // catalog limits: its scope is the resource, with no cooldown).
+    const scope = service ? `service:${service}` : resource;
+    const cooldownMinutes = service ? (this.catalog.services[service]?.limits.cooldownMinutes ?? 0) : 0;
+    const cooldownData = { action: step.action, resource, runId: run.id, step: step.id, incidentId: run.incidentId };
+    const ledgerState = (await this.runs.ledger(ledgerKey)).state;
+    // A step resumed after it called (calling, done) reconciles whatever the cooldown says; one
+    // that only recorded its intent never called, so it claims again like a first attempt.
+    if (ledgerState === undefined || ledgerState === 'failed' || ledgerState === 'intent') {
+      const exempt = [...(this.graphOf(run.runbook)?.ancestors.get(step.id) ?? [])].map((id) => `${run.id}/${id}`);
+      const held = await this.runs.claimCooldown(scope, holder, exempt, cooldownMinutes * 60, cooldownData);
+      if (held) {
+        const d = held.data;
+        const what = d.runId === run.id ? `step ${String(d.step)} of this run` : `step ${String(d.step)} of incident ${String(d.incidentId)}`;
+        const reason = `cooldown: ${String(d.action)} (${what}) changed service ${service} at ${d.at}; ${held.secondsLeft}s left of ${cooldownMinutes} min before another mutating action on it`;
         await this.runs.transition(run.id, step.id, ['running'], { status: 'skipped', reason, finishedAt: now() }, stepEvent('step.skipped', { reason }));
         return 'skipped';
       }
@@ -829,13 +888,18 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
         reason: 'an earlier attempt stopped before it called the action: the call was not made; calling it now',
       });
     }
-    const result =
-      begin.kind === 'reconcile'
-        ? await this.reconcile(run, step, action, params, ledgerKey, begin.attempt)
-        : await this.callOnce(run, step, action, params, ledgerKey, begin.attempt);
-    const incident = await this.incidents.get(run.incidentId);
-    const cooldownMinutes = incident?.service ? (this.catalog.services[incident.service]?.limits.cooldownMinutes ?? 0) : 0;
-    await this.runs.startCooldown(step.action, resource, cooldownMinutes * 60, { runId: run.id, step: step.id });
+    let result;
+    try {
+      result =
+        begin.kind === 'reconcile'
+          ? await this.reconcile(run, step, action, params, ledgerKey, begin.attempt)
+          : await this.callOnce(run, step, action, params, ledgerKey, begin.attempt);
+    } catch (err) {
+      // A call that did not take effect changed nothing to wait after.
+      if (err instanceof PermanentActionError || (err as { notApplied?: boolean }).notApplied === true) await this.runs.releaseCooldown(scope, holder);
+      throw err;
+    }
+    await this.runs.restartCooldown(scope, holder, cooldownMinutes * 60, cooldownData);
     return result;
   }
 
@@ -960,6 +1024,7 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
         byId: new Map(runbook.steps.map((s) => [s.id, s])),
         dependents,
         continueOnFailure: runbook.steps.filter((s) => s.onFailure === 'continue').map((s) => s.id),
+        ancestors: ancestorsOf(runbook),
       };
       this.graphs.set(runbook, graph);
     }
@@ -988,9 +1053,9 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     return this.contextOf(incident, JSON.parse(run.inputsJson) as Record<string, unknown>, statuses, outputJson);
   }
 
-  private contextOf(incident: Incident, inputs: Record<string, unknown>, statuses: StepStatusMap, outputJson: Map<string, string | undefined>): Record<string, unknown> {
+  private contextOf(incident: Incident, inputs: Record<string, unknown>, statuses: StepStatusMap, results: Map<string, StepResultText | undefined>): Record<string, unknown> {
     const steps: Record<string, StepContext> = {};
-    for (const [id, status] of Object.entries(statuses)) steps[id] = outputJson.has(id) ? lazyStepContext(status, outputJson.get(id)) : { status };
+    for (const [id, status] of Object.entries(statuses)) steps[id] = results.has(id) ? lazyStepContext(status, results.get(id)?.outputJson, results.get(id)) : { status };
     const service = incident.service ? (this.catalog.services[incident.service] ?? null) : null;
     return buildContext({ incident, service, inputs, steps, mode: this.config.mode, now: new Date() });
   }
@@ -1001,10 +1066,10 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     const incident = readsIncident ? await this.incidents.get(run.incidentId) : incidentStub(run.incidentId, run.service || null);
     if (!incident) return null;
     const statuses: StepStatusMap = {};
-    const outputs = new Map<string, string | undefined>();
+    const outputs = new Map<string, StepResultText | undefined>();
     for (const [id, s] of Object.entries(run.steps)) {
       statuses[id] = s.status;
-      outputs.set(id, s.outputJson);
+      outputs.set(id, { outputJson: s.outputJson, error: s.error, reason: s.reason });
     }
     return this.contextOf(incident, JSON.parse(run.inputsJson) as Record<string, unknown>, statuses, outputs);
   }
@@ -1018,6 +1083,22 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   approverGroups(step: RunbookStep, service: string | null): string[] {
     return step.approvers ?? (service ? (this.catalog.services[service]?.approvers ?? []) : []);
   }
+}
+
+function ancestorsOf(runbook: Runbook): Map<string, Set<string>> {
+  const byId = new Map(runbook.steps.map((s) => [s.id, s]));
+  const out = new Map<string, Set<string>>();
+  for (const step of runbook.steps) {
+    const seen = new Set<string>();
+    const todo = [...step.needs];
+    for (let id = todo.pop(); id !== undefined; id = todo.pop()) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      todo.push(...(byId.get(id)?.needs ?? []));
+    }
+    out.set(step.id, seen);
+  }
+  return out;
 }
 
 /** A step no other step needs. */
@@ -1071,10 +1152,15 @@ function decidableAfter(dependent: RunbookStep, finished: string): boolean {
   return ok;
 }
 
-/** A step's status and output for expressions; the output is parsed only if an expression reads it. */
-function lazyStepContext(status: StepContext['status'], outputJson: string | undefined): StepContext {
+/**
+ * A step's status and output for expressions (and its error or skip reason, when it has one); the
+ * output is parsed only if an expression reads it.
+ */
+function lazyStepContext(status: StepContext['status'], outputJson: string | undefined, why?: { error?: string; reason?: string }): StepContext {
   let parsed: Record<string, unknown> | undefined;
   const context = { status } as StepContext;
+  if (why?.error !== undefined) context.error = why.error;
+  if (why?.reason !== undefined) context.reason = why.reason;
   Object.defineProperty(context, 'output', {
     enumerable: true,
     get: () => (parsed ??= outputJson ? (JSON.parse(outputJson) as Record<string, unknown>) : undefined),

@@ -5,12 +5,16 @@ import type { MetricsService } from '../metrics/metrics.service';
 /** EventBridge's limit for one event; a larger body cannot be a real delivery. */
 export const MAX_EVENT_BYTES = 256 * 1024;
 
+/** What the intake accepts: JSON (EventBridge's API destinations send application/json; charset=utf-8). */
+export const JSON_TYPES = ['application/json', 'application/*+json'];
+
 /**
- * Body parsing, set up before Nest's routes. The EventBridge route parses JSON whatever the
- * content type says; parse failures become a JSON 400 and oversized bodies a 413, never a 500.
+ * Body parsing, set up before Nest's routes. Only JSON bodies are parsed (the intake answers 415 to
+ * anything else, after its key check); parse failures become a JSON 400 and oversized bodies a 413,
+ * never a 500.
  */
 export function configureBodyParsing(app: INestApplication, metrics: MetricsService): void {
-  app.use('/events', json({ limit: MAX_EVENT_BYTES, type: () => true, strict: false }));
+  app.use('/events', json({ limit: MAX_EVENT_BYTES, type: JSON_TYPES, strict: false }));
   app.use(json({ limit: MAX_EVENT_BYTES }));
   app.use((err: BodyParserError, req: Request, res: Response, next: NextFunction) => {
     if (!err || typeof err.type !== 'string') return next(err);

@@ -1,10 +1,13 @@
 import { BadRequestException, Body, Controller, Get, Header, NotFoundException, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { type Verdict, latestVerdict } from '@responder/diagnosis';
 import { type RcaModel, buildRca, loadRcaInput, redactDeep, renderRca } from '@responder/rca';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { INCIDENT_STATUSES, type Incident, type TimelineEntry, problemsToText, toProblems } from '@responder/domain';
 import { IncidentStore, RunStore, type RunRecord } from '@responder/store';
 import { RunEngine } from '../engine/run-engine.service';
 import { BearerTokenGuard } from '../http/bearer-token.guard';
+import { schemaOf } from '../http/openapi-schema';
 import { NotesService, noteFields } from './notes.service';
 
 const listQuery = z
@@ -37,6 +40,8 @@ function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S>
  * text that may carry a token or a password (an error message with a DSN in it), and an API answer
  * ends up in terminals, tickets and chat as easily as the RCA does.
  */
+@ApiTags('incidents')
+@ApiBearerAuth()
 @Controller('incidents')
 @UseGuards(BearerTokenGuard)
 export class IncidentsController {
@@ -49,6 +54,14 @@ export class IncidentsController {
 
   /** Newest first. Filters: status, service, unrouted=true; pages with limit and offset. */
   @Get()
+  @ApiOperation({ summary: 'Incidents, newest first' })
+  @ApiQuery({ name: 'status', required: false, enum: INCIDENT_STATUSES })
+  @ApiQuery({ name: 'service', required: false, description: 'a catalog service (not with unrouted=true)' })
+  @ApiQuery({ name: 'unrouted', required: false, enum: ['true', 'false'] })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } })
+  @ApiQuery({ name: 'offset', required: false, schema: { type: 'integer', minimum: 0, default: 0 } })
+  @ApiResponse({ status: 200, description: '`{ items, total, limit, offset, nextOffset }`' })
+  @ApiResponse({ status: 400, description: 'a bad query, naming the field' })
   async list(@Query() query: unknown): Promise<{ items: Incident[]; total: number; limit: number; offset: number; nextOffset: number | null }> {
     const q = parseQuery(listQuery, query);
     if (q.unrouted && q.service) throw new BadRequestException('bad query: service and unrouted=true exclude each other');
@@ -65,6 +78,10 @@ export class IncidentsController {
 
   /** The RCA draft of the incident as markdown (open or resolved), from its timeline and runs. */
   @Get(':id/rca.md')
+  @ApiOperation({ summary: 'The RCA of the incident as markdown (open or resolved)' })
+  @ApiProduces('text/markdown')
+  @ApiResponse({ status: 200, description: 'the document' })
+  @ApiResponse({ status: 404, description: 'no such incident' })
   @Header('Content-Type', 'text/markdown; charset=utf-8')
   async rca(@Param('id') id: string): Promise<string> {
     const input = await loadRcaInput(this.store, this.runs, id);
@@ -74,6 +91,9 @@ export class IncidentsController {
 
   /** The same RCA as rca.md, as data for other tools (one model renders both). */
   @Get(':id/rca.json')
+  @ApiOperation({ summary: 'The same RCA as data (one model renders both)' })
+  @ApiResponse({ status: 200, description: 'the RCA model, with the verdict' })
+  @ApiResponse({ status: 404, description: 'no such incident' })
   async rcaJson(@Param('id') id: string): Promise<RcaModel> {
     const input = await loadRcaInput(this.store, this.runs, id);
     if (!input) throw new NotFoundException(`no incident ${id}`);
@@ -82,6 +102,10 @@ export class IncidentsController {
 
   /** A note from a person on the incident's timeline (open or resolved); 201 with the entry. */
   @Post(':id/notes')
+  @ApiOperation({ summary: "A person's note on the incident's timeline" })
+  @ApiBody({ schema: schemaOf(noteBody) })
+  @ApiResponse({ status: 201, description: 'the timeline entry `{ id, at, type: "note", data }`' })
+  @ApiResponse({ status: 404, description: 'no such incident' })
   async addNote(@Param('id') id: string, @Body() body: unknown): Promise<TimelineEntry> {
     const result = noteBody.safeParse(body ?? {}, { reportInput: true });
     if (!result.success) throw new BadRequestException(`bad body: ${problemsToText(toProblems(result.error))}`);
@@ -90,17 +114,31 @@ export class IncidentsController {
     return redactDeep(entry);
   }
 
-  /** The incident, its alarms, and its runs: each step's status, timings, approval and output. */
+  /**
+   * The incident, its mode (`dry-run`: nothing is changed), its alarms, the verdict (the latest
+   * `diagnose` output, null before one) and its runs: each step's status, timings, approval and output.
+   */
   @Get(':id')
-  async get(@Param('id') id: string): Promise<Incident & { runs: RunView[] }> {
+  @ApiOperation({ summary: "The incident, its alarms, its runs (each step's status, plan, approval, output), the verdict and the mode" })
+  @ApiResponse({ status: 200, description: 'the incident with `runs`, `verdict` (the latest diagnose output, or null) and `mode` (live or dry-run)' })
+  @ApiResponse({ status: 404, description: 'no such incident' })
+  async get(@Param('id') id: string): Promise<Incident & { mode: 'live' | 'dry-run'; verdict: Verdict | null; runs: RunView[] }> {
     const incident = await this.store.get(id);
     if (!incident) throw new NotFoundException(`no incident ${id}`);
     const runs = await this.runs.runsOfIncident(id);
-    return redactDeep({ ...incident, runs: runs.map((r) => runView(r, this.engine.runbook(r.runbook)?.steps.map((s) => s.id) ?? [])) });
+    const verdict = latestVerdict(
+      runs.flatMap((r) => Object.values(r.steps).map((s) => ({ action: s.action, status: s.status, finishedAt: s.finishedAt, output: () => (s.outputJson ? (JSON.parse(s.outputJson) as unknown) : undefined) }))),
+    );
+    return redactDeep({ ...incident, mode: this.engine.mode, verdict, runs: runs.map((r) => runView(r, this.engine.runbook(r.runbook)?.steps.map((s) => s.id) ?? [])) });
   }
 
   /** In order of recording; `after` (an entry id) and `limit` page through a long one. */
   @Get(':id/timeline')
+  @ApiOperation({ summary: "The incident's timeline, in order of recording" })
+  @ApiQuery({ name: 'after', required: false, description: 'a timeline entry id such as 1732291480123-0' })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000 } })
+  @ApiResponse({ status: 200, description: '`{ incidentId, items: [{ id, at, type, data }] }`' })
+  @ApiResponse({ status: 404, description: 'no such incident' })
   async timeline(@Param('id') id: string, @Query() query: unknown): Promise<{ incidentId: string; items: TimelineEntry[] }> {
     const q = parseQuery(timelineQuery, query);
     if (!(await this.store.get(id))) throw new NotFoundException(`no incident ${id}`);

@@ -1,5 +1,5 @@
 import { BadRequestException, Inject, Injectable, Logger } from '@nestjs/common';
-import { type AlarmEvent, type InputProblem, type Parsed, CatalogMatcher, type Catalog, parseAlarmEvent, problemsToText } from '@responder/domain';
+import { ALARM_DETAIL_TYPE, type AlarmEvent, type InputProblem, type Parsed, CatalogMatcher, type Catalog, parseAlarmEvent, problemsToText } from '@responder/domain';
 import { IncidentStore, type IngestOutcome, type IngestResult } from '@responder/store';
 import { RunEngine } from '../engine/run-engine.service';
 import { MetricsService } from '../metrics/metrics.service';
@@ -7,6 +7,13 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG, CATALOG } from '../tokens';
 
 export type IntakeSource = 'http' | 'sqs';
+
+/** An event of another type (an alarm configuration change, an ECS event...): not an error, not stored. */
+export interface IgnoredEvent {
+  incidentId: null;
+  deduplicated: false;
+  outcome: 'ignored';
+}
 
 /** A 400 whose body lists each problem: which field, what was expected. */
 export class InvalidEventError extends BadRequestException {
@@ -35,9 +42,17 @@ export class AlarmIntakeService {
   }
 
   /** Throws InvalidEventError for a malformed event; store errors propagate (the caller retries). */
-  async receive(body: unknown, source: IntakeSource): Promise<IngestResult> {
+  async receive(body: unknown, source: IntakeSource): Promise<IngestResult | IgnoredEvent> {
     const stop = this.metrics.intakeDuration.startTimer({ source });
     this.metrics.eventsReceived.inc({ source });
+    const detailType = otherDetailType(body);
+    if (detailType !== null) {
+      // A broad EventBridge rule sends these too: a 4xx would pile them up as failed deliveries.
+      this.metrics.eventsIgnored.inc({ source });
+      stop({ outcome: 'ignored' });
+      this.logger.debug({ detailType: detailType.slice(0, 100), source }, 'event of another type ignored');
+      return { incidentId: null, deduplicated: false, outcome: 'ignored' };
+    }
     const parsed = accountAllowed(parseAlarmEvent(body), this.config.alarmAccounts);
     if (!parsed.ok) {
       this.metrics.eventsRejected.inc({ source, reason: 'invalid' });
@@ -103,6 +118,13 @@ function accountAllowed(parsed: Parsed<AlarmEvent>, accounts: string[] | undefin
   if (!accounts.includes(parsed.value.account)) problems.push({ path: 'account', message: `${parsed.value.account} is not an account this Responder serves (ALARM_ACCOUNTS)` });
   else if (!accounts.includes(arnAccount)) problems.push({ path: 'resources', message: `${arnAccount} is not an account this Responder serves (ALARM_ACCOUNTS)` });
   return problems.length > 0 ? { ok: false, problems } : parsed;
+}
+
+/** The event's `detail-type` when it is a string other than an alarm state change; null otherwise. */
+function otherDetailType(body: unknown): string | null {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
+  const detailType = (body as Record<string, unknown>)['detail-type'];
+  return typeof detailType === 'string' && detailType !== ALARM_DETAIL_TYPE ? detailType : null;
 }
 
 /** Whether an alarm with this outcome can start a runbook: it opened an incident or joined one. */

@@ -14,8 +14,14 @@ export class MetricsService {
   });
   readonly eventsRejected = new Counter({
     name: 'responder_events_rejected_total',
-    help: 'Alarm events rejected, by source and reason (unauthorized, invalid, malformed_json, too_large, unavailable)',
+    help: 'Alarm events rejected, by source and reason (unauthorized, unsupported_media_type, invalid, malformed_json, too_large, unavailable)',
     labelNames: ['source', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly eventsIgnored = new Counter({
+    name: 'responder_events_ignored_total',
+    help: 'Events of another detail-type than "CloudWatch Alarm State Change" (a broad EventBridge rule), answered 202 and not stored',
+    labelNames: ['source'] as const,
     registers: [this.registry],
   });
   readonly eventsDeduplicated = new Counter({

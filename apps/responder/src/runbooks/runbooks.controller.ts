@@ -1,7 +1,9 @@
 import { BadRequestException, Body, Controller, HttpException, HttpStatus, NotFoundException, Param, Post, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { problemsToText, toProblems } from '@responder/domain';
 import { BearerTokenGuard } from '../http/bearer-token.guard';
+import { schemaOf } from '../http/openapi-schema';
 import { ManualRunService } from './manual-run.service';
 
 const runBody = z
@@ -12,6 +14,8 @@ const runBody = z
   })
   .strict();
 
+@ApiTags('runbooks')
+@ApiBearerAuth()
 @Controller('runbooks')
 @UseGuards(BearerTokenGuard)
 export class RunbooksController {
@@ -19,6 +23,11 @@ export class RunbooksController {
 
   /** A manual run of a runbook for a service: 201 `{ incidentId, runId }`. */
   @Post(':name/run')
+  @ApiOperation({ summary: "A manual run of a runbook for a catalog service, on the service's open incident or a new one" })
+  @ApiBody({ schema: schemaOf(runBody) })
+  @ApiResponse({ status: 201, description: '`{ incidentId, runId, incidentOpened }`' })
+  @ApiResponse({ status: 404, description: 'an unknown runbook or service' })
+  @ApiResponse({ status: 409, description: '`{ code: "already_running", incidentId, runId }`' })
   async run(@Param('name') name: string, @Body() body: unknown): Promise<{ incidentId: string; runId: string; incidentOpened: boolean }> {
     const parsed = runBody.safeParse(body ?? {}, { reportInput: true });
     if (!parsed.success) throw new BadRequestException(`bad body: ${problemsToText(toProblems(parsed.error))}`);

@@ -67,6 +67,7 @@ export class IncidentViewLoader {
         approvedBy: s.approvedBy,
         approvals: (s.approvals ?? []).map((a) => ({ by: a.by, at: a.at })),
         approversNeeded: s.approversNeeded ?? 1,
+        approvalWhy: s.approvalWhy,
         approvers: {
           slackUsers: [...new Set(groups.flatMap((g) => this.catalog.approverGroups[g]?.slackUsers ?? []))],
           slackUserGroups: [...new Set(groups.flatMap((g) => this.catalog.approverGroups[g]?.slackUserGroup ?? []))],

@@ -37,7 +37,7 @@ export class SlackBolt implements OnApplicationBootstrap, OnApplicationShutdown 
     registerApprovalButtons(this.app, handlers, logger);
     registerIncidentCommand(this.app, handlers);
     this.app.error(async (error) => {
-      this.logger.error(`Slack listener failed: ${error.message}`);
+      this.logger.error({ errors: boltErrorCauses(error).map((e) => ({ message: e.message, stack: e.stack })) }, `Slack listener failed: ${boltErrorText(error)}`);
       return Promise.resolve();
     });
   }
@@ -77,6 +77,24 @@ export function refuseFutureSlackRequests(logger: Logger, toleranceSec = 5 * 60)
     }
     next();
   };
+}
+
+/**
+ * The errors behind one Bolt error: Bolt wraps several failed listeners (or middleware) in a
+ * MultipleListenerError whose message says only "Multiple errors occurred", and one in an
+ * UnknownError; what failed is in `originals` / `original`.
+ */
+export function boltErrorCauses(error: Error & { original?: unknown; originals?: unknown }): Error[] {
+  const nested = Array.isArray(error.originals) ? (error.originals as unknown[]) : error.original !== undefined ? [error.original] : [];
+  const causes = nested.flatMap((e) => (e instanceof Error ? boltErrorCauses(e) : [new Error(String(e))]));
+  return causes.length > 0 ? causes : [error];
+}
+
+/** One line naming every error inside a Bolt error. */
+export function boltErrorText(error: Error & { original?: unknown; originals?: unknown }): string {
+  const causes = boltErrorCauses(error);
+  if (causes.length === 1 && causes[0] === error) return error.message;
+  return `${causes.length} error${causes.length === 1 ? '' : 's'}: ${causes.map((e, i) => `(${i + 1}) ${e.message}`).join('; ')}`;
 }
 
 /** Bolt logs plain strings: forward them to the service's logger (pino, with redaction). */

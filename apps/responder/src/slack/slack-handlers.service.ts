@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Catalog } from '@responder/domain';
 import { loadRcaInput, renderRca } from '@responder/rca';
 import { type ApprovalClick, type IncidentCommand, type Reply, type SlackHandlers, commandHelpMessage, incidentListMessage, incidentStatusMessage } from '@responder/slack';
@@ -8,6 +8,7 @@ import { AutomationService } from '../engine/automation.service';
 import { NOTE_MAX_CHARS, NotesService } from '../incidents/notes.service';
 import { ManualRunService } from '../runbooks/manual-run.service';
 import { CATALOG } from '../tokens';
+import { ClickInbox, type InboxClick } from './click-inbox';
 import { IncidentViewLoader } from './incident-view.loader';
 import { SlackOutbox } from './slack-outbox';
 
@@ -20,7 +21,7 @@ const RCA_PREVIEW_CHARS = 2800;
  * Refusals are told only to the clicking user (ephemeral) and logged.
  */
 @Injectable()
-export class SlackHandlersService implements SlackHandlers {
+export class SlackHandlersService implements SlackHandlers, OnApplicationBootstrap {
   private readonly logger = new Logger('SlackHandlers');
 
   constructor(
@@ -32,10 +33,19 @@ export class SlackHandlersService implements SlackHandlers {
     private readonly outbox: SlackOutbox,
     private readonly notes: NotesService,
     private readonly manualRuns: ManualRunService,
+    private readonly inbox: ClickInbox,
     @Inject(CATALOG) private readonly catalog: Catalog,
   ) {}
 
-  async approvalClicked(click: ApprovalClick): Promise<void> {
+  onApplicationBootstrap(): void {
+    this.inbox.startWorker((click) => this.approvalClicked(click));
+  }
+
+  async clickReceived(click: ApprovalClick, clickId: string): Promise<void> {
+    await this.inbox.add(click, clickId);
+  }
+
+  async approvalClicked(click: InboxClick): Promise<void> {
     const { incidentId, runId, step, paramsHash } = click.value;
     const run = await this.runs.getRunStep(runId, step);
     let answer: ApprovalAnswer;
@@ -47,6 +57,11 @@ export class SlackHandlersService implements SlackHandlers {
         click.verb === 'approve'
           ? await this.approvals.approve(incidentId, ref, { approver: click.userId, paramsHash })
           : await this.approvals.reject(incidentId, ref, { approver: click.userId, reason: 'rejected in Slack' });
+    }
+    // Run again after a crash: "already approved / decided" is this click's own earlier pass.
+    if (click.replayed && !answer.ok && (answer.code === 'duplicate' || answer.code === 'not_pending')) {
+      this.logger.log({ incidentId, runId, step, user: click.userId }, `Slack ${click.verb} of ${step} by ${click.userId} replayed after a restart: already applied`);
+      return;
     }
     const text = clickAnswerText(click, answer);
     if (!answer.ok) this.logger.warn({ incidentId, runId, step, user: click.userId, code: answer.code }, `Slack ${click.verb} of ${step} by ${click.userId} refused: ${answer.message}`);

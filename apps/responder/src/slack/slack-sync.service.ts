@@ -24,8 +24,8 @@ import { APP_CONFIG, REDIS } from '../tokens';
 import { IncidentViewLoader } from './incident-view.loader';
 import { RetryLater, type SlackJob, SlackOutbox } from './slack-outbox';
 
-const FINISHED = new Set(['succeeded', 'failed']);
-const DECIDED = new Set(['queued', 'running', 'succeeded', 'failed', 'rejected', 'timed_out', 'cancelled']);
+const FINISHED = new Set(['succeeded', 'dry-run', 'failed']);
+const DECIDED = new Set(['queued', 'running', 'succeeded', 'dry-run', 'failed', 'rejected', 'timed_out', 'cancelled']);
 
 /** The approval request posted for a step: where, for which plan, and what it last showed. */
 interface PostedApproval {

@@ -3,6 +3,7 @@ import { SlackWeb } from '@responder/slack';
 import { type AppConfig, runsWorkers } from '../config/config';
 import { APPROVER_DIRECTORY, type ApproverDirectory } from '../engine/approver-directory';
 import { APP_CONFIG } from '../tokens';
+import { ClickInbox } from './click-inbox';
 import { IncidentViewLoader } from './incident-view.loader';
 import { SlackBolt } from './slack-bolt';
 import { SlackHandlersService } from './slack-handlers.service';
@@ -38,6 +39,7 @@ function userGroupDirectory(web: SlackWeb): ApproverDirectory {
     SlackOutbox,
     SlackSync,
     SlackReporter,
+    ClickInbox,
     SlackHandlersService,
     SlackBolt,
   ],

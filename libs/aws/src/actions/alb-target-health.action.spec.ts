@@ -107,6 +107,10 @@ describe('alb.target-health with a mocked ELBv2 client', () => {
 
     const result = await action.run({ target_groups: [BLUE, GREEN] }, ctx());
     const output = result.output as AlbTargetHealthOutput;
+    expect(output.targetGroups.map((g) => g.link)).toEqual([
+      `https://us-east-1.console.aws.amazon.com/ec2/home?region=us-east-1#TargetGroup:targetGroupArn=${BLUE}`,
+      `https://us-east-1.console.aws.amazon.com/ec2/home?region=us-east-1#TargetGroup:targetGroupArn=${GREEN}`,
+    ]);
 
     expect(result.summary).toBe('3 of 6 targets unhealthy in checkout-blue: Target.ResponseCodeMismatch ×2, Elb.InitialHealthChecking ×1, Target.Timeout ×1; no targets in checkout-green');
     expect(output).toMatchObject({ unhealthy: 3, healthy: 2, total: 6, reasons: { 'Target.ResponseCodeMismatch': 2, 'Target.Timeout': 1, 'Elb.InitialHealthChecking': 1 } });

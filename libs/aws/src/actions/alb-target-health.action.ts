@@ -6,6 +6,7 @@ import {
   type TargetGroupDescription,
   type TargetHealthDescription,
 } from '../elbv2.adapter';
+import { targetGroupLink } from '../console-links';
 
 /**
  * `alb.target-health`: the first thing on-call looks at when a service behind the ALB goes down.
@@ -71,6 +72,8 @@ export type TargetGroupHealth = {
   targetsNotHealthy: TargetFinding[];
   /** How many more targets are not healthy than `targetsNotHealthy` lists. */
   targetsNotHealthyOmitted: number;
+  /** The group's Targets tab in the console; null when the region is unknown (absent from older outputs). */
+  link?: string | null;
 };
 
 export type AlbTargetHealthOutput = {
@@ -110,6 +113,8 @@ export function albTargetHealthAction(adapter: Elbv2Adapter): Action {
       const groups = await adapter.describeTargetGroups(arns, options);
       const targets = await Promise.all(groups.map((g) => adapter.describeTargetHealth(g.arn, options)));
       const output = targetHealthReport(groups.map((group, i) => ({ group, targets: targets[i] })));
+      const region = await adapter.region();
+      for (const g of output.targetGroups) g.link = targetGroupLink(region, g.arn);
       return { output, summary: targetHealthSummary(output) };
     },
   };

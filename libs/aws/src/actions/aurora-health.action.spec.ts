@@ -138,6 +138,7 @@ describe('aurora.health', () => {
     });
     const result = await auroraHealthAction(rdsAdapter, cloudwatch).run({ cluster: CLUSTER, since: '2025-01-01T10:00:00Z' }, ctx());
     const o = result.output as AuroraHealthOutput;
+    expect(o.link).toBe(`https://us-east-1.console.aws.amazon.com/rds/home?region=us-east-1#database:id=${CLUSTER};is-cluster=true`);
     expect(o).toMatchObject({
       cluster: CLUSTER,
       status: 'available',

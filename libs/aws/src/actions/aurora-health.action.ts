@@ -1,5 +1,6 @@
 import { type Action, type ActionContext, type ActionResult, PermanentActionError } from '@responder/domain';
 import type { CloudWatchAdapter, MetricQuery, MetricSeries } from '../cloudwatch.adapter';
+import { rdsClusterLink } from '../console-links';
 import type { AuroraCluster, AuroraMember, RdsAdapter, RdsEvent } from '../rds.adapter';
 
 export const AURORA_HEALTH_ID = 'aurora.health';
@@ -22,6 +23,8 @@ export interface AuroraMemberHealth extends AuroraMember {
 
 export interface AuroraHealthOutput extends Record<string, unknown> {
   cluster: string;
+  /** The cluster in the RDS console; null when the region is unknown (absent from older outputs). */
+  link?: string | null;
   status: string;
   engine: string | null;
   writer: { instanceId: string; status: string; availabilityZone: string | null } | null;
@@ -180,7 +183,7 @@ export async function readAuroraHealth(
     rds.failoverEvents(p.cluster, new Date(since.getTime() - EVENTS_LOOKBACK_MS), { abortSignal: signal }),
   ]);
   const series = await cloudwatch.metricData(auroraMetricQueries(cluster.members), window, { abortSignal: signal });
-  return auroraHealthReport(cluster, events, series, window);
+  return { ...auroraHealthReport(cluster, events, series, window), link: rdsClusterLink(await rds.region(), p.cluster) };
 }
 
 /**

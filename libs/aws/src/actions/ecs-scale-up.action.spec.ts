@@ -253,6 +253,15 @@ describe('ecs.scale-up with from (the desired count the plan starts from)', () =
     expect(scaleUpPlanSummary(scaleUpParams({ ...PARAMS, from: 0 }))).toBe('no UpdateService on prod/checkout: desiredCount 0 (a service scaled to zero is not scaled up automatically)');
   });
 
+  it('says in the plan when there is nothing to do (from at or above the catalog max, or 0), so that nobody is asked to approve it', () => {
+    const { action } = setup(24);
+    expect(action.plan({ ...PARAMS, from: 24 })).toMatchObject({ nothingToDo: 'no UpdateService on prod/checkout: desiredCount 24 is already ≥ the target 24 (capped at max_tasks 24)' });
+    expect(action.plan({ ...PARAMS, from: 30 }).nothingToDo).toMatch(/^no UpdateService on prod\/checkout: desiredCount 30 is already/);
+    expect(action.plan({ ...PARAMS, from: 0 }).nothingToDo).toMatch(/desiredCount 0/);
+    expect(action.plan({ ...PARAMS, from: 23 }).nothingToDo).toBeUndefined();
+    expect(action.plan(PARAMS).nothingToDo).toBeUndefined();
+  });
+
   it('treats a null or missing from as not given: the formula plan, as before', () => {
     const formula = "UpdateService prod/checkout desiredCount → min(24, ceil(current × 2)), at most Application Auto Scaling's max capacity";
     expect(scaleUpPlanSummary(scaleUpParams({ ...PARAMS, from: null }))).toBe(formula);

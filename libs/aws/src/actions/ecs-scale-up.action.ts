@@ -120,7 +120,11 @@ export function ecsScaleUpAction(ecs: EcsAdapter, autoscaling: ApplicationAutoSc
     /** Pure: exact with `from`; without it the current count is only known when the step runs. */
     plan(params: Record<string, unknown>): ActionPlan {
       const p = scaleUpParams(params);
-      return { summary: scaleUpPlanSummary(p), resource: `ecs:${p.cluster}/${p.service}` };
+      const summary = scaleUpPlanSummary(p);
+      // Known from the plan alone (`from` against the catalog's max): no call would follow, so
+      // nobody is asked to approve one.
+      const nothingToDo = p.from !== null && (p.from === 0 || approvedScaleUpTarget({ ...p, from: p.from }).target <= p.from) ? summary : undefined;
+      return { summary, resource: `ecs:${p.cluster}/${p.service}`, nothingToDo };
     },
 
     async run(params: Record<string, unknown>, ctx: ActionContext): Promise<ActionResult> {

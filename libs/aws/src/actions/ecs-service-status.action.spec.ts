@@ -195,6 +195,7 @@ describe('ecs.service-status', () => {
         oom: true,
         lastStoppedAt: '2026-11-20T17:03:00.000Z',
         taskIds: [expect.any(String), expect.any(String), expect.any(String)],
+        link: expect.stringMatching(/^https:\/\/us-east-1\.console\.aws\.amazon\.com\/ecs\/v2\/clusters\/prod\/tasks\/[0-9a-f]+\/configuration\?region=us-east-1$/),
       },
       {
         reason: 'Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:us-east-1:<id>:targetgroup/checkout-blue/<id>)',
@@ -204,6 +205,7 @@ describe('ecs.service-status', () => {
         oom: false,
         lastStoppedAt: '2026-11-20T17:00:00.000Z',
         taskIds: [expect.any(String), expect.any(String)],
+        link: expect.stringMatching(/^https:\/\/us-east-1\.console\.aws\.amazon\.com\/ecs\/v2\/clusters\/prod\/tasks\/[0-9a-f]+\/configuration\?region=us-east-1$/),
       },
       {
         reason: 'Essential container in task exited',
@@ -213,10 +215,15 @@ describe('ecs.service-status', () => {
         oom: false,
         lastStoppedAt: '2026-11-20T17:00:00.000Z',
         taskIds: [expect.any(String)],
+        link: expect.stringMatching(/^https:\/\/us-east-1\.console\.aws\.amazon\.com\/ecs\/v2\/clusters\/prod\/tasks\/[0-9a-f]+\/configuration\?region=us-east-1$/),
       },
     ]);
     expect(summary).toBe(`prod/checkout ACTIVE: 2 of 6 tasks running (4 missing); rollout IN_PROGRESS; 6 stopped tasks: 3× app: ${OOM_REASON} (exit 137), 2× app: exited (exit 137), …; 3 OOM kills`);
     expect(ecs.commandCalls(ListTasksCommand)[0].args[0].input).toEqual({ cluster: CLUSTER, serviceName: SERVICE, desiredStatus: 'STOPPED', maxResults: 100 });
+    // The newest task of each group is the one linked (its page shows the stopped reason).
+    expect(output.stoppedGroups[0].link).toContain(`/tasks/${output.stoppedGroups[0].taskIds[0]}/`);
+    expect(output.link).toBe('https://us-east-1.console.aws.amazon.com/ecs/v2/clusters/prod/services/checkout/events?region=us-east-1');
+    expect(output.deploymentsLink).toBe('https://us-east-1.console.aws.amazon.com/ecs/v2/clusters/prod/services/checkout/deployments?region=us-east-1');
   });
 
   it('pages ListTasks and describes tasks in batches of 100, up to max_stopped', async () => {

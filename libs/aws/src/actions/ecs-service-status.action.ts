@@ -1,4 +1,5 @@
 import { type Action, type ActionContext, type ActionPlan, type ActionResult, PermanentActionError } from '@responder/domain';
+import { ecsServiceLink, ecsTaskLink } from '../console-links';
 import type { EcsAdapter, EcsDeployment, EcsService, EcsServiceEvent, StoppedTask } from '../ecs.adapter';
 
 /** Where an ECS action acts: `with: { cluster, service }` (names or ARNs). */
@@ -66,6 +67,8 @@ export interface StoppedGroup {
   lastStoppedAt: string | null;
   /** Up to five task ids, to look one up. */
   taskIds: string[];
+  /** The newest of these stopped tasks in the console (its stopped reason); null when the region is unknown. */
+  link?: string | null;
 }
 
 /** Stopped tasks grouped by cause (stop code, folded reason, what the failing containers said), the largest group first. */
@@ -117,6 +120,10 @@ export function ecsServiceStatusAction(ecs: EcsAdapter): Action {
         ecs.stoppedTasks(cluster, service, maxStopped, { abortSignal: ctx.signal }),
       ]);
       const output = serviceStatusReport(svc, stopped);
+      const region = await ecs.region();
+      output.link = ecsServiceLink(region, cluster, service, 'events');
+      output.deploymentsLink = ecsServiceLink(region, cluster, service, 'deployments');
+      for (const g of output.stoppedGroups) g.link = g.taskIds[0] ? ecsTaskLink(region, cluster, g.taskIds[0]) : ecsServiceLink(region, cluster, service, 'tasks');
       return { output, summary: serviceStatusSummary(output) };
     },
   };
@@ -150,6 +157,9 @@ export type EcsServiceStatusOutput = {
   oomKills: number;
   /** Container exit code → how many containers of the stopped tasks ended with it. */
   exitCodes: Record<string, number>;
+  /** The service's events in the console; `deploymentsLink` its deployments. Null when the region is unknown (absent from older outputs). */
+  link?: string | null;
+  deploymentsLink?: string | null;
 };
 
 /** The output for a described service and its stopped tasks. Pure. */

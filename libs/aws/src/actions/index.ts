@@ -9,3 +9,4 @@ export * from './registry';
 export * from './aurora-health.action';
 export * from './aurora-failover.action';
 export * from './verify-recovery.action';
+export * from './recent-changes.action';

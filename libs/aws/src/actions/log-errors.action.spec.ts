@@ -9,8 +9,12 @@ import {
   type LogErrorsOutput,
   logErrorsAction,
   logErrorsParams,
+  logErrorsReport,
+  logErrorsSummary,
   redactSecrets,
   sampleLine,
+  severityOf,
+  signatureLiteral,
 } from './log-errors.action';
 
 const SINCE = Date.parse('2026-03-01T10:00:00Z');
@@ -39,6 +43,86 @@ describe('errorSignature', () => {
 
   it('keeps words made only of hex letters (a "decade" or "facade" is not an id)', () => {
     expect(errorSignature('ERROR facade decade failed')).toBe('ERROR facade decade failed');
+  });
+});
+
+describe('severityOf: the filter only narrows, the code decides what is an error', () => {
+  it.each([
+    ['2026-03-01T10:00:01Z INFO GET /health 200 in 3 ms, no errors', null],
+    ['INFO request served in 12 ms', null],
+    ['[info] retrying after error (attempt 2)', null],
+    ['level=warn msg="slow query, not an error yet"', null],
+    ['WARN Exception swallowed by the retry', null],
+    ['DEBUG ErrorHandler registered', null],
+    ['{"level":"info","msg":"db error rate 0.0%"}', null],
+    ['{"level":30,"msg":"error budget ok"}', null],
+    ['all good, 0 errors since boot', null],
+    ['everything fine: 0 requests failed', null],
+    ['sending alert to the pager failed with error 503', 'ERROR'],
+    ['2026-03-01T10:00:01Z ERROR db timeout after 5012 ms', 'ERROR'],
+    ['[ERROR] upstream refused', 'ERROR'],
+    ['{"level":"error","msg":"pool exhausted"}', 'ERROR'],
+    ['{"level":50,"msg":"pool exhausted"}', 'ERROR'],
+    ['{"level":60,"msg":"cannot start"}', 'FATAL'],
+    ['FATAL heap out of memory', 'FATAL'],
+    ['panic: runtime error: invalid memory address or nil pointer dereference\ngoroutine 1 [running]:', 'PANIC'],
+    ['java.lang.NullPointerException: boom\n\tat Foo.bar(Foo.java:1)', 'EXCEPTION'],
+    ['Traceback (most recent call last):\n  File "app.py"', 'EXCEPTION'],
+    ['TypeError: Cannot read properties of undefined', 'ERROR'],
+    ['connect failed: error ECONNREFUSED 10.0.0.1:5432', 'ERROR'],
+    ['CRITICAL disk full', 'CRITICAL'],
+  ])('%j → %s', (line, severity) => {
+    expect(severityOf(line)).toBe(severity);
+  });
+});
+
+describe('logErrorsReport', () => {
+  it('drops the lines the filter matched that are not errors (INFO "no errors"), counts them, and links each signature to Logs Insights', () => {
+    const at = (minute: number) => SINCE + minute * 60_000;
+    const output = logErrorsReport(
+      [
+        {
+          logGroup: '/ecs/checkout',
+          filterPattern: DEFAULT_FILTER_PATTERN,
+          startTime: at(-10),
+          truncated: false,
+          events: [
+            { timestamp: at(-9), message: 'INFO GET /health 200, no errors', logStream: 's' },
+            { timestamp: at(-8), message: 'FATAL config: DATABASE_URL missing password=hunter2', logStream: 's' },
+            { timestamp: at(-7), message: 'INFO GET /health 200, no errors', logStream: 's' },
+            { timestamp: at(-2), message: 'ERROR upstream timeout after 5012 ms', logStream: 's' },
+            { timestamp: at(1), message: 'ERROR upstream timeout after 4987 ms', logStream: 's' },
+          ],
+        },
+      ],
+      { since: SINCE, marginMinutes: 10, endTime: at(20), region: 'eu-west-1' },
+    );
+    expect(output).toMatchObject({ events: 3, ignored: 2, distinctSignatures: 2, groups: [{ events: 3, ignored: 2 }] });
+    expect(output.signatures.map((s) => [s.signature, s.severity, s.count, s.firstSeen])).toEqual([
+      ['ERROR upstream timeout after <n> ms', 'ERROR', 2, new Date(at(-2)).toISOString()],
+      ['FATAL config: DATABASE_URL missing password=<redacted>', 'FATAL', 1, new Date(at(-8)).toISOString()],
+    ]);
+    const link = output.signatures[1].link!;
+    expect(link).toMatch(/^https:\/\/eu-west-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=eu-west-1#logsV2:logs-insights\$3FqueryDetail\$3D/);
+    const detail = decodeURIComponent(link.split('logs-insights')[1].replace(/\$/g, '%'));
+    expect(detail).toContain("source~(~'*2fecs*2fcheckout)");
+    expect(detail).toContain('FATAL*20config*3a*20DATABASE_URL*20missing*20password*3d');
+    expect(detail).not.toContain('hunter2');
+    expect(output.link).toContain('#logsV2:logs-insights$3FqueryDetail$3D');
+    expect(logErrorsSummary(output)).toBe('3 error lines in /ecs/checkout, 2 signatures: 2× ERROR upstream timeout after <n> ms; 1× FATAL config: DATABASE_URL missing password=<redacted>');
+  });
+
+  it('says when every matching line was not an error', () => {
+    const output = logErrorsReport([
+      { logGroup: '/ecs/checkout', filterPattern: DEFAULT_FILTER_PATTERN, startTime: SINCE, truncated: false, events: [{ timestamp: SINCE, message: 'INFO no errors', logStream: 's' }] },
+    ]);
+    expect(output).toMatchObject({ events: 0, ignored: 1, signatures: [] });
+    expect(logErrorsSummary(output)).toBe(`no error lines in /ecs/checkout since ${new Date(SINCE).toISOString()} (1 matching lines were not errors)`);
+  });
+
+  it('signatureLiteral: the longest literal stretch between placeholders, or null', () => {
+    expect(signatureLiteral('<time> ERROR db timeout after <n> ms to <ip>')).toBe('ERROR db timeout after');
+    expect(signatureLiteral('<n> <hex>')).toBeNull();
   });
 });
 
@@ -81,8 +165,17 @@ describe('groupErrorLines', () => {
         lastSeen: new Date(at(3)).toISOString(),
         logGroups: ['/ecs/checkout', '/ecs/payments'],
         sample: 'ERROR timeout after 4987 ms',
+        severity: 'ERROR',
       },
-      { signature: 'FATAL out of memory', count: 1, firstSeen: new Date(at(0)).toISOString(), lastSeen: new Date(at(0)).toISOString(), logGroups: ['/ecs/checkout'], sample: 'FATAL out of memory' },
+      {
+        signature: 'FATAL out of memory',
+        count: 1,
+        firstSeen: new Date(at(0)).toISOString(),
+        lastSeen: new Date(at(0)).toISOString(),
+        logGroups: ['/ecs/checkout'],
+        sample: 'FATAL out of memory',
+        severity: 'FATAL',
+      },
     ]);
   });
 });
@@ -92,6 +185,7 @@ describe('logErrorsParams', () => {
     expect(logErrorsParams({ log_groups: ['/ecs/checkout'], since: '2026-03-01T10:00:00Z' })).toEqual({
       logGroups: ['/ecs/checkout'],
       since: new Date(SINCE),
+      marginMinutes: 10,
       filterPattern: DEFAULT_FILTER_PATTERN,
       maxEvents: 1000,
     });
@@ -102,6 +196,8 @@ describe('logErrorsParams', () => {
     [{ log_groups: ['bad name!'], since: '2026-03-01T10:00:00Z' }, /not a log group name: "bad name!"/],
     [{ log_groups: ['/ecs/x'], since: 'soon' }, /"since" must be an ISO time/],
     [{ log_groups: ['/ecs/x'], since: '2026-03-01T10:00:00Z', max_events: 0 }, /"max_events" must be a whole number from 1 to 10000/],
+    [{ log_groups: ['/ecs/x'], since: '2026-03-01T10:00:00Z', margin_minutes: -1 }, /"margin_minutes" must be a number from 0 to 1440/],
+    [{ log_groups: ['/ecs/x'], since: '2026-03-01T10:00:00Z', margin_minutes: '10' }, /"margin_minutes" must be a number from 0 to 1440/],
   ])('refuses %j with a permanent error', (params, message) => {
     expect(() => logErrorsParams(params)).toThrow(PermanentActionError);
     expect(() => logErrorsParams(params)).toThrow(message);
@@ -117,7 +213,7 @@ describe('logs.errors with aws-sdk-client-mock', () => {
   }
   const event = (minute: number, message: string) => ({ timestamp: SINCE + minute * 60_000, message, logStreamName: 'app/app/abc' });
 
-  it('sends the default pattern from 5 minutes before `since`, reads every page, and reports the exact filter per group', async () => {
+  it('sends the default pattern from margin_minutes (default 10) before `since`, reads every page, and reports the exact filter per group', async () => {
     const { mock, action } = mocked();
     mock
       .on(FilterLogEventsCommand)
@@ -131,16 +227,24 @@ describe('logs.errors with aws-sdk-client-mock', () => {
     expect(calls[0]).toEqual({
       logGroupName: '/ecs/checkout',
       filterPattern: '?ERROR ?Error ?error ?Exception ?FATAL',
-      startTime: SINCE - 5 * 60_000,
+      startTime: SINCE - 10 * 60_000,
       endTime: NOW.getTime(),
       limit: 1000,
       nextToken: undefined,
     });
     const output = result.output as unknown as LogErrorsOutput;
     expect(output.groups).toEqual([
-      { logGroup: '/ecs/checkout', filterPattern: DEFAULT_FILTER_PATTERN, startTime: new Date(SINCE - 5 * 60_000).toISOString(), events: 3, truncated: false },
+      { logGroup: '/ecs/checkout', filterPattern: DEFAULT_FILTER_PATTERN, startTime: new Date(SINCE - 10 * 60_000).toISOString(), events: 3, ignored: 0, truncated: false },
     ]);
-    expect(output).toMatchObject({ events: 3, truncated: false, distinctSignatures: 2 });
+    expect(output).toMatchObject({
+      events: 3,
+      truncated: false,
+      distinctSignatures: 2,
+      since: new Date(SINCE).toISOString(),
+      marginMinutes: 10,
+      from: new Date(SINCE - 10 * 60_000).toISOString(),
+      to: NOW.toISOString(),
+    });
     expect(result.summary).toBe('3 error lines in /ecs/checkout, 2 signatures: 2× ERROR timeout after <n> ms; 1× Exception: boom');
   });
 
@@ -185,6 +289,6 @@ describe('logs.errors with aws-sdk-client-mock', () => {
     const throttled = await rejection(action.run(params, ctx()));
     expect(throttled).not.toBeInstanceOf(PermanentActionError);
     expect(throttled.message).toContain('ThrottlingException: Rate exceeded');
-    expect((await action.run(params, ctx())).summary).toBe(`no error lines in /ecs/checkout since ${new Date(SINCE - 5 * 60_000).toISOString()}`);
+    expect((await action.run(params, ctx())).summary).toBe(`no error lines in /ecs/checkout since ${new Date(SINCE - 10 * 60_000).toISOString()}`);
   });
 });

@@ -6,8 +6,10 @@ import {
   analyzeSeries,
   choosePeriod,
   cloudwatchMetricsAction,
+  changePoint,
   departs,
   fillMissingWithZero,
+  impactStart,
   isErrorsUp,
   MAX_POINTS,
   metricsParams,
@@ -51,8 +53,10 @@ describe('analyzeSeries', () => {
   it('does not call a noisy but steady series moving, and finds the first point beyond 3 σ', () => {
     const noisy = (m: number) => 100 + (m % 2 === 0 ? 10 : -10); // σ = 10
     const a = analyzeSeries([...series(-30, 0, noisy), ...series(0, 5, noisy), ...series(5, 10, () => 135)], ONSET);
-    expect(a.baseline).toBe(100);
-    expect(a.baselineStdDev).toBe(10);
+    // The baseline is every point before the movement (35 points, 18 × 110 and 17 × 90).
+    expect(a.baseline).toBeCloseTo(100.286, 3);
+    expect(a.baselineStdDev).toBeCloseTo(10, 0);
+    expect(a.baselineUntil).toBe(new Date(ONSET + 5 * MIN).toISOString());
     expect(a.startedMovingAt).toBe(new Date(ONSET + 5 * MIN).toISOString()); // 135 > 100 + 3 × 10
     expect(analyzeSeries(series(-30, 10, noisy), ONSET).startedMovingAt).toBeNull();
   });
@@ -76,7 +80,7 @@ describe('analyzeSeries', () => {
 
   it('without points before the onset, has no baseline and no movement; without any point, nothing', () => {
     expect(analyzeSeries(series(0, 10, () => 5), ONSET)).toMatchObject({ baseline: null, current: 5, startedMovingAt: null, changeRatio: null });
-    expect(analyzeSeries([], ONSET)).toEqual({ baseline: null, baselineStdDev: null, current: null, peak: null, peakAt: null, changeRatio: null, startedMovingAt: null, points: 0 });
+    expect(analyzeSeries([], ONSET)).toEqual({ baseline: null, baselineStdDev: null, baselineUntil: null, current: null, peak: null, peakAt: null, changeRatio: null, startedMovingAt: null, direction: null, points: 0 });
   });
 
   it('departs: beyond 3 σ either way, or above twice the baseline', () => {
@@ -84,6 +88,48 @@ describe('analyzeSeries', () => {
     expect(departs(69, 100, 10)).toBe(true);
     expect(departs(129, 100, 10)).toBe(false);
     expect(departs(5, 2, 10)).toBe(true); // 2× baseline although within 3 σ
+  });
+});
+
+describe('the baseline is taken before the movement, not from a window that holds the incident', () => {
+  // The case that was misread: ELB 5xx at 0 for 40 minutes, then ~20 a minute from 20 minutes
+  // BEFORE the alarm. A baseline over the hour before the onset already held the errors
+  // (mean ~6.7, σ ~9.4), so nothing "moved" after the onset.
+  const elevatedBeforeAlarm = series(-60, 20, (m) => (m < -20 ? 0 : 18 + (m % 3) * 2));
+
+  it('finds the 5xx rise 20 minutes before the alarm, with a baseline of the 40 quiet minutes', () => {
+    const a = analyzeSeries(elevatedBeforeAlarm, ONSET);
+    expect(a.startedMovingAt).toBe(new Date(ONSET - 20 * MIN).toISOString());
+    expect(a).toMatchObject({ baseline: 0, baselineStdDev: 0, baselineUntil: new Date(ONSET - 20 * MIN).toISOString(), direction: 'up', peak: 22 });
+    expect(changePoint(elevatedBeforeAlarm, ONSET)).toBe(40);
+  });
+
+  it('does not take a short blip long before the onset for the start', () => {
+    // Two noisy minutes at -50, quiet again, then the real rise at -8.
+    const points = series(-60, 10, (m) => (m === -50 || m === -49 ? 9 : m >= -8 ? 30 : 1));
+    expect(analyzeSeries(points, ONSET).startedMovingAt).toBe(new Date(ONSET - 8 * MIN).toISOString());
+  });
+
+  it('a series elevated from the very start of the window has no baseline to leave: not moving (honest, not guessed)', () => {
+    expect(analyzeSeries(series(-60, 20, () => 25), ONSET).startedMovingAt).toBeNull();
+  });
+
+  it('impactStartedAt: the alarm metric first, else the earliest rise of 5xx / latency, never after the onset', () => {
+    const m = (id: string, kind: 'alarm' | 'elb5xx' | 'latency' | 'cpu' | 'requests', at: number | null, direction: 'up' | 'down' = 'up') => ({
+      id,
+      kind,
+      direction,
+      startedMovingAt: at === null ? null : new Date(ONSET + at * MIN).toISOString(),
+    });
+    expect(impactStart([m('elb_5xx', 'elb5xx', -20), m('alarm0', 'alarm', -12), m('ecs_cpu', 'cpu', -30)], ONSET)).toEqual({
+      impactStartedAt: new Date(ONSET - 12 * MIN).toISOString(),
+      impactMetric: 'alarm0',
+    });
+    expect(impactStart([m('alarm0', 'alarm', null), m('elb_5xx', 'elb5xx', -20), m('tg0_latency', 'latency', -25)], ONSET)).toMatchObject({ impactMetric: 'tg0_latency' });
+    // Fewer errors or requests is not where an impact starts; CPU alone is not the impact.
+    expect(impactStart([m('elb_5xx', 'elb5xx', -20, 'down'), m('tg0_requests', 'requests', -30), m('ecs_cpu', 'cpu', -30)], ONSET)).toEqual({ impactStartedAt: null, impactMetric: null });
+    // Seen after the onset (coarse periods): the alarm had fired by the onset.
+    expect(impactStart([m('elb_5xx', 'elb5xx', 3)], ONSET).impactStartedAt).toBe(new Date(ONSET).toISOString());
   });
 });
 
@@ -222,6 +268,30 @@ describe('cloudwatch.metrics with aws-sdk-client-mock', () => {
     expect(memory).toMatchObject({ baseline: null, current: null, points: 0 });
     expect(output).toMatchObject({ cpuHigh: true, errorsUp: true, moved: ['elb_5xx', 'ecs_cpu'] });
     expect(result.summary).toBe('errors up, CPU high: prod-alb ELB 5xx 0 → 20 from 10:05Z; checkout CPU % 40 → 93 from 10:02Z; 5 of 7 metrics steady');
+  });
+
+  it('reports errors that rose 20 minutes before the alarm: impactStartedAt, the 5xx moving, a console link per metric', async () => {
+    const { mock, action } = mocked();
+    const minutes = Array.from({ length: 80 }, (_, i) => i - 60); // -60 … 19
+    const errors = minutes.filter((m) => m >= -20);
+    mock.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        // ALB counts: published only when non-zero.
+        { Id: 'elb_5xx', Timestamps: ts(errors), Values: errors.map(() => 20), StatusCode: 'Complete' },
+        { Id: 'ecs_cpu', Timestamps: ts(minutes), Values: minutes.map((m) => 40 + (m % 2)), StatusCode: 'Complete' },
+      ],
+    });
+    const result = await action.run({ onset: new Date(ONSET).toISOString(), baseline_minutes: 60, load_balancer: ALB_ARN, cluster: 'prod', service: 'checkout' }, ctx());
+    const output = result.output as unknown as MetricsOutput;
+    expect(output.impactStartedAt).toBe(new Date(ONSET - 20 * MIN).toISOString());
+    expect(output.impactMetric).toBe('elb_5xx');
+    const elb = output.metrics.find((m) => m.id === 'elb_5xx')!;
+    expect(elb).toMatchObject({ baseline: 0, peak: 20, startedMovingAt: new Date(ONSET - 20 * MIN).toISOString() });
+    expect(output.errorsUp).toBe(true);
+    expect(output.moved).toEqual(['elb_5xx']);
+    expect(result.summary).toBe('errors up: prod-alb ELB 5xx 0 → 20 from 09:40Z; 2 of 3 metrics steady');
+    expect(elb.link).toMatch(/^https:\/\/us-east-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=us-east-1#metricsV2:graph=~\(metrics~\(~\(~'AWS\*2fApplicationELB~'HTTPCode_ELB_5XX_Count~'LoadBalancer~'app\*2fprod-alb\*2f50dc6c495c0c9188\)\)/);
+    expect(output.metrics.every((m) => typeof m.link === 'string')).toBe(true);
   });
 
   it('says when nothing moved', async () => {

@@ -1,5 +1,6 @@
 import { type Action, type ActionContext, type ActionResult, PermanentActionError } from '@responder/domain';
 import type { CloudWatchAdapter, MetricPoint, MetricQuery } from '../cloudwatch.adapter';
+import { metricGraphLink } from '../console-links';
 
 /**
  * `cloudwatch.metrics`: the metrics around an alarm, from well before its onset to now, each with
@@ -34,19 +35,24 @@ export const CURRENT_WINDOW_MS = 5 * 60_000;
 /** ECS CPU at or above this percentage is `cpuHigh`. */
 export const CPU_HIGH_PERCENT = 80;
 
+/** Fields added after the first release are optional: outputs stored by older runs lack them. */
 export interface MetricAnalysis {
-  /** Mean of the points before the onset; null without any. */
+  /** Mean of the points before the series started moving (else before the onset); null without any. */
   baseline: number | null;
   baselineStdDev: number | null;
+  /** ISO: the end of the baseline (where the series started moving, else the onset); null without a baseline. */
+  baselineUntil?: string | null;
   /** Mean of the points in the last five minutes of data; null without any point. */
   current: number | null;
-  /** The highest point at or after the onset, and when. */
+  /** The highest point from the first movement (or the onset, if earlier) on, and when. */
   peak: number | null;
   peakAt: string | null;
   /** current / baseline; null when the baseline is 0 or unknown. */
   changeRatio: number | null;
-  /** The first point at or after the onset that departs from the baseline (see the rule above). */
+  /** The first point that left the baseline for good, possibly before the onset (`changePoint`). */
   startedMovingAt: string | null;
+  /** Which way it moved then; null when it did not. */
+  direction?: 'up' | 'down' | null;
   points: number;
 }
 
@@ -56,6 +62,8 @@ export interface MetricReport extends MetricAnalysis {
   query: { namespace: string; name: string; dimensions: Record<string, string>; stat: string; period: number };
   /** CloudWatch's status for the series: Complete, PartialData, Forbidden, InternalError. */
   status: string;
+  /** The console's graph of exactly this query over the window; null when the region is unknown. */
+  link?: string | null;
 }
 
 export interface MetricsOutput {
@@ -67,6 +75,14 @@ export interface MetricsOutput {
   errorsUp: boolean;
   /** Ids of the metrics that started moving. */
   moved: string[];
+  /**
+   * ISO: when the impact started (`impactStart`): the alarm metric's first movement, else the
+   * earliest rise of a 5xx count or the response time; never later than the onset (the alarm had
+   * fired by then). Null when none of them moved.
+   */
+  impactStartedAt?: string | null;
+  /** The id of the metric impactStartedAt comes from; null with it. */
+  impactMetric?: string | null;
 }
 
 interface MetricSpec extends MetricQuery {
@@ -113,6 +129,7 @@ export function cloudwatchMetricsAction(adapter: CloudWatchAdapter, options: { n
       const output = metricsReport(
         specs.map((spec, i) => ({ spec, points: series[i].points, status: series[i].status })),
         { start: start.getTime(), onset: p.onset.getTime(), end: end.getTime(), period },
+        await adapter.region(),
       );
       return { output: output as unknown as Record<string, unknown>, summary: metricsSummary(output) };
     },
@@ -256,24 +273,69 @@ export function fillMissingWithZero(points: readonly MetricPoint[], window: { st
   return [...byT].map(([t, v]) => ({ t, v })).sort((a, b) => a.t - b.t);
 }
 
-/** Baseline, current, peak and the first departure of one series (oldest first). Pure. */
+/** Points a baseline needs before a departure from it can count. */
+export const MIN_BASELINE_POINTS = 3;
+/** A departure counts when at least this share of the points from it to the onset (at least SUSTAIN_POINTS of them) depart too. */
+export const SUSTAIN_SHARE = 2 / 3;
+export const SUSTAIN_POINTS = 3;
+
+/**
+ * Where a series first left its baseline (`changePoint`): the first point, after at least
+ * MIN_BASELINE_POINTS points, that departs from the mean and σ of ALL the points before it, and
+ * whose departure holds: at least SUSTAIN_SHARE of the points from it through the onset (and at
+ * least the next SUSTAIN_POINTS) depart from that same baseline. A baseline is therefore never
+ * taken from a window that already holds the incident: 5xx errors rising 20 minutes before the
+ * alarm are found 20 minutes before it, and a brief blip long before the onset is not. Returns the
+ * index, or -1. Pure.
+ */
+export function changePoint(points: readonly MetricPoint[], onsetMs: number): number {
+  const n = points.length;
+  // Prefix sums: the baseline of every candidate in O(1).
+  const sum = [0];
+  const sumSq = [0];
+  for (const p of points) {
+    sum.push(sum.at(-1)! + p.v);
+    sumSq.push(sumSq.at(-1)! + p.v * p.v);
+  }
+  let onsetIndex = points.findIndex((p) => p.t >= onsetMs);
+  if (onsetIndex === -1) onsetIndex = n;
+  for (let k = MIN_BASELINE_POINTS; k < n; k++) {
+    const baseline = sum[k] / k;
+    const stdDev = Math.sqrt(Math.max(0, sumSq[k] / k - baseline * baseline));
+    if (!departs(points[k].v, baseline, stdDev)) continue;
+    const last = Math.min(n - 1, Math.max(onsetIndex, k + SUSTAIN_POINTS - 1));
+    let departing = 0;
+    for (let i = k; i <= last; i++) if (departs(points[i].v, baseline, stdDev)) departing++;
+    if (departing >= Math.ceil(SUSTAIN_SHARE * (last - k + 1))) return k;
+  }
+  return -1;
+}
+
+/**
+ * Baseline, current, peak and the first departure of one series (oldest first). The baseline is
+ * the points before the change point (`changePoint`), or before the onset when the series never
+ * left it; the peak is the highest point from the earlier of the two. Pure.
+ */
 export function analyzeSeries(points: readonly MetricPoint[], onsetMs: number): MetricAnalysis {
-  const before = points.filter((p) => p.t < onsetMs).map((p) => p.v);
-  const after = points.filter((p) => p.t >= onsetMs);
+  const k = changePoint(points, onsetMs);
+  const baselineEndMs = k >= 0 ? points[k].t : onsetMs;
+  const before = points.filter((p) => p.t < baselineEndMs).map((p) => p.v);
+  const after = points.filter((p) => p.t >= Math.min(baselineEndMs, onsetMs));
   const baseline = before.length > 0 ? mean(before) : null;
   const baselineStdDev = baseline === null ? null : Math.sqrt(mean(before.map((v) => (v - baseline) ** 2)));
   const last = points.at(-1);
   const current = last ? mean(points.filter((p) => p.t > last.t - CURRENT_WINDOW_MS).map((p) => p.v)) : null;
   const peakPoint = after.reduce<MetricPoint | null>((best, p) => (best === null || p.v > best.v ? p : best), null);
-  const moving = baseline === null ? undefined : after.find((p) => departs(p.v, baseline, baselineStdDev!));
   return {
     baseline: round(baseline),
     baselineStdDev: round(baselineStdDev),
+    baselineUntil: baseline === null ? null : new Date(baselineEndMs).toISOString(),
     current: round(current),
     peak: round(peakPoint?.v ?? null),
     peakAt: peakPoint ? new Date(peakPoint.t).toISOString() : null,
     changeRatio: baseline !== null && baseline !== 0 && current !== null ? round(current / baseline) : null,
-    startedMovingAt: moving ? new Date(moving.t).toISOString() : null,
+    startedMovingAt: k >= 0 ? new Date(points[k].t).toISOString() : null,
+    direction: k < 0 || baseline === null ? null : points[k].v >= baseline ? 'up' : 'down',
     points: points.length,
   };
 }
@@ -288,20 +350,19 @@ export function departs(value: number, baseline: number, stdDev: number): boolea
 export function metricsReport(
   series: readonly { spec: MetricSpec; points: readonly MetricPoint[]; status: string }[],
   window: { start: number; onset: number; end: number; period: number },
+  region: string | null = null,
 ): MetricsOutput {
+  const linkWindow = { start: iso(window.start), end: iso(window.end) };
+  const kinds: MetricSpec['kind'][] = [];
   const metrics: MetricReport[] = [];
   let cpuHigh = false;
   let errorsUp = false;
   for (const { spec: s, points, status } of series) {
     const filled = s.zeroWhenMissing ? fillMissingWithZero(points, { start: window.start, end: window.end - PUBLISH_LAG_MS, period: s.period }) : points;
     const analysis = analyzeSeries(filled, window.onset);
-    metrics.push({
-      id: s.id,
-      label: s.label,
-      query: { namespace: s.namespace, name: s.name, dimensions: s.dimensions, stat: s.stat, period: s.period },
-      status,
-      ...analysis,
-    });
+    const query = { namespace: s.namespace, name: s.name, dimensions: s.dimensions, stat: s.stat, period: s.period };
+    metrics.push({ id: s.id, label: s.label, query, status, ...analysis, link: metricGraphLink(region, query, linkWindow) });
+    kinds.push(s.kind);
     if (s.kind === 'cpu' && analysis.current !== null && analysis.current >= CPU_HIGH_PERCENT) cpuHigh = true;
     if ((s.kind === 'elb5xx' || s.kind === 'target5xx') && isErrorsUp(analysis, s.period)) errorsUp = true;
   }
@@ -311,7 +372,29 @@ export function metricsReport(
     cpuHigh,
     errorsUp,
     moved: metrics.filter((m) => m.startedMovingAt !== null).map((m) => m.id),
+    ...impactStart(
+      metrics.map((m, i) => ({ ...m, kind: kinds[i] })),
+      window.onset,
+    ),
   };
+}
+
+/**
+ * When the impact started: the alarm metrics' earliest movement (either way: an alarm may watch a
+ * drop); without one, the earliest RISE of a 5xx count or the response time (fewer errors is not
+ * an impact). Clamped to the onset. Pure.
+ */
+export function impactStart(
+  metrics: readonly (Pick<MetricReport, 'id' | 'startedMovingAt' | 'direction'> & { kind: MetricSpec['kind'] })[],
+  onsetMs: number,
+): { impactStartedAt: string | null; impactMetric: string | null } {
+  const earliest = (candidates: typeof metrics) =>
+    candidates.filter((m) => m.startedMovingAt !== null).sort((a, b) => a.startedMovingAt!.localeCompare(b.startedMovingAt!))[0];
+  const chosen =
+    earliest(metrics.filter((m) => m.kind === 'alarm')) ??
+    earliest(metrics.filter((m) => (m.kind === 'elb5xx' || m.kind === 'target5xx' || m.kind === 'latency') && m.direction === 'up'));
+  if (!chosen) return { impactStartedAt: null, impactMetric: null };
+  return { impactStartedAt: iso(Math.min(Date.parse(chosen.startedMovingAt!), onsetMs)), impactMetric: chosen.id };
 }
 
 /** A 5xx count is "up" when its current value is at least one a minute, twice the baseline, and beyond 3 σ of it. */

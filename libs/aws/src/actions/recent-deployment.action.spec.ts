@@ -40,7 +40,14 @@ describe('deploy.recent', () => {
     const output = (await action.run({ cluster: 'prod', service: 'checkout', onset: ONSET }, ctx())).output as unknown as RecentDeploymentOutput;
     expect(output).toMatchObject({
       controller: 'ECS',
-      current: { id: 'ecs-svc/2', taskDefinition: TD(7), status: 'IN_PROGRESS', startedAt: at(3).toISOString(), completedAt: null },
+      current: {
+        id: 'ecs-svc/2',
+        taskDefinition: TD(7),
+        status: 'IN_PROGRESS',
+        startedAt: at(3).toISOString(),
+        completedAt: null,
+        link: 'https://us-east-1.console.aws.amazon.com/ecs/v2/clusters/prod/services/checkout/deployments?region=us-east-1',
+      },
       previous: { id: 'ecs-svc/1', taskDefinition: TD(6), status: 'ACTIVE' },
       inProgress: true,
       minutesBeforeOnset: 3,
@@ -76,7 +83,7 @@ describe('deploy.recent', () => {
     expect(result.output).toMatchObject({
       controller: 'CODE_DEPLOY',
       current: { id: 'd-NEW', taskDefinition: TD(7), status: 'Succeeded', completedAt: at(10).toISOString() },
-      previous: { id: 'd-OLD', taskDefinition: TD(5) },
+      previous: { id: 'd-OLD', taskDefinition: TD(5), link: 'https://us-east-1.console.aws.amazon.com/codesuite/codedeploy/deployments/d-OLD?region=us-east-1' },
       inProgress: false,
       minutes_before_onset: 10,
       correlated: true,

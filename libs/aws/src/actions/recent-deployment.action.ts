@@ -1,5 +1,6 @@
 import { type Action, type ActionContext, type ActionResult, PermanentActionError } from '@responder/domain';
 import { CODEDEPLOY_IN_PROGRESS, type CodeDeployAdapter, type CodeDeployDeployment } from '../codedeploy.adapter';
+import { codeDeployDeploymentLink, ecsServiceLink, taskDefinitionLink } from '../console-links';
 import type { EcsAdapter, EcsService } from '../ecs.adapter';
 import { ecsServiceParams } from './ecs-service-status.action';
 
@@ -15,6 +16,11 @@ export interface DeploymentRef {
   completedAt: string | null;
   /** ECS: the rollout state (COMPLETED, IN_PROGRESS, FAILED) or ACTIVE / REVISION for a previous one; CodeDeploy: its status. */
   status: string;
+  /**
+   * In the console: the CodeDeploy deployment, the ECS service's deployments tab, or the task
+   * definition revision for a bare previous revision. Null when the region is unknown (absent from older outputs).
+   */
+  link?: string | null;
 }
 
 export interface RecentDeploymentOutput {
@@ -146,6 +152,16 @@ export function recentDeploymentAction(ecs: EcsAdapter, codedeploy: CodeDeployAd
         throw new PermanentActionError(`${DEPLOY_RECENT_ID}: ${name} uses the ${svc.deploymentController} deployment controller, which Responder cannot read`);
       }
       const { minutesBeforeOnset, correlated } = correlate(found.current, found.inProgress, p.onset, p.windowMinutes);
+      const region = await ecs.region();
+      for (const ref of [found.current, found.previous]) {
+        if (!ref) continue;
+        ref.link =
+          controller === 'CODE_DEPLOY' && ref.id
+            ? codeDeployDeploymentLink(region, ref.id)
+            : ref.id === null && ref.taskDefinition
+              ? taskDefinitionLink(region, ref.taskDefinition)
+              : ecsServiceLink(region, p.cluster, p.service, 'deployments');
+      }
       const output: RecentDeploymentOutput = {
         cluster: p.cluster,
         service: p.service,

@@ -3,6 +3,7 @@ import { ApplicationAutoScalingAdapter } from '../app-autoscaling.adapter';
 import { CodeDeployAdapter } from '../codedeploy.adapter';
 import { EcsAdapter } from '../ecs.adapter';
 import { Elbv2Adapter } from '../elbv2.adapter';
+import { CloudTrailAdapter } from '../cloudtrail.adapter';
 import { CloudWatchAdapter } from '../cloudwatch.adapter';
 import { LogsAdapter } from '../logs.adapter';
 import { albTargetHealthAction } from './alb-target-health.action';
@@ -13,6 +14,7 @@ import { ecsScaleUpAction } from './ecs-scale-up.action';
 import { ecsServiceStatusAction } from './ecs-service-status.action';
 import { cloudwatchMetricsAction } from './metrics.action';
 import { logErrorsAction } from './log-errors.action';
+import { recentChangesAction } from './recent-changes.action';
 import { recentDeploymentAction } from './recent-deployment.action';
 import { rollbackAction } from './rollback.action';
 import { verifyRecoveryAction } from './verify-recovery.action';
@@ -33,6 +35,7 @@ export function awsActions(options: { region?: string } = {}): Action[] {
     cloudwatchMetricsAction(new CloudWatchAdapter({ region: options.region })),
     logErrorsAction(new LogsAdapter({ region: options.region })),
     recentDeploymentAction(ecs, codedeploy),
+    recentChangesAction(new CloudTrailAdapter({ region: options.region })),
     rollbackAction(ecs, codedeploy),
     auroraHealthAction(rds, auroraMetrics),
     auroraFailoverAction(rds, auroraMetrics),

@@ -52,6 +52,23 @@ describe('approvalRequestMessage', () => {
     expect(json).toContain('Needs two different approvers (1 of 2 so far: <@U01ALICE0>)');
   });
 
+  it('says why people are asked (the catalog\'s autonomy, a policy that does not hold)', () => {
+    const why = 'autonomy ask for ecs.scale-up on service checkout (catalog): a person approves';
+    expect(mrkdwnOf(approvalRequestMessage(view, run, { ...STEPS.awaitingOne, approvalWhy: why })).join("\n")).toContain(`*Why people decide*: ${why}`);
+    expect(JSON.stringify(approvalRequestMessage(view, run, STEPS.awaitingOne))).not.toContain('Why people decide');
+  });
+
+  it('while paused: tells the approver an approved step is held, and once approved that it is held', () => {
+    const paused = { by: BOB, at: '2026-11-22T18:15:00.000Z' };
+    const request = mrkdwnOf(approvalRequestMessage(makeView({ paused }), run, STEPS.awaitingOne)).join('\n');
+    expect(request).toContain(`Automation is paused (by <@${BOB}>): once approved, this step is held until \`/incident resume\`.`);
+    const approved: StepView = { ...STEPS.grantedByPerson, status: 'queued', startedAt: undefined, finishedAt: undefined, summary: undefined };
+    const decided = mrkdwnOf(approvalDecidedMessage(makeView({ paused }), run, approved)).join('\n');
+    expect(decided).toContain(`Held: automation is paused (by <@${BOB}>); it runs after \`/incident resume\`.`);
+    expect(decided).not.toContain('Queued to run');
+    expect(mrkdwnOf(approvalDecidedMessage(view, run, approved)).join('\n')).toContain('Queued to run');
+  });
+
   it('masks secrets in the plan and the params, in the buttons confirm text too', () => {
     const step = { ...STEPS.awaitingOne, plan: `set env ${SECRET_TEXT}`, params: { password: 'hunter2hunter2', token: 'xoxb-123456789012-abcdefABCDEF', note: SECRET_TEXT } };
     const json = JSON.stringify(approvalRequestMessage(view, run, step));

@@ -18,7 +18,7 @@ import {
   section,
   truncate,
 } from './format';
-import { approvalProgress, approversNeededText, approversOf, isDryRunStep, serviceName } from './incident.message';
+import { approvalProgress, approversNeededText, approversOf, isDryRunStep, isHeld, serviceName } from './incident.message';
 
 const PLAN_CHARS = 2000;
 const PARAMS_CHARS = 2500;
@@ -70,10 +70,14 @@ function requestBlocks(view: IncidentView, run: RunView, step: StepView, options
   if (options.approvers !== false) {
     blocks.push(
       section(
-        `*Who may approve*: ${mayApprove(step)}` +
+        (step.approvalWhy ? `*Why people decide*: ${safe(step.approvalWhy)}\n` : '') +
+          `*Who may approve*: ${mayApprove(step)}` +
           (step.approversNeeded > 1 ? `\n:busts_in_silhouette: Needs ${approversNeededText(step.approversNeeded)}${progress ? ` (${progress})` : ''}` : ''),
       ),
     );
+  }
+  if (view.paused && (step.status === 'awaiting_approval' || step.status === 'pending')) {
+    blocks.push(context(`:double_vertical_bar: Automation is paused (by ${mention(view.paused.by)}): once approved, this step is held until \`/incident resume\`.`));
   }
   if (view.mode === 'dry-run' || step.dryRun) {
     blocks.push(context(':test_tube: Dry run: approving records the decision; the call is planned and reported, never made.'));
@@ -146,10 +150,13 @@ function decisionLine(view: IncidentView, step: StepView): { emoji: string; line
 }
 
 /** What became of the step once decided. */
-function outcomeLine(step: StepView): string | null {
+function outcomeLine(view: IncidentView, step: StepView): string | null {
   const took = between(step.startedAt, step.finishedAt);
   const inTime = took !== null ? ` in ${duration(took)}` : '';
   if (isDryRunStep(step)) return ':test_tube: Dry run: not called.';
+  if (view.paused && isHeld(step, view.paused)) {
+    return `:double_vertical_bar: Held: automation is paused (by ${mention(view.paused.by)}); it runs after \`/incident resume\`.`;
+  }
   switch (step.status) {
     case 'succeeded':
       return `:white_check_mark: Done${inTime}${step.summary ? `: ${safeLine(step.summary, 1000)}` : '.'}`;
@@ -174,7 +181,7 @@ function outcomeLine(step: StepView): string | null {
 /** The request once decided: the buttons replaced by the decision, who made it, and what came of it. */
 export function approvalDecidedMessage(view: IncidentView, run: RunView, step: StepView): SlackMessage {
   const decision = decisionLine(view, step);
-  const outcome = outcomeLine(step);
+  const outcome = outcomeLine(view, step);
   return {
     text: fallback(`${safe(step.id)} ${decision.word}: ${safe(step.plan ?? step.action)}`),
     blocks: [

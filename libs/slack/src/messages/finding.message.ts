@@ -429,6 +429,8 @@ function generic(output: Rec | undefined): string[] {
  */
 export function findingMessage(view: IncidentView, run: RunView, step: StepView): SlackMessage | null {
   if (step.mutating || (step.status !== 'succeeded' && step.status !== 'failed')) return null;
+  // The verdict leads the incident message itself; only a failed diagnosis is a finding.
+  if (step.action === 'diagnose' && step.status === 'succeeded') return null;
   const title = TITLES[step.action] ?? step.action;
   const failed = step.status === 'failed';
   const took = between(step.startedAt, step.finishedAt);

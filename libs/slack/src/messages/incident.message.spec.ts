@@ -25,6 +25,19 @@ describe('incidentMessage', () => {
     expect(text).toContain(`kill switch is on (by <@${ALICE}>`);
   });
 
+  it('while paused: says the kill switch holds mutating steps and diagnostics go on, and a held step is not shown as about to run', () => {
+    const paused = { by: ALICE, at: '2026-11-22T18:15:00.000Z' };
+    const approved: StepView = { ...STEPS.grantedByPerson, status: 'queued', startedAt: undefined, finishedAt: undefined, summary: undefined };
+    const text = mrkdwnOf(incidentMessage(makeView({ paused, runs: [makeRun([approved, STEPS.queued, STEPS.grantedByTwo])] }))).join('\n');
+    expect(text).not.toContain('No new step starts');
+    expect(text).toContain('No mutating step starts until `/incident resume` (one already calling AWS completes); diagnostics go on.');
+    expect(text).toContain('`scale-up` ecs.scale-up: *held: automation paused* · UpdateService prod/checkout desiredCount 4 → 8 · approved by <@U01ALICE0> · runs after `/incident resume`');
+    expect(text).not.toMatch(/\*queued\* · UpdateService/);
+    // A read-only step is not held; a mutating one already running completes.
+    expect(text).toContain('`logs` logs.errors: *queued*');
+    expect(text).toMatch(/ecs\.scale-up: \*running\*/);
+  });
+
   it('renders an unrouted incident with no run yet', () => {
     expect(incidentMessage(makeView({ service: null, runs: [] }))).toMatchSnapshot();
   });
@@ -43,6 +56,9 @@ describe('incidentMessage', () => {
     expect(line(STEPS.grantedByPolicy)).toContain('auto-approved by policy _business-hours-scale-up_');
     expect(line(STEPS.awaitingTwo)).toContain('needs two different approvers, 1 of 2 so far: <@U01ALICE0>');
     expect(line(STEPS.dryRun)).toContain('dry run: not called');
+    const dryRunStatus = line({ ...STEPS.dryRun, status: 'dry-run' });
+    expect(dryRunStatus).toContain(':test_tube: `scale-up` ecs.scale-up: *dry run: not called*');
+    expect(dryRunStatus).not.toContain('*succeeded*');
   });
 
   it('stays within 50 blocks and 3000 characters a text with 60 steps and a 10 KB alarm reason', () => {

@@ -23,6 +23,7 @@ import {
   section,
   utc,
 } from './format';
+import { verdictBlock, verdictState } from './verdict.message';
 
 export const STEP_EMOJI: Readonly<Record<StepViewStatus, string>> = {
   pending: ':white_circle:',
@@ -30,6 +31,7 @@ export const STEP_EMOJI: Readonly<Record<StepViewStatus, string>> = {
   queued: ':hourglass_flowing_sand:',
   running: ':arrows_counterclockwise:',
   succeeded: ':white_check_mark:',
+  'dry-run': ':test_tube:',
   failed: ':x:',
   skipped: ':fast_forward:',
   rejected: ':no_entry:',
@@ -43,6 +45,7 @@ const STEP_WORD: Readonly<Record<StepViewStatus, string>> = {
   queued: 'queued',
   running: 'running',
   succeeded: 'succeeded',
+  'dry-run': 'dry run: not called',
   failed: 'failed',
   skipped: 'skipped',
   rejected: 'rejected',
@@ -62,9 +65,12 @@ const STEP_DETAIL_CHARS = 300;
 const ALARM_REASON_CHARS = 600;
 const MAX_ALARM_BLOCKS = 2;
 
-/** A mutating step in dry-run mode finishes without calling AWS: say so, not "succeeded". */
+/**
+ * A mutating step in dry-run mode finishes without calling AWS: its own status, `dry-run` (a step
+ * recorded before that status existed: succeeded with dryRun).
+ */
 export function isDryRunStep(step: StepView): boolean {
-  return step.dryRun === true && step.status === 'succeeded';
+  return step.status === 'dry-run' || (step.dryRun === true && step.status === 'succeeded');
 }
 
 export function stepEmoji(step: StepView): string {
@@ -116,11 +122,23 @@ export function decisionText(step: StepView): string | null {
   return null;
 }
 
+/**
+ * A mutating step the kill switch holds: queued (approved or needing no approval) but not started,
+ * or put back after a restart while paused. A step already calling AWS is not held: it completes.
+ */
+export function isHeld(step: StepView, paused: IncidentView['paused']): boolean {
+  if (!paused || !step.mutating) return false;
+  return step.status === 'queued' || (step.status === 'running' && (step.reason?.startsWith('automation paused') ?? false));
+}
+
 /** The free text a step line shows for its state (already safe for mrkdwn). */
 function stepDetail(step: StepView): string {
   const plan = step.mutating && step.plan ? step.plan : undefined;
   let text: string | undefined;
   switch (step.status) {
+    case 'dry-run':
+      text = plan ?? step.summary;
+      break;
     case 'succeeded':
       text = isDryRunStep(step) ? (plan ?? step.summary) : (step.summary ?? plan);
       break;
@@ -144,15 +162,22 @@ function stepDuration(step: StepView): string | null {
   return ms === null ? null : duration(ms);
 }
 
-/** One line: status emoji, step id, action, what it did or will do, who decided, how long it took. */
-export function stepLine(step: StepView): string {
+/**
+ * One line: status emoji, step id, action, what it did or will do, who decided, how long it took.
+ * While the kill switch is on, a held step says so instead of looking about to run.
+ */
+export function stepLine(step: StepView, paused: IncidentView['paused'] = null): string {
   const took = stepDuration(step);
   const detail = stepDetail(step);
   const decided = decisionText(step);
+  const held = isHeld(step, paused);
   return [
-    `${stepEmoji(step)} ${code(step.id, 80)} ${safe(step.action)}: *${stepWord(step)}*${took ? ` in ${took}` : ''}`,
+    held
+      ? `:double_vertical_bar: ${code(step.id, 80)} ${safe(step.action)}: *held: automation paused*`
+      : `${stepEmoji(step)} ${code(step.id, 80)} ${safe(step.action)}: *${stepWord(step)}*${took ? ` in ${took}` : ''}`,
     detail,
     decided ?? '',
+    held ? 'runs after `/incident resume`' : '',
   ]
     .filter((part) => part !== '')
     .join(' · ');
@@ -182,19 +207,20 @@ export function banners(view: IncidentView): string[] {
     const reason = view.paused.reason ? `: ${safeLine(view.paused.reason, 300)}` : '';
     out.push(
       `:octagonal_sign: *Paused*: the kill switch is on (by ${mention(view.paused.by)} at ${clock(view.paused.at)}${reason}). ` +
-        'No new step starts until `/incident resume`.',
+        'No mutating step starts until `/incident resume` (one already calling AWS completes); diagnostics go on.',
     );
   }
   return out;
 }
 
-function runLines(run: RunView): string[] {
+function runLines(run: RunView, paused: IncidentView['paused']): string[] {
   const head = `*Runbook* ${code(run.runbook, 100)} · ${RUN_WORD[run.status]} · trigger: ${safeLine(run.trigger, 100)}`;
-  return [head, ...(run.steps.length > 0 ? run.steps.map(stepLine) : ['_no steps_'])];
+  return [head, ...(run.steps.length > 0 ? run.steps.map((s) => stepLine(s, paused)) : ['_no steps_'])];
 }
 
 /**
- * THE message of an incident, posted once and updated in place as it changes. Whatever the number
+ * THE message of an incident, posted once and updated in place as it changes. It leads with the
+ * verdict (cause, confidence, the top evidence with console links, what was ruled out, the gaps). Whatever the number
  * of alarms, runs and steps, it stays within Slack's 50 blocks: step lines share section blocks.
  */
 export function incidentMessage(view: IncidentView): SlackMessage {
@@ -206,6 +232,9 @@ export function incidentMessage(view: IncidentView): SlackMessage {
   const top: KnownBlock[] = [header(`${emoji} ${safePlain(service)}: ${safePlain(view.title)}`)];
   const notes = banners(view);
   if (notes.length > 0) top.push(section(notes.join('\n')));
+  // The verdict leads: what an engineer reads first, updated as the diagnostics finish.
+  const verdict = verdictBlock(view);
+  if (verdict) top.push(verdict);
   top.push(
     fields([
       `*Service*\n${safe(service)}`,
@@ -221,11 +250,13 @@ export function incidentMessage(view: IncidentView): SlackMessage {
   top.push(divider());
 
   const footer = context(`Incident ${code(view.id)} · opened ${utc(view.openedAt)} · findings in the thread`);
-  const runs = view.runs.length > 0 ? view.runs.flatMap((run, i) => [...(i > 0 ? [' '] : []), ...runLines(run)]) : ['_No runbook has started yet._'];
+  const runs = view.runs.length > 0 ? view.runs.flatMap((run, i) => [...(i > 0 ? [' '] : []), ...runLines(run, view.paused)]) : ['_No runbook has started yet._'];
   const body = packLines(runs, LIMITS.blocks - top.length - 1, (n) => `_…and ${plural(n, 'more line')}: see the thread and the RCA_`);
 
+  const state = verdictState(view);
+  const cause = state && 'verdict' in state ? ` · verdict: ${state.verdict.cause}` : '';
   return {
-    text: fallback(`${safe(service)} ${open ? 'incident open' : 'incident resolved'}: ${safe(view.title)} (${elapsed})`),
+    text: fallback(`${safe(service)} ${open ? 'incident open' : 'incident resolved'}: ${safe(view.title)} (${elapsed})${cause}`),
     blocks: [...top, ...body, footer],
   };
 }

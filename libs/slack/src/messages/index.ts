@@ -14,3 +14,4 @@ export {
 export { resolutionMessage } from './resolution.message';
 export { type StakeholderPhase, stakeholderMessage } from './stakeholder.message';
 export { type IncidentListItem, commandHelpMessage, incidentListMessage, incidentStatusMessage } from './command.message';
+export { verdictBlock, verdictLines, verdictState } from './verdict.message';

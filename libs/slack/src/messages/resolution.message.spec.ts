@@ -26,4 +26,11 @@ describe('resolutionMessage', () => {
     expect(message).toMatchSnapshot();
     expect(JSON.stringify(message)).toContain('dry run: not called');
   });
+
+  it('lists a dry-run step with what was not done, never as a change made', () => {
+    const view = resolvedView({ mode: 'dry-run', runs: [makeRun([STEPS.succeeded, { ...STEPS.dryRun, status: 'dry-run' }], { status: 'succeeded' })] });
+    const json = JSON.stringify(resolutionMessage(view));
+    expect(json).toContain('_No change was made: diagnostics only._');
+    expect(json).toMatch(/\*Not done\*\\n• :test_tube: `scale-up` ecs.scale-up: \*dry run: not called\*/);
+  });
 });

@@ -2,7 +2,8 @@ import type { IncidentView, StepView } from '../view';
 import { type SlackMessage, clock, code, context, duration, fallback, packLines, plural, safe, utc } from './format';
 import { elapsedMs, serviceName, stepLine } from './incident.message';
 
-const NOT_DONE: ReadonlySet<StepView['status']> = new Set(['skipped', 'rejected', 'timed_out', 'cancelled', 'failed']);
+// A dry-run step is planned, not done: it is listed with what was not done, never as a change.
+const NOT_DONE: ReadonlySet<StepView['status']> = new Set(['dry-run', 'skipped', 'rejected', 'timed_out', 'cancelled', 'failed']);
 const MAX_BODY_BLOCKS = 40;
 
 /**
