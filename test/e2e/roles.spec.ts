@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { INGEST_KEY, startApp } from '../support/app';
-import { client } from '../support/engine';
+import { client, personToken } from '../support/engine';
 import { FIXTURES, alarmEvent } from '../support/events';
 import { testRedis } from '../support/redis';
 import { type SlackStub, startSlackStub } from '../support/slack-stub';
@@ -66,7 +66,8 @@ it('an api replica takes the alarm and runs nothing; a worker replica, started l
   const [run] = await api.runs(incidentId);
   expect(await testCount(redis, prefix, 'calls', run.id, 'look')).toBe(1);
   // The approval reaches the api replica; the worker makes the call, once.
-  await api.post(`/incidents/${incidentId}/steps/fix/approve`, { approver: 'alice@example.com', paramsHash: step.paramsHash }).expect(200);
+  const alice = await personToken(redis, prefix, 'alice@example.com');
+  await api.postAs(alice, `/incidents/${incidentId}/steps/fix/approve`, { approver: 'alice@example.com', paramsHash: step.paramsHash }).expect(200);
   await api.waitStep(incidentId, 'fix', ['succeeded']);
   expect(await testCount(redis, prefix, 'calls', run.id, 'fix')).toBe(1);
   await slack.waitFor(() => slack.messages('#inc-shop').length > 0 || undefined, 10_000);

@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { Action } from '@responder/domain';
 import request from 'supertest';
 import { INGEST_KEY, startApp } from '../support/app';
-import { client } from '../support/engine';
+import { client, personToken } from '../support/engine';
 import { FIXTURES, alarmEvent } from '../support/events';
 import { testRedis } from '../support/redis';
 import { blockActionsBody, signSlackRequest } from '../support/slack-sign';
@@ -23,7 +23,7 @@ const SECRETS = {
   awsSecretKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYPLANTEDKEY1',
   userToken: 'xoxp-3333333333-4444444444-PLANTEDuserTOKEN',
 };
-const { prefix, cleanup } = testRedis('secrets');
+const { redis, prefix, cleanup } = testRedis('secrets');
 
 const leaky: Action[] = [
   {
@@ -101,7 +101,8 @@ it('shows no planted secret in any output of an incident whose actions met them'
   const [message] = slack.messages('#inc-shop');
   const body = blockActionsBody({ userId: 'U0ALICE01', actionId: 'responder_approve', value: 'not-a-button-value', channelId: message?.channel ?? 'C0SHOP', messageTs: message?.ts ?? '1.1' });
   await request(app.getHttpServer()).post('/slack/events').set(signSlackRequest(SECRETS.signingSecret, body)).send(body).expect(200);
-  await api.post(`/incidents/${incidentId}/steps/fix/approve`, { approver: 'alice@example.com' }).expect((res) => expect(res.status).toBeLessThan(300));
+  const alice = await personToken(redis, prefix, 'alice@example.com');
+  await api.postAs(alice, `/incidents/${incidentId}/steps/fix/approve`, { approver: 'alice@example.com' }).expect((res) => expect(res.status).toBeLessThan(300));
   await api.waitStep(incidentId, 'fix', ['failed']);
   await request(app.getHttpServer()).post('/events/eventbridge').set('x-api-key', INGEST_KEY).send(alarmEvent({ alarmName: 'shop-5xx', state: 'OK', at: new Date() })).expect(202);
   // Let Slack catch up with the last steps and the resolution.
