@@ -4,7 +4,7 @@
  * changing a case; the fixtures are committed and test/e2e/hostile-input.spec.ts replays them.
  *
  * Intake case: { description, request: { headers?, apiKey?: 'valid'|'none'|string, query?, body?: string,
- *   json?: unknown, repeat?: { prefix, char, count, suffix } }, expect: { status, message?, log? } }; a
+ *   json?: unknown, repeat?: { prefix, char, count, suffix } }, expect: { status, message?, outcome?, log? } }; a
  *   string "__FILL:<char>:<count>__" in `json` is that many characters (kept small on disk).
  * Slack case: { description, request: { kind: 'click'|'command'|'raw', click?, command?, raw?,
  *   signing: { mode: 'valid'|'none'|'wrong-secret'|'header', ageSeconds?, headers? } },
@@ -104,9 +104,6 @@ for (const field of FIELDS) {
 
 // Wrong values of the right type: enums, formats, empty strings.
 const wrong: [Key[], unknown, string][] = [
-  [['detail-type'], 'EC2 Instance State-change Notification', 'detail-type: expected "CloudWatch Alarm State Change"'],
-  [['detail-type'], 'cloudwatch alarm state change', 'detail-type: expected'],
-  [['detail-type'], 'CloudWatch Alarm State Change ', 'detail-type: expected'],
   [['source'], 'aws.ec2', 'source: expected "aws.cloudwatch"'],
   [['source'], 'custom.cloudwatch', 'source: expected "aws.cloudwatch"'],
   [['source'], 'AWS.CLOUDWATCH', 'source: expected "aws.cloudwatch"'],
@@ -138,12 +135,16 @@ const wrong: [Key[], unknown, string][] = [
   [['detail', 'previousState', 'value'], 'PENDING', 'detail.previousState.value:'],
   [['id'], '', 'id: expected a non-empty event id'],
   [['detail', 'alarmName'], '', 'detail.alarmName: expected a non-empty alarm name'],
-  [['detail', 'alarmName'], 'checkout\u0000-alb-5xx', 'detail.alarmName: expected a name without control characters'],
-  [['detail', 'alarmName'], 'checkout\n-alb-5xx', 'detail.alarmName: expected a name without control characters'],
-  [['detail', 'alarmName'], 'checkout\u001b[31m-alb', 'detail.alarmName: expected a name without control characters'],
-  [['detail', 'alarmName'], 'checkout\u007f', 'detail.alarmName: expected a name without control characters'],
-  [['detail', 'alarmName'], 'checkout\ud800-alb', 'detail.alarmName: expected well-formed Unicode'],
-  [['detail', 'alarmName'], '\udfff', 'detail.alarmName: expected well-formed Unicode'],
+  // CloudWatch alarm names are printable: the first offending code point is named, with its position.
+  [['detail', 'alarmName'], 'checkout\u0000-alb-5xx', 'detail.alarmName: expected printable characters only, found U+0000 at position 8'],
+  [['detail', 'alarmName'], 'checkout\n-alb-5xx', 'detail.alarmName: expected printable characters only, found U+000A at position 8'],
+  [['detail', 'alarmName'], 'checkout\u001b[31m-alb', 'detail.alarmName: expected printable characters only, found U+001B at position 8'],
+  [['detail', 'alarmName'], 'checkout\u007f', 'detail.alarmName: expected printable characters only, found U+007F at position 8'],
+  [['detail', 'alarmName'], 'checkout\u202e-alb', 'detail.alarmName: expected printable characters only, found U+202E at position 8'], // right-to-left override
+  [['detail', 'alarmName'], 'checkout\u200b-alb', 'detail.alarmName: expected printable characters only, found U+200B at position 8'], // zero-width space
+  [['detail', 'alarmName'], 'checkout\u2028-alb', 'detail.alarmName: expected printable characters only, found U+2028 at position 8'], // line separator
+  [['detail', 'alarmName'], 'checkout\ud800-alb', 'detail.alarmName: expected printable characters only, found U+D800 at position 8'],
+  [['detail', 'alarmName'], '\udfff', 'detail.alarmName: expected printable characters only, found U+DFFF at position 0'],
   [[...M, 'metricStat'], undefined, 'detail.configuration.metrics[0]: expected a metric with "metricStat" or "expression"'],
 ];
 for (const [path, value, message] of wrong) {
@@ -153,10 +154,28 @@ for (const [path, value, message] of wrong) {
   bad(`value-${slug(dotted(path))}-${slug(JSON.stringify(value) ?? 'none').slice(0, 30) || 'empty'}-${intake.length}`, `${dotted(path)} is ${JSON.stringify(value) ?? 'missing'}`, e, message);
 }
 
+// Another detail-type (a string): a broad EventBridge rule sends these too, so they are ignored
+// (202, nothing stored) rather than refused, which would pile them up as failed deliveries.
+const ignoredEvent = (name: string, description: string, request: Record<string, unknown>) =>
+  intake.push({ name, description, request, expect: { status: 202, outcome: 'ignored' } });
+for (const detailType of ['EC2 Instance State-change Notification', 'cloudwatch alarm state change', 'CloudWatch Alarm State Change ', 'CloudWatch Alarm State Change\u0000', '']) {
+  const e = base();
+  e['detail-type'] = detailType;
+  ignoredEvent(`ignored-detail-type-${slug(detailType) || 'empty'}-${intake.length}`, `an alarm event whose detail-type is ${JSON.stringify(detailType)}`, { json: e });
+}
+{
+  // Another detail-type is ignored whatever else the event holds: nothing of it is read.
+  const e = base();
+  e['detail-type'] = 'AWS API Call via CloudTrail';
+  e.account = '999999999999';
+  set(e, ['detail', 'alarmName'], 'x'.repeat(300));
+  ignoredEvent('ignored-detail-type-with-bad-fields', 'a CloudTrail detail-type with a foreign account and an over-long alarm name', { json: e });
+}
+
 // Huge strings (each within the 256 KB body limit, over the field's AWS limit).
 const huge: [Key[], number, string][] = [
-  [['detail', 'alarmName'], 256, 'detail.alarmName: expected at most 255 characters'],
-  [['detail', 'alarmName'], 200_000, 'detail.alarmName: expected at most 255 characters'],
+  [['detail', 'alarmName'], 256, "detail.alarmName: expected at most 255 characters (CloudWatch's limit)"],
+  [['detail', 'alarmName'], 200_000, "detail.alarmName: expected at most 255 characters (CloudWatch's limit)"],
   [['detail', 'state', 'reason'], 1024, 'detail.state.reason: expected at most 1023 characters'],
   [['detail', 'state', 'reason'], 250_000, 'detail.state.reason: expected at most 1023 characters'],
   [['detail', 'state', 'reasonData'], 4001, 'detail.state.reasonData: expected at most 4000 characters'],
@@ -239,19 +258,32 @@ const notJson: [string, string, string, number, string | undefined][] = [
   ['single-quotes', "{'version': '0'}", 'application/json', 400, 'body is not valid JSON'],
   ['trailing-comma', '{"version": "0",}', 'application/json', 400, 'body is not valid JSON'],
   ['nan', '{"version": NaN}', 'application/json', 400, 'body is not valid JSON'],
-  ['xml', '<event><source>aws.cloudwatch</source></event>', 'application/xml', 400, 'body is not valid JSON'],
-  ['form', 'source=aws.cloudwatch&detail-type=CloudWatch', 'application/x-www-form-urlencoded', 400, undefined],
-  ['plain-text', 'the checkout service is down', 'text/plain', 400, 'body is not valid JSON'],
+  // EventBridge API destinations send application/json: anything else is 415, after the key check.
+  ['xml', '<event><source>aws.cloudwatch</source></event>', 'application/xml', 415, 'expected Content-Type: application/json, got "application/xml"'],
+  ['form', 'source=aws.cloudwatch&detail-type=CloudWatch', 'application/x-www-form-urlencoded', 415, 'expected Content-Type: application/json'],
+  ['plain-text', 'the checkout service is down', 'text/plain', 415, 'expected Content-Type: application/json, got "text/plain"'],
   ['empty-json', '', 'application/json', 400, undefined],
-  ['empty-text', '', 'text/plain', 400, undefined],
+  ['empty-text', '', 'text/plain', 415, 'expected Content-Type: application/json'],
   ['nul-bytes', '\u0000\u0000\u0000', 'application/json', 400, 'body is not valid JSON'],
   ['bom-garbage', '\ufeff\ufeff{', 'application/json', 400, 'body is not valid JSON'],
-  ['lone-surrogate-escape', '{"detail-type": "\\ud800"}', 'application/json', 400, 'detail-type: expected'],
-  ['binary-content-type', '\u00ff\u00fe\u0000\u0001', 'application/octet-stream', 400, undefined],
+  ['binary-content-type', '\u00ff\u00fe\u0000\u0001', 'application/octet-stream', 415, 'expected Content-Type: application/json'],
   ['json-content-type-charset', '{"a":', 'application/json; charset=utf-16', 400, undefined],
 ];
 for (const [name, body, contentType, status, message] of notJson) {
   intake.push({ name: `body-${name}`, description: `body ${JSON.stringify(body.slice(0, 40))} as ${contentType}`, request: { body, headers: { 'content-type': contentType } }, expect: { status, message } });
+}
+// A lone surrogate as the detail-type is still a string other than the alarm's: ignored.
+ignoredEvent('body-lone-surrogate-escape', 'body {"detail-type": "\\ud800"} as application/json', { body: '{"detail-type": "\\ud800"}', headers: { 'content-type': 'application/json' } });
+for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', 'none']) {
+  // The key is checked first: an unauthenticated caller learns nothing but 401, whatever it sends.
+  intake.push({ name: `auth-no-key-${slug(contentType)}`, description: `no key and a ${contentType} body`, request: { body: 'the checkout service is down', apiKey: 'none', headers: contentType === 'none' ? {} : { 'content-type': contentType } }, expect: { status: 401, message: 'x-api-key' } });
+}
+{
+  const e = base();
+  e['detail-type'] = 'EC2 Instance State-change Notification';
+  intake.push({ name: 'auth-no-key-other-detail-type', description: 'an event of another detail-type without the key', request: { json: e, apiKey: 'none' }, expect: { status: 401, message: 'x-api-key' } });
+  // A real alarm event is JSON whatever its Content-Type says, but only application/json is taken.
+  intake.push({ name: 'body-valid-event-as-text', description: 'a valid alarm event sent as text/plain', request: { body: JSON.stringify(base()), headers: { 'content-type': 'text/plain' } }, expect: { status: 415, message: 'expected Content-Type: application/json, got "text/plain"' } });
 }
 {
   const e = base();
@@ -266,7 +298,8 @@ for (const [name, count] of [
 ] as const) {
   intake.push({ name, description: `a ${count}-byte body`, request: { repeat: { prefix: '{"version":"0","pad":"', char: 'x', count, suffix: '"}' }, headers: { 'content-type': 'application/json' } }, expect: { status: 413, message: '256 KB' } });
 }
-intake.push({ name: 'oversized-not-json', description: 'a 1 MB text body', request: { repeat: { prefix: '', char: 'y', count: 1024 * 1024, suffix: '' }, headers: { 'content-type': 'text/plain' } }, expect: { status: 413, message: '256 KB' } });
+// Not JSON is refused by its Content-Type before its size matters (the body is never read).
+intake.push({ name: 'oversized-not-json', description: 'a 1 MB text body', request: { repeat: { prefix: '', char: 'y', count: 1024 * 1024, suffix: '' }, headers: { 'content-type': 'text/plain' } }, expect: { status: 415, message: 'expected Content-Type: application/json' } });
 
 // Authentication: a perfectly good event without the right key.
 for (const [name, apiKey, headers] of [

@@ -12,8 +12,8 @@ import { createTestActions } from '../support/test-actions';
 
 /**
  * The hostile-input corpus (test/fixtures/hostile/, written by scripts/hostile-corpus.ts) against
- * the whole service: every request gets the answer its fixture names, a 4xx or an ignored click
- * with a log line, and nothing in Redis changes (keys, incidents, runs, the waiting approval).
+ * the whole service: every request gets the answer its fixture names, a 4xx, an ignored event
+ * (202, another detail-type) or an ignored click with a log line, and nothing in Redis changes (keys, incidents, runs, the waiting approval).
  */
 
 const HOSTILE = join(FIXTURES, 'hostile');
@@ -34,7 +34,7 @@ steps:
 interface IntakeCase {
   description: string;
   request: { headers?: Record<string, string>; apiKey?: string; query?: string; body?: string; json?: unknown; repeat?: { prefix: string; char: string; count: number; suffix: string } };
-  expect: { status: number; message?: string; log?: string };
+  expect: { status: number; message?: string; outcome?: string; log?: string };
 }
 interface SlackCase {
   description: string;
@@ -86,10 +86,11 @@ async function snapshot(): Promise<{ keys: string[]; incidents: number; runs: st
   const runs = await api.runs(live.incidentId);
   const step = runs[0].steps.find((s) => s.id === live.step)!;
   return {
-    // Test-action counters, the timed sweeps and BullMQ's own bookkeeping move on their own, and
-    // the Slack outbox carries the answer to a refused click (an ephemeral message): what a hostile
-    // request could change is everything else.
-    keys: keys.filter((k) => !/:test:|:(retention|plan):sweep|:bull:slack:|:bull:.*:(events|meta|stalled-check|repeat|delayed|marker)/.test(k)).sort(),
+    // Test-action counters, the timed sweeps and BullMQ's own bookkeeping move on their own, the
+    // Slack outbox carries the answer to a refused click (an ephemeral message), and the clicks
+    // inbox keeps every click it took before the ack (refused ones too): none of them is an
+    // incident's state. What a hostile request could change is everything else.
+    keys: keys.filter((k) => !/:test:|:(retention|plan):sweep|:bull:slack:|:bull:clicks:|:bull:.*:(events|meta|stalled-check|repeat|delayed|marker)/.test(k)).sort(),
     incidents: incidents.total,
     runs: JSON.stringify(runs.map((r) => ({ id: r.id, status: r.status, steps: r.steps.map((s) => [s.id, s.status, s.approvals?.length ?? 0, s.approvedBy ?? null]) }))),
     approval: `${step.status} ${step.paramsHash}`,
@@ -159,6 +160,7 @@ describe.each(intakeCases)('POST /events/eventbridge: %s', (_name, c) => {
     const res = await req.send(body);
     expect({ status: res.status }).toEqual({ status: c.expect.status });
     if (c.expect.message) expect(String((res.body as { message?: unknown }).message)).toContain(c.expect.message);
+    if (c.expect.outcome) expect(res.body).toEqual({ incidentId: null, deduplicated: false, outcome: c.expect.outcome });
     if (c.expect.log) expect(logs().slice(logsBefore)).toContain(c.expect.log);
     // A JSON key named __proto__ or constructor never reaches a prototype.
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
