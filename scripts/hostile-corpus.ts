@@ -197,15 +197,18 @@ for (const [path, length, message] of huge) {
   bad('huge-metrics-array', '3000 metrics and an empty alarm name', e, 'detail.alarmName: expected a non-empty alarm name');
 }
 
+// A raw body is sent as what it is, JSON: otherwise it would meet the 415 before its hostile content.
+const JSON_BODY = { 'content-type': 'application/json' };
+
 // Deep nesting: in an ignored field, and where an object is expected.
 for (const depth of [100, 1000, 20_000]) {
   const e = base();
   const nested = '['.repeat(depth) + ']'.repeat(depth);
   const text = JSON.stringify({ ...e, source: undefined, extra: '__NESTED__' }).replace('"__NESTED__"', nested);
-  intake.push({ name: `deep-array-${depth}`, description: `an array nested ${depth} deep, and no source`, request: { body: text }, expect: { status: 400, message: 'source: expected "aws.cloudwatch", got nothing', log: 'event rejected' } });
+  intake.push({ name: `deep-array-${depth}`, description: `an array nested ${depth} deep, and no source`, request: { body: text, headers: JSON_BODY }, expect: { status: 400, message: 'source: expected "aws.cloudwatch", got nothing', log: 'event rejected' } });
   const objects = '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
   const text2 = JSON.stringify(e).replace(/"detail":\{/, `"detail":{"alarmTags":${objects},"ignored":{`).replace(/\}$/, '}}');
-  intake.push({ name: `deep-object-${depth}`, description: `alarmTags nested ${depth} deep`, request: { body: text2 }, expect: { status: 400, message: 'detail.alarmTags.a:', log: 'event rejected' } });
+  intake.push({ name: `deep-object-${depth}`, description: `alarmTags nested ${depth} deep`, request: { body: text2, headers: JSON_BODY }, expect: { status: 400, message: 'detail.alarmTags.a:', log: 'event rejected' } });
 }
 
 // __proto__ / constructor keys: never pollute, and the real problem is still named.
@@ -217,7 +220,7 @@ const protoCases: [string, string][] = [
 for (const [name, head] of protoCases) {
   const e = base();
   delete e.source;
-  intake.push({ name, description: `${head.slice(1, 40)}… and no source`, request: { body: JSON.stringify(e).replace(/^\{/, head) }, expect: { status: 400, message: 'source: expected "aws.cloudwatch", got nothing', log: 'event rejected' } });
+  intake.push({ name, description: `${head.slice(1, 40)}… and no source`, request: { body: JSON.stringify(e).replace(/^\{/, head), headers: JSON_BODY }, expect: { status: 400, message: 'source: expected "aws.cloudwatch", got nothing', log: 'event rejected' } });
 }
 for (const [where, path] of [
   ['detail', ['detail']],
@@ -231,7 +234,7 @@ for (const [where, path] of [
   obj.__PROTO_KEY__ = { polluted: 'yes', value: 'ALARM' };
   obj.constructor_ = 1;
   const text = JSON.stringify(e).replace('"__PROTO_KEY__"', '"__proto__"').replace('"constructor_"', '"constructor"');
-  intake.push({ name: `proto-in-${where}`, description: `"__proto__" and "constructor" keys inside ${where}, and a bad state`, request: { body: text }, expect: { status: 400, message: 'detail.state.value:', log: 'event rejected' } });
+  intake.push({ name: `proto-in-${where}`, description: `"__proto__" and "constructor" keys inside ${where}, and a bad state`, request: { body: text, headers: JSON_BODY }, expect: { status: 400, message: 'detail.state.value:', log: 'event rejected' } });
 }
 
 // Another account (the spec sets ALARM_ACCOUNTS=123456789012,210987654321).
