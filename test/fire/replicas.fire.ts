@@ -27,10 +27,11 @@ writeFileSync(
   `approverGroups:
   oncall: { users: [alice@example.com] }
 services:
-  prod: { alarms: { patterns: ["prod-*"] }, approvers: [oncall], limits: { cooldownMinutes: 0 } }
+  prod: { alarms: { patterns: ["prod-*"] }, approvers: [oncall], autonomy: { test.mutate: auto }, limits: { cooldownMinutes: 0 } }
 ${SERVICES.map((s) => `  ${s}: { alarms: { patterns: ["${s}-*"] }, approvers: [oncall] }`).join('\n')}
 `,
 );
+// The rollback runs unattended (approval: none), which the service's autonomy must allow.
 const runbookFile = join(dir, 'prod.yaml');
 writeFileSync(
   runbookFile,
