@@ -21,6 +21,12 @@ const timestamp = z
   });
 
 /**
+ * Bounded by CloudWatch's own limits (StateReason 1023, StateReasonData 4000, AlarmDescription 1024,
+ * AlarmName 255): a longer value is not from CloudWatch, and would otherwise be stored and shown.
+ */
+const text = (max: number) => z.string().max(max, `expected at most ${max} characters`);
+
+/**
  * CloudWatch alarm names are 1-255 printable characters. Anything else cannot come from CloudWatch,
  * and a control character or a bidirectional override would garble (or disguise) the name in logs,
  * Slack and the RCA: refused, naming the first offending code point.
@@ -40,8 +46,8 @@ const alarmName = z
 
 const state = z.object({
   value: z.enum(ALARM_STATES),
-  reason: z.string(),
-  reasonData: z.string().optional(),
+  reason: text(1023),
+  reasonData: text(4000).optional(),
   timestamp,
   actionsSuppressedBy: z.string().optional(),
   actionsSuppressedReason: z.string().optional(),
@@ -71,7 +77,7 @@ const metric = z
   });
 
 const configuration = z.object({
-  description: z.string().optional(),
+  description: text(1024).optional(),
   metrics: z.array(metric).optional(),
   alarmRule: z.string().optional(),
   actionsSuppressor: z.string().optional(),
@@ -79,7 +85,7 @@ const configuration = z.object({
 
 const eventSchema = z.object({
   version: z.string(),
-  id: z.string().min(1, 'expected a non-empty event id'),
+  id: text(256).min(1, 'expected a non-empty event id'),
   'detail-type': z.literal(ALARM_DETAIL_TYPE),
   source: z.literal(ALARM_SOURCE),
   account: z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id'),

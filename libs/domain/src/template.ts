@@ -129,11 +129,10 @@ function render(node: TNode, ctx: Readonly<Record<string, unknown>>): unknown {
       return node.parts.map((p) => (typeof p === 'string' ? p : interpolate(p.expr.evaluate(ctx)))).join('');
     case 'list':
       return node.items.map((item) => render(item, ctx));
-    case 'object': {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of node.entries) out[k] = render(v, ctx);
-      return out;
-    }
+    case 'object':
+      // fromEntries defines own properties: a "__proto__" key stays a key instead of setting the
+      // rendered object's prototype (which `out[k] = v` would do).
+      return Object.fromEntries(node.entries.map(([k, v]) => [k, render(v, ctx)]));
   }
 }
 

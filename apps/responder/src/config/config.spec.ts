@@ -76,6 +76,18 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ENGINE_PLAN_SWEEP_SECONDS: '0' })).toThrow(new ConfigError('invalid configuration: ENGINE_PLAN_SWEEP_SECONDS must be at least 1'));
   });
 
+  it('takes alarms from any account unless ALARM_ACCOUNTS lists 12-digit ids', () => {
+    expect(loadConfig({}).alarmAccounts).toBeUndefined();
+    expect(loadConfig({ ALARM_ACCOUNTS: '123456789012, 210987654321' }).alarmAccounts).toEqual(['123456789012', '210987654321']);
+    expect(() => loadConfig({ ALARM_ACCOUNTS: '1234,abc' })).toThrow(/^invalid configuration: ALARM_ACCOUNTS must be 12-digit AWS account ids separated by commas$/);
+  });
+
+  it('runs as all unless RESPONDER_ROLE says api or worker', () => {
+    expect(loadConfig({}).role).toBe('all');
+    expect(loadConfig({ RESPONDER_ROLE: 'worker' }).role).toBe('worker');
+    expect(() => loadConfig({ RESPONDER_ROLE: 'both' })).toThrow(/^invalid configuration: RESPONDER_ROLE must be one of all, api, worker$/);
+  });
+
   it('treats an empty value as unset', () => {
     expect(loadConfig({ INGEST_API_KEY: '', PORT: '' }).port).toBe(3000);
   });

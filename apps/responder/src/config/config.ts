@@ -7,6 +7,13 @@ import { formatPath } from '@responder/domain';
  * names the variable and never its value.
  */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/**
+ * What one process does, so replicas can be split: `api` takes HTTP (intake, API, Slack requests,
+ * Socket Mode) and SQS but runs no step or Slack-delivery worker; `worker` runs the step workers and
+ * the Slack reporter and delivery, and answers only /health, /ready and /metrics; `all` does both.
+ */
+export const ROLES = ['all', 'api', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
 
 const secret = (min: number) => z.string().min(min, `must be at least ${min} characters`);
 const url = (protocols: RegExp, example: string) =>
@@ -25,6 +32,11 @@ const schema = z
     SERVICE_CATALOG: z.string().optional(),
     RUNBOOKS_DIR: z.string().default('runbooks'),
     INGEST_API_KEY: secret(16).optional(),
+    ALARM_ACCOUNTS: z
+      .string()
+      .regex(/^\d{12}(\s*,\s*\d{12})*$/, 'must be 12-digit AWS account ids separated by commas')
+      .transform((s) => s.split(',').map((a) => a.trim()))
+      .optional(),
     SQS_QUEUE_URL: url(/^https?:$/, 'https://sqs.us-east-1.amazonaws.com/123456789012/responder-alarms').optional(),
     SQS_WAIT_SECONDS: int(1, 20).default(20),
     SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'must be a bot token (xoxb-…)').optional(),
@@ -40,6 +52,7 @@ const schema = z
     OIDC_JWKS_URL: url(/^https?:$/, 'https://login.example.com/.well-known/jwks.json').optional(),
     OIDC_USER_CLAIM: z.string().min(1).default('email'),
     RESPONDER_MODE: z.enum(['live', 'dry-run'], 'must be live or dry-run').default('live'),
+    RESPONDER_ROLE: z.enum(ROLES, `must be one of ${ROLES.join(', ')}`).default('all'),
     LOG_LEVEL: z.enum(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`).default('info'),
     DEDUPE_TTL_SECONDS: int(60, 7 * 24 * 3600).default(48 * 3600),
     INCIDENT_RETENTION_DAYS: int(1, 10 * 365).default(90),
@@ -71,6 +84,8 @@ export interface AppConfig {
   catalog: { path: string; explicit: boolean };
   runbooksDir: string;
   ingestApiKey?: string;
+  /** The AWS accounts whose alarms are taken; undefined: any. */
+  alarmAccounts?: string[];
   sqs?: { queueUrl: string; waitSeconds: number };
   slack?: {
     botToken: string;
@@ -88,6 +103,7 @@ export interface AppConfig {
   /** OIDC JWTs from the team's identity provider as per-person credentials; `userClaim` names the catalog user. */
   oidc?: { issuer: string; audience: string; jwksUrl: string; userClaim: string };
   mode: 'live' | 'dry-run';
+  role: Role;
   logLevel: (typeof LOG_LEVELS)[number];
   dedupeTtlSeconds: number;
   /** How long a resolved incident (its timeline, runs, Slack state) is kept before the sweep removes it. */
@@ -119,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     catalog: { path: e.SERVICE_CATALOG ?? `${e.RUNBOOKS_DIR.replace(/\/$/, '')}/service-catalog.yaml`, explicit: e.SERVICE_CATALOG !== undefined },
     runbooksDir: e.RUNBOOKS_DIR,
     ingestApiKey: e.INGEST_API_KEY,
+    alarmAccounts: e.ALARM_ACCOUNTS,
     sqs: e.SQS_QUEUE_URL ? { queueUrl: e.SQS_QUEUE_URL, waitSeconds: e.SQS_WAIT_SECONDS } : undefined,
     slack: e.SLACK_BOT_TOKEN
       ? {
@@ -134,6 +151,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     apiToken: e.API_TOKEN,
     oidc: e.OIDC_ISSUER && e.OIDC_AUDIENCE && e.OIDC_JWKS_URL ? { issuer: e.OIDC_ISSUER, audience: e.OIDC_AUDIENCE, jwksUrl: e.OIDC_JWKS_URL, userClaim: e.OIDC_USER_CLAIM } : undefined,
     mode: e.RESPONDER_MODE,
+    role: e.RESPONDER_ROLE,
     logLevel: e.LOG_LEVEL,
     dedupeTtlSeconds: e.DEDUPE_TTL_SECONDS,
     incidentRetentionDays: e.INCIDENT_RETENTION_DAYS,
@@ -151,3 +169,8 @@ export function redactUrl(raw: string): string {
     return '(unparseable URL)';
   }
 }
+
+/** Whether this process takes requests (HTTP beyond health and metrics, Slack, SQS). */
+export const servesRequests = (config: Pick<AppConfig, 'role'>): boolean => config.role !== 'worker';
+/** Whether this process runs the step workers and delivers to Slack. */
+export const runsWorkers = (config: Pick<AppConfig, 'role'>): boolean => config.role !== 'api';

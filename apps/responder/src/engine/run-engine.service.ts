@@ -34,7 +34,7 @@ import {
   type StepStatusMap,
   TERMINAL_STEP_STATUSES,
 } from '@responder/store';
-import type { AppConfig } from '../config/config';
+import { type AppConfig, runsWorkers } from '../config/config';
 import { ACTIONS, APP_CONFIG, CATALOG, RUNBOOKS } from '../tokens';
 import { LazySignal } from './lazy-signal';
 import { StepQueue } from './step-queue';
@@ -131,11 +131,15 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 
   onApplicationBootstrap(): void {
-    this.queue.startWorker(
-      (job) => this.process(job),
-      (job, error) => this.jobFailed(job, error),
-    );
-    this.recovery = this.recoverUntilDone();
+    // An api-only replica queues work (plans, approvals) but never takes a job: the workers do, and
+    // they recover what a dead replica left.
+    if (runsWorkers(this.config)) {
+      this.queue.startWorker(
+        (job) => this.process(job),
+        (job, error) => this.jobFailed(job, error),
+      );
+      this.recovery = this.recoverUntilDone();
+    }
     this.scheduleSweep(0);
   }
 

@@ -1,6 +1,6 @@
 import { BadRequestException, Body, Controller, Get, Header, NotFoundException, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { type Verdict, latestVerdict } from '@responder/diagnosis';
-import { type RcaModel, buildRca, loadRcaInput, renderRca } from '@responder/rca';
+import { type RcaModel, buildRca, loadRcaInput, redactDeep, renderRca } from '@responder/rca';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { INCIDENT_STATUSES, type Incident, type TimelineEntry, problemsToText, toProblems } from '@responder/domain';
@@ -35,6 +35,11 @@ function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S>
   return result.data;
 }
 
+/**
+ * Answers go through the RCA's redaction: alarm reasons, step outputs and errors and notes are free
+ * text that may carry a token or a password (an error message with a DSN in it), and an API answer
+ * ends up in terminals, tickets and chat as easily as the RCA does.
+ */
 @ApiTags('incidents')
 @ApiBearerAuth()
 @Controller('incidents')
@@ -68,7 +73,7 @@ export class IncidentsController {
       offset: q.offset,
     });
     const next = q.offset + items.length;
-    return { items, total, limit: q.limit, offset: q.offset, nextOffset: next < total ? next : null };
+    return { items: redactDeep(items), total, limit: q.limit, offset: q.offset, nextOffset: next < total ? next : null };
   }
 
   /** The RCA draft of the incident as markdown (open or resolved), from its timeline and runs. */
@@ -106,7 +111,7 @@ export class IncidentsController {
     if (!result.success) throw new BadRequestException(`bad body: ${problemsToText(toProblems(result.error))}`);
     const entry = await this.notes.add(id, { ...result.data, source: 'api' });
     if (!entry) throw new NotFoundException(`no incident ${id}`);
-    return entry;
+    return redactDeep(entry);
   }
 
   /**
@@ -124,7 +129,7 @@ export class IncidentsController {
     const verdict = latestVerdict(
       runs.flatMap((r) => Object.values(r.steps).map((s) => ({ action: s.action, status: s.status, finishedAt: s.finishedAt, output: () => (s.outputJson ? (JSON.parse(s.outputJson) as unknown) : undefined) }))),
     );
-    return { ...incident, mode: this.engine.mode, verdict, runs: runs.map((r) => runView(r, this.engine.runbook(r.runbook)?.steps.map((s) => s.id) ?? [])) };
+    return redactDeep({ ...incident, mode: this.engine.mode, verdict, runs: runs.map((r) => runView(r, this.engine.runbook(r.runbook)?.steps.map((s) => s.id) ?? [])) });
   }
 
   /** In order of recording; `after` (an entry id) and `limit` page through a long one. */
@@ -137,7 +142,7 @@ export class IncidentsController {
   async timeline(@Param('id') id: string, @Query() query: unknown): Promise<{ incidentId: string; items: TimelineEntry[] }> {
     const q = parseQuery(timelineQuery, query);
     if (!(await this.store.get(id))) throw new NotFoundException(`no incident ${id}`);
-    return { incidentId: id, items: await this.store.timeline(id, q) };
+    return { incidentId: id, items: redactDeep(await this.store.timeline(id, q)) };
   }
 }
 

@@ -1,9 +1,10 @@
 import { BadRequestException, Inject, Injectable, Logger } from '@nestjs/common';
-import { ALARM_DETAIL_TYPE, type InputProblem, CatalogMatcher, type Catalog, parseAlarmEvent, problemsToText } from '@responder/domain';
+import { ALARM_DETAIL_TYPE, type AlarmEvent, type InputProblem, type Parsed, CatalogMatcher, type Catalog, parseAlarmEvent, problemsToText } from '@responder/domain';
 import { IncidentStore, type IngestOutcome, type IngestResult } from '@responder/store';
 import { RunEngine } from '../engine/run-engine.service';
 import { MetricsService } from '../metrics/metrics.service';
-import { CATALOG } from '../tokens';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG, CATALOG } from '../tokens';
 
 export type IntakeSource = 'http' | 'sqs';
 
@@ -35,6 +36,7 @@ export class AlarmIntakeService {
     private readonly metrics: MetricsService,
     private readonly engine: RunEngine,
     @Inject(CATALOG) catalog: Catalog,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.matcher = new CatalogMatcher(catalog);
   }
@@ -51,7 +53,7 @@ export class AlarmIntakeService {
       this.logger.debug({ detailType: detailType.slice(0, 100), source }, 'event of another type ignored');
       return { incidentId: null, deduplicated: false, outcome: 'ignored' };
     }
-    const parsed = parseAlarmEvent(body);
+    const parsed = accountAllowed(parseAlarmEvent(body), this.config.alarmAccounts);
     if (!parsed.ok) {
       this.metrics.eventsRejected.inc({ source, reason: 'invalid' });
       stop({ outcome: 'invalid' });
@@ -103,6 +105,19 @@ export class AlarmIntakeService {
       this.logger.warn({ incidentId }, `incident ${incidentId} stored, but queueing its plan failed (${(err as Error).message}): the engine's sweep plans it`);
     }
   }
+}
+
+/**
+ * With ALARM_ACCOUNTS set, an event from another account (or naming an alarm in one) is refused like
+ * a malformed one: a valid-looking event from an account we do not watch must not open an incident.
+ */
+function accountAllowed(parsed: Parsed<AlarmEvent>, accounts: string[] | undefined): Parsed<AlarmEvent> {
+  if (!parsed.ok || !accounts) return parsed;
+  const arnAccount = parsed.value.alarmArn.split(':')[4];
+  const problems: InputProblem[] = [];
+  if (!accounts.includes(parsed.value.account)) problems.push({ path: 'account', message: `${parsed.value.account} is not an account this Responder serves (ALARM_ACCOUNTS)` });
+  else if (!accounts.includes(arnAccount)) problems.push({ path: 'resources', message: `${arnAccount} is not an account this Responder serves (ALARM_ACCOUNTS)` });
+  return problems.length > 0 ? { ok: false, problems } : parsed;
 }
 
 /** The event's `detail-type` when it is a string other than an alarm state change; null otherwise. */

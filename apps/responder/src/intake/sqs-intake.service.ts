@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApp
 import type Redis from 'ioredis';
 import { type QueueMessage, SqsAdapter } from '@responder/aws';
 import { problemsToText } from '@responder/domain';
-import type { AppConfig } from '../config/config';
+import { type AppConfig, servesRequests } from '../config/config';
 import { MetricsService } from '../metrics/metrics.service';
 import { APP_CONFIG, REDIS } from '../tokens';
 import { AlarmIntakeService, InvalidEventError } from './alarm-intake.service';
@@ -34,7 +34,7 @@ export class SqsIntakeService implements OnApplicationBootstrap, BeforeApplicati
   }
 
   onApplicationBootstrap(): void {
-    if (!this.config.sqs) return;
+    if (!this.config.sqs || !servesRequests(this.config)) return;
     this.sqs = new SqsAdapter({ queueUrl: this.config.sqs.queueUrl, region: this.config.awsRegion });
     void this.warnWithoutRedrive(this.sqs);
     this.loop = this.run(this.sqs, this.config.sqs.waitSeconds);

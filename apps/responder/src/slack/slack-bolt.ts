@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { App, type Authorize, ExpressReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import type { Router } from 'express';
 import { registerApprovalButtons, registerIncidentCommand } from '@responder/slack';
-import type { AppConfig } from '../config/config';
+import { type AppConfig, servesRequests } from '../config/config';
 import { APP_CONFIG } from '../tokens';
 import { SlackHandlersService } from './slack-handlers.service';
 
@@ -21,7 +21,7 @@ export class SlackBolt implements OnApplicationBootstrap, OnApplicationShutdown 
   private readonly receiver: ExpressReceiver | null = null;
   private readonly socketMode: boolean;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig, handlers: SlackHandlersService) {
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig, handlers: SlackHandlersService) {
     const slack = config.slack!;
     const logger = boltLogger(this.logger);
     // Our listeners need only the bot token: no auth.test call stands between a click and its answer.
@@ -48,7 +48,7 @@ export class SlackBolt implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   onApplicationBootstrap(): void {
-    if (!this.socketMode) return;
+    if (!this.socketMode || !servesRequests(this.config)) return;
     // In the background: a Slack outage at boot must not stop the service (the client reconnects).
     this.app.start().then(
       () => this.logger.log('connected to Slack (Socket Mode)'),
@@ -59,6 +59,24 @@ export class SlackBolt implements OnApplicationBootstrap, OnApplicationShutdown 
   async onApplicationShutdown(): Promise<void> {
     if (this.socketMode) await this.app.stop().catch(() => undefined);
   }
+}
+
+/**
+ * Bolt refuses a signed request more than five minutes old, but not one dated in the future: a
+ * request Slack signed (or a leaked one) with a far-ahead timestamp could be replayed for as long.
+ * Slack's verification guide asks for five minutes either way; this is the other half.
+ */
+export function refuseFutureSlackRequests(logger: Logger, toleranceSec = 5 * 60) {
+  return (req: { method: string; path: string; headers: Record<string, string | string[] | undefined> }, res: { status: (code: number) => { send: (body: string) => void } }, next: () => void): void => {
+    const header = req.headers['x-slack-request-timestamp'];
+    const ts = Number(Array.isArray(header) ? header[0] : header);
+    if (req.method === 'POST' && req.path === SLACK_EVENTS_PATH && Number.isFinite(ts) && ts > Date.now() / 1000 + toleranceSec) {
+      logger.warn(`refused a Slack request dated ${Math.round(ts - Date.now() / 1000)} s in the future`);
+      res.status(401).send('');
+      return;
+    }
+    next();
+  };
 }
 
 /**

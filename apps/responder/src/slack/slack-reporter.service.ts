@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import Redis from 'ioredis';
 import { type Change, ChangeFeed, IncidentStore } from '@responder/store';
-import type { AppConfig } from '../config/config';
+import { type AppConfig, runsWorkers } from '../config/config';
 import { APP_CONFIG } from '../tokens';
 import { SlackOutbox } from './slack-outbox';
 import { CONNECTION_DEFAULTS } from '../redis/connection-options';
@@ -37,7 +37,7 @@ export class SlackReporter implements OnApplicationBootstrap, BeforeApplicationS
   private loop: Promise<void> = Promise.resolve();
 
   constructor(
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly outbox: SlackOutbox,
     private readonly incidents: IncidentStore,
   ) {
@@ -49,6 +49,7 @@ export class SlackReporter implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   onApplicationBootstrap(): void {
+    if (!runsWorkers(this.config)) return;
     this.loop = this.follow();
   }
 

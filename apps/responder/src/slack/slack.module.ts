@@ -1,6 +1,6 @@
-import { Global, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { Global, Inject, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { SlackWeb } from '@responder/slack';
-import type { AppConfig } from '../config/config';
+import { type AppConfig, runsWorkers } from '../config/config';
 import { APPROVER_DIRECTORY, type ApproverDirectory } from '../engine/approver-directory';
 import { APP_CONFIG } from '../tokens';
 import { ClickInbox } from './click-inbox';
@@ -49,9 +49,10 @@ export class SlackModule implements OnApplicationBootstrap {
   constructor(
     private readonly outbox: SlackOutbox,
     private readonly sync: SlackSync,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.outbox.startWorker((job) => this.sync.process(job));
+    if (runsWorkers(this.config)) this.outbox.startWorker((job) => this.sync.process(job));
   }
 }
