@@ -181,7 +181,8 @@ describe('approver identity', () => {
 
 describe('responder tokens', () => {
   const cli = (...args: string[]) => {
-    const r = spawnSync(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'apps', 'cli', 'src', 'main.ts'), 'tokens', ...args], {
+    // the built command line (npm test builds it first), as it runs in the image
+    const r = spawnSync(join(ROOT, 'bin', 'responder'), ['tokens', ...args], {
       cwd: ROOT,
       encoding: 'utf8',
       env: { ...process.env, REDIS_PREFIX: prefix, SERVICE_CATALOG: CATALOG },
@@ -234,7 +235,7 @@ describe('the built responder binary against the running service, as the person 
     url = `http://127.0.0.1:${port}`;
   });
 
-  it('lists and shows incidents, approves the exact plan as bob, and refuses the shared token', async () => {
+  it('lists and shows incidents, approves the exact plan as bob, refuses the shared token, rejects, pauses and resumes', async () => {
     const bob = await personToken(redis, prefix, 'bob@example.com');
     const incidentId = await api.alarm('cli-5xx');
     const fix = await api.waitStep(incidentId, 'fix', ['awaiting_approval']);
@@ -252,5 +253,15 @@ describe('the built responder binary against the running service, as the person 
     const approved = await bin(['approve', incidentId, 'fix', '--hash', fix.paramsHash as string], { RESPONDER_TOKEN: bob });
     expect(approved).toMatchObject({ code: 0, stdout: 'granted\n' });
     expect(await api.waitStep(incidentId, 'fix', ['succeeded'])).toMatchObject({ approval: 'granted', approvals: [{ by: 'bob@example.com' }] });
+
+    await api.waitStep(incidentId, 'fix-twice', ['awaiting_approval']);
+    const rejected = await bin(['reject', incidentId, 'fix-twice', '--reason', 'not during the incident'], { RESPONDER_TOKEN: bob });
+    expect(rejected).toMatchObject({ code: 0 });
+    expect(await api.waitStep(incidentId, 'fix-twice', ['rejected'])).toMatchObject({ approval: 'rejected' });
+
+    expect(await bin(['pause', '--reason', 'cli test'], { RESPONDER_TOKEN: bob })).toMatchObject({ code: 0, stdout: 'paused\n' });
+    expect((await api.timeline(incidentId)).some((e) => e.type === 'automation.paused')).toBe(true);
+    expect(await bin(['resume'], { RESPONDER_TOKEN: bob })).toMatchObject({ code: 0, stdout: 'resumed\n' });
+    expect(await bin(['resume'], { RESPONDER_TOKEN: bob })).toMatchObject({ code: 0, stdout: 'resumed (it already was)\n' });
   });
 });

@@ -120,7 +120,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       .command(which)
       .description(which === 'pause' ? 'the kill switch: no mutating step starts, on any replica' : 'let mutating steps start again')
       .option('--reason <text>', 'why, for every open incident’s timeline')
-      .option('--by <name>', 'who (default $RESPONDER_USER or $USER)')
+      .option('--by <name>', 'who, with the shared API_TOKEN (default $RESPONDER_USER or $USER); a personal token names its person')
       .addOption(url())
       .action(async (opts: { reason?: string; by?: string; url?: string }) => done(await automation(which, opts, io)));
   }

@@ -176,8 +176,9 @@ export function reject(incidentId: string, step: string, opts: ApiOptions & { re
 /** `pause` / `resume`: the kill switch for every replica. */
 export function automation(which: 'pause' | 'resume', opts: ApiOptions & { reason?: string; by?: string }, io: Io): Promise<number> {
   return guarded(io, which, async () => {
-    const by = opts.by ?? io.env.RESPONDER_USER ?? io.env.USER ?? 'cli';
-    const answer = (await call('POST', `/automation/${which}`, opts, io, { by, ...(opts.reason ? { reason: opts.reason } : {}) })) as { changed: boolean };
+    // A personal token says who; only the shared token needs a name, which the service records as given.
+    const by = opts.by ?? (io.env.RESPONDER_TOKEN ? undefined : (io.env.RESPONDER_USER ?? io.env.USER ?? 'cli'));
+    const answer = (await call('POST', `/automation/${which}`, opts, io, { ...(by ? { by } : {}), ...(opts.reason ? { reason: opts.reason } : {}) })) as { changed: boolean };
     io.out(`${which === 'pause' ? 'paused' : 'resumed'}${answer.changed ? '' : ' (it already was)'}\n`);
   });
 }
