@@ -29,6 +29,7 @@ import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import Redis from 'ioredis';
 import { ApiTokenStore } from '@responder/store';
 import { startCloudTrailStub } from '../test/support/cloudtrail-stub';
+import { deleteByPrefix } from '../test/support/redis';
 import { startAwsOverlay } from '../test/scenarios/support/aws-overlay';
 import { alarmEvent } from '../test/support/events';
 import { REGION, type SandboxProduction, seedSandbox } from './seed-sandbox';
@@ -242,12 +243,7 @@ async function checkRedis(): Promise<void> {
     redis.disconnect();
     throw new Error(`Redis at ${REDIS_URL} does not answer (${cause || (e as Error).message}): start one (redis-server, or docker compose up redis) or set REDIS_URL`);
   }
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${REDIS_PREFIX}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
+  await deleteByPrefix(redis, REDIS_PREFIX);
   await redis.quit();
 }
 
@@ -302,13 +298,7 @@ async function removeKeys(): Promise<void> {
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000, commandTimeout: 5000 });
   try {
     await redis.connect();
-    let cursor = '0';
-    let removed = 0;
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${REDIS_PREFIX}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) removed += await redis.unlink(...keys);
-    } while (cursor !== '0');
+    const removed = await deleteByPrefix(redis, REDIS_PREFIX);
     log(`removed ${removed} Redis keys under ${REDIS_PREFIX}:`);
   } catch (e) {
     log(`could not remove the Redis keys under ${REDIS_PREFIX}: (${(e as Error).message})`);

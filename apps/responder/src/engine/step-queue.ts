@@ -3,6 +3,7 @@ import { type Job, type JobsOptions, Queue, Worker } from 'bullmq';
 import Redis from 'ioredis';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../tokens';
+import { closeQueue } from '../redis/close-queue';
 import { CONNECTION_DEFAULTS, timedConnection } from '../redis/connection-options';
 
 /** Job data holds ids only; state lives in the store. */
@@ -80,22 +81,7 @@ export class StepQueue implements BeforeApplicationShutdown {
 
   /** SIGTERM: the worker finishes the jobs in flight (or hands them back when they overrun). */
   async beforeApplicationShutdown(): Promise<void> {
-    // With Redis unreachable, BullMQ's close would wait for a connection that never comes.
-    const reachable = this.connection.status === 'ready';
-    if (!reachable) {
-      this.workerConnection?.disconnect();
-      this.connection.disconnect();
-    }
-    // No jobs can be in flight without Redis: close the worker without waiting for them.
-    // The worker first: a step finishing now still enqueues what follows it.
-    const closed = (async () => {
-      await this.worker?.close(!reachable).catch(() => undefined);
-      await this.queue.close().catch(() => undefined);
-    })();
-    // Bounded below the orchestrator's stop timeout (ECS: 30 s): a step still running after it is
-    // handed back by BullMQ's stalled-job check and resumed by another worker.
-    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, this.config.engine.shutdownGraceMs).unref())]);
-    this.workerConnection?.disconnect();
-    this.connection.disconnect();
+    // Bounded below the orchestrator's stop timeout (ECS: 30 s).
+    await closeQueue({ queue: this.queue, worker: this.worker, connection: this.connection, workerConnection: this.workerConnection }, this.config.engine.shutdownGraceMs);
   }
 }

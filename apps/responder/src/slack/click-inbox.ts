@@ -5,6 +5,7 @@ import type { ApprovalClick } from '@responder/slack';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../tokens';
 import { CONNECTION_DEFAULTS } from '../redis/connection-options';
+import { closeQueue } from '../redis/close-queue';
 
 export const CLICK_QUEUE = 'clicks';
 
@@ -71,13 +72,6 @@ export class ClickInbox implements BeforeApplicationShutdown {
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    const reachable = this.connection.status === 'ready';
-    const closed = (async () => {
-      await this.worker?.close(!reachable).catch(() => undefined);
-      await this.queue.close().catch(() => undefined);
-    })();
-    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
-    this.workerConnection?.disconnect();
-    this.connection.disconnect();
+    await closeQueue({ queue: this.queue, worker: this.worker, connection: this.connection, workerConnection: this.workerConnection }, 10_000);
   }
 }

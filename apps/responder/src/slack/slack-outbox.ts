@@ -6,6 +6,7 @@ import type { AppConfig } from '../config/config';
 import { MetricsService } from '../metrics/metrics.service';
 import { APP_CONFIG } from '../tokens';
 import { CONNECTION_DEFAULTS, timedConnection } from '../redis/connection-options';
+import { closeQueue } from '../redis/close-queue';
 
 /**
  * Outbound Slack work, on its own BullMQ queue so that a slow or failing Slack never holds up a
@@ -114,13 +115,6 @@ export class SlackOutbox implements BeforeApplicationShutdown {
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    const reachable = this.connection.status === 'ready';
-    const closed = (async () => {
-      await this.worker?.close(!reachable).catch(() => undefined);
-      await this.queue.close().catch(() => undefined);
-    })();
-    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
-    this.workerConnection?.disconnect();
-    this.connection.disconnect();
+    await closeQueue({ queue: this.queue, worker: this.worker, connection: this.connection, workerConnection: this.workerConnection }, 10_000);
   }
 }
