@@ -139,10 +139,10 @@ export interface ParseCatalogOptions {
 export function parseCatalog(file: string, text: string, options: ParseCatalogOptions = {}): SourceParsed<Catalog> {
   const parsed = parseYamlSource(file, text, catalogSchema.nullable());
   if (!parsed.ok) return parsed;
-  const raw = parsed.value ?? { services: {}, approverGroups: {} };
+  const raw: z.output<typeof catalogSchema> = parsed.value ?? { services: {}, approverGroups: {}, people: {} };
   const services: Record<string, CatalogService> = {};
   for (const [key, svc] of Object.entries(raw.services)) services[key] = { ...svc, name: key };
-  const people = raw.people ?? {};
+  const people = raw.people;
   const catalog: Catalog = {
     services,
     approverGroups: raw.approverGroups,
