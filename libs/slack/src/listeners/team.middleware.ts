@@ -23,10 +23,11 @@ export function onlyTeam(teamId: string, logger: Logger): Middleware<AnyMiddlewa
       await args.next();
       return;
     }
-    if ('ack' in args && typeof args.ack === 'function') await (args.ack as () => Promise<void>)();
     const body = args.body as { type?: unknown; command?: unknown; user?: { id?: unknown }; user_id?: unknown };
     const kind = typeof body.command === 'string' ? `command ${body.command}` : typeof body.type === 'string' ? body.type : 'request';
     const user = typeof body.user?.id === 'string' ? body.user.id : typeof body.user_id === 'string' ? body.user_id : 'unknown';
     logger.warn(`ignored a Slack ${kind} by ${user} from team ${teams.length > 0 ? teams.join(', ') : '(none)'}: only team ${teamId} (SLACK_TEAM_ID) is served`);
+    // Logged before the ack: once Slack has its answer, the refusal is on record.
+    if ('ack' in args && typeof args.ack === 'function') await (args.ack as () => Promise<void>)();
   };
 }
