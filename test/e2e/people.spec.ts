@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { type KeyLike, SignJWT, exportJWK, generateKeyPair } from 'jose';
 import request from 'supertest';
+import { tokensCreate } from '../../apps/cli/src/commands/tokens.command';
 import { startApp } from '../support/app';
 import { client, personToken } from '../support/engine';
 import { FIXTURES } from '../support/events';
@@ -28,7 +29,7 @@ const actions = createTestActions(redis, prefix);
 
 const RUNBOOK = `
 name: pair
-triggers: { services: [pair, team] }
+triggers: { services: [pair, team, tokens] }
 steps:
   - id: fix
     action: test.mutate
@@ -149,6 +150,30 @@ describe('one person is one approver, whatever the channel', () => {
     const told = await slack.waitFor(() => slack.ephemerals.find((e) => e.user === 'U0ONCALL2' && e.channel === slack.channelId('#inc-team')));
     expect(told.text).toBe('You have already approved fix (with an OIDC token: the same person); it needs a second, different approver.');
     expect(await api.step(incidentId, 'fix')).toMatchObject({ status: 'awaiting_approval', approvals: [{ by: 'oncall2', via: 'oidc', as: '00u-oncall2' }] });
+  });
+});
+
+describe('responder tokens create, for any name of a person', () => {
+  const create = async (user: string) => {
+    let out = '';
+    let err = '';
+    const code = await tokensCreate(user, {}, { env: { SERVICE_CATALOG: CATALOG, REDIS_URL: process.env.REDIS_URL, REDIS_PREFIX: prefix }, out: (t) => (out += t), err: (t) => (err += t) });
+    return { code, token: out.trim(), err };
+  };
+
+  it('makes a token for a person id or their Slack id that acts as the person; refuses a name of nobody', async () => {
+    const byId = await create('oncall1');
+    expect(byId.code).toBe(0);
+    const bySlackId = await create('U0ONCALL1');
+    expect(bySlackId).toMatchObject({ code: 0, err: expect.stringContaining('(person oncall1)') });
+    expect(await create('mallory@example.com')).toMatchObject({ code: 1, err: expect.stringContaining('"mallory@example.com" is not in any approver group') });
+
+    const incidentId = await api.alarm('tokens-down');
+    const step = await api.waitStep(incidentId, 'fix', ['awaiting_approval']);
+    await api.postAs(byId.token, `/incidents/${incidentId}/steps/fix/approve`, { paramsHash: step.paramsHash }).expect(200);
+    expect((await api.postAs(bySlackId.token, `/incidents/${incidentId}/steps/fix/approve`, { paramsHash: step.paramsHash }).expect(409)).body.code).toBe('duplicate');
+    expect(await api.step(incidentId, 'fix')).toMatchObject({ status: 'awaiting_approval', approvals: [{ by: 'oncall1', via: 'token' }] });
+    expect((await api.step(incidentId, 'fix'))!.approvals![0]).not.toHaveProperty('as');
   });
 });
 
