@@ -4,7 +4,7 @@ import { onlyTeam, teamsOf } from './team.middleware';
 function logger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   const log = (...msg: unknown[]) => lines.push(msg.join(' '));
-  return { lines, debug: log, info: log, warn: log, error: log, setLevel: () => undefined, getLevel: () => 'info' as never, setName: () => undefined } as Logger & { lines: string[] };
+  return { lines, debug: log, info: log, warn: log, error: log, setLevel: () => undefined, getLevel: () => 'info' as never, setName: () => undefined };
 }
 
 /** The arguments Bolt passes a global middleware, with spies for ack and next. */

@@ -28,6 +28,6 @@ export function onlyTeam(teamId: string, logger: Logger): Middleware<AnyMiddlewa
     const user = typeof body.user?.id === 'string' ? body.user.id : typeof body.user_id === 'string' ? body.user_id : 'unknown';
     logger.warn(`ignored a Slack ${kind} by ${user} from team ${teams.length > 0 ? teams.join(', ') : '(none)'}: only team ${teamId} (SLACK_TEAM_ID) is served`);
     // Logged before the ack: once Slack has its answer, the refusal is on record.
-    if ('ack' in args && typeof args.ack === 'function') await (args.ack as () => Promise<void>)();
+    if ('ack' in args && typeof args.ack === 'function') await (args.ack)();
   };
 }
