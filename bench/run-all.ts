@@ -5,7 +5,7 @@
  * else running): the file says which machine and which commit they are from.
  *
  *   npm run bench
- *   BENCH_ONLY=intake,storm npm run bench    # a subset (intake, engine, production-down, storm)
+ *   BENCH_ONLY=intake,storm npm run bench    # a subset (intake, engine, diagnosis, production-down, storm)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +23,7 @@ const TS_NODE = ['node', '-r', 'ts-node/register/transpile-only', '-r', 'tsconfi
 const BENCHES: Bench[] = [
   { name: 'intake', argv: ['npx', 'tsx', 'bench/intake.bench.ts'] },
   { name: 'engine', argv: [...TS_NODE, 'bench/engine.bench.ts'] },
+  { name: 'diagnosis', argv: [...TS_NODE, 'bench/diagnosis.bench.ts'] },
   { name: 'production-down', argv: ['npx', 'tsx', 'bench/production-down.bench.ts'] },
   { name: 'storm', argv: ['npx', 'tsx', 'bench/storm.bench.ts'] },
 ];
