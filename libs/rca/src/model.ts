@@ -331,7 +331,8 @@ export function buildRca(raw: RcaInput): RcaModel {
       startedAt: step.startedAt ?? null,
       finishedAt: step.finishedAt ?? null,
     })),
-    actions: mutating.map(({ run, step }) => ({
+    // The calls that were made first (in the order they ran), then the steps that made none.
+    actions: [...mutating.filter(({ step }) => notCalledReason(step, timeline) === null), ...mutating.filter(({ step }) => notCalledReason(step, timeline) !== null)].map(({ run, step }) => ({
       runbook: run.runbook,
       step: step.id,
       action: step.action,

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { IncidentsController } from './incidents.controller';
 import { IncidentStatsService } from './incident-stats.service';
 import { NotesService } from './notes.service';
+import { OutcomeRecorder } from './outcome-recorder';
 import { PostmortemService } from './postmortem.service';
 import { RetentionSweeper } from './retention.sweeper';
 
@@ -9,7 +10,7 @@ import { RetentionSweeper } from './retention.sweeper';
 @Global()
 @Module({
   controllers: [IncidentsController],
-  providers: [NotesService, PostmortemService, IncidentStatsService, RetentionSweeper],
-  exports: [NotesService, PostmortemService, IncidentStatsService, RetentionSweeper],
+  providers: [NotesService, PostmortemService, IncidentStatsService, OutcomeRecorder, RetentionSweeper],
+  exports: [NotesService, PostmortemService, IncidentStatsService, OutcomeRecorder, RetentionSweeper],
 })
 export class IncidentsModule {}
