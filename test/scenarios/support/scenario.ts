@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
@@ -321,7 +321,8 @@ export function scenario(def: ScenarioDefinition): void {
     it('writes a postmortem: impact from when the metrics moved, the verdict, the request id of each AWS call, diagrams that parse', () => {
       const { rca, run, output } = o();
       // UPDATE_GOLDEN=1 keeps this real run's document as a golden file (linted and parsed in libs/rca's spec).
-      if (process.env.UPDATE_GOLDEN === '1') writeFileSync(join(ROOT, `test/fixtures/rca/scenario-${def.name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}.md`), rca);
+      // Named after the scenario's file: bad-deployment.spec.ts → scenario-bad-deployment.md.
+      if (process.env.UPDATE_GOLDEN === '1') writeFileSync(join(ROOT, `test/fixtures/rca/scenario-${basename(expect.getState().testPath!, '.spec.ts')}.md`), rca);
       const impact = output<{ impactStartedAt?: string | null }>('metrics').impactStartedAt;
       if (impact) expect(rca).toContain(`- **Window**: ${impact.slice(0, 10)} ${impact.slice(11, 19)} UTC (impact started)`);
       expect(rca).toContain('## Root cause and trigger (hypothesis)');
