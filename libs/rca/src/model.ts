@@ -379,7 +379,7 @@ function notCalledReason(step: RcaStep, timeline: TimelineEntry[]): string | nul
     case 'failed':
       return null;
     case 'skipped':
-      return step.reason?.startsWith('when was false') ? `its condition did not hold (${step.reason})` : `skipped${reason}`;
+      return step.reason?.startsWith('when was false: ') ? `its condition was false: ${step.reason.slice('when was false: '.length)}` : `skipped${reason}`;
     case 'rejected':
       return approvalOf(step, timeline).text;
     case 'timed_out':
