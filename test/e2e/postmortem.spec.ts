@@ -81,7 +81,7 @@ afterAll(async () => {
   await cleanup();
 });
 
-const server = () => app.getHttpServer();
+const server = (): Parameters<typeof request>[0] => app.getHttpServer() as Parameters<typeof request>[0];
 
 describe('GET /incidents/stats', () => {
   it('says how each incident since a moment was mitigated, with the median of each phase', async () => {
@@ -176,7 +176,7 @@ describe('PATCH /incidents/:id/postmortem', () => {
     expect((await api.timeline(ids.pol)).filter((e) => e.type === 'postmortem.updated')).toHaveLength(2);
   });
 
-  it('the CLI gives the same rca.json (outcome, phases, postmortem)', async () => {
+  it('the CLI gives the same rca.json (outcome, phases, postmortem)', () => {
     const cli = spawnSync(join(ROOT, 'bin', 'responder'), ['rca', ids.ask, '--json'], { cwd: ROOT, env: { ...process.env, REDIS_PREFIX: prefix }, encoding: 'utf8' });
     expect(cli.status).toBe(0);
     const model = JSON.parse(cli.stdout) as { outcome: { outcome: string; phases: Record<string, unknown> }; postmortem: unknown; impact: { failedRequests: unknown } };

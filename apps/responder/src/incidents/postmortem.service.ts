@@ -10,7 +10,7 @@ export const postmortemFields = {
     .trim()
     .min(1, 'expected who owns the postmortem (a catalog user name, an e-mail or a Slack user id)')
     .max(200, 'expected at most 200 characters')
-    .regex(/^[^\u0000-\u001f\u007f]+$/, 'expected printable characters only')
+    .refine((v) => ![...v].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), 'expected printable characters only')
     .optional(),
   status: z.enum(POSTMORTEM_STATUSES as [PostmortemStatus, ...PostmortemStatus[]], { message: `expected one of ${POSTMORTEM_STATUSES.join(', ')}` }).optional(),
 };
