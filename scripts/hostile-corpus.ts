@@ -354,7 +354,10 @@ ignored('click-unknown-step', 'a signed Approve for a step the run does not have
 ignored('click-old-plan', 'a signed Approve of an older plan of the live step (another params hash)', click('responder_approve', { ...live, paramsHash: '$OLD_HASH' }), 'refused');
 ignored('reject-other-incident', 'a signed Reject for another incident', click('responder_reject', { ...live, incidentId: 'inc_00000000000000000000000000' }), 'refused');
 ignored('click-not-an-approver', 'a signed Approve by someone who is not an approver', click('responder_approve', live, { userId: 'U0MALLORY' }), 'not an approver');
-ignored('click-wrong-team', 'a signed Approve from another workspace by a user who is not an approver there', click('responder_approve', live, { userId: 'U0EVE0001', teamId: 'T0OTHERTEAM' }), 'not an approver');
+// SLACK_TEAM_ID is set (the team of the captured payloads): another workspace never reaches a listener.
+ignored('click-wrong-team', 'a signed Approve from another workspace by a user who is not an approver there', click('responder_approve', live, { userId: 'U0EVE0001', teamId: 'T0OTHERTEAM' }), 'from team T0OTHERTEAM');
+ignored('click-wrong-team-approver', "a signed Approve from another workspace by a user with an approver's Slack id", click('responder_approve', live, { teamId: 'T0OTHERTEAM' }), 'ignored a Slack block_actions by U0ALICE01 from team T0OTHERTEAM');
+ignored('command-wrong-team', "a signed /incident pause from another workspace by a user with an approver's Slack id", { kind: 'command', command: { text: 'pause', teamId: 'T0OTHERTEAM' } }, 'ignored a Slack command /incident by U0ALICE01 from team T0OTHERTEAM');
 for (const [name, value] of [
   ['value-not-json', 'approve it please'],
   ['value-empty', ''],

@@ -12,6 +12,7 @@ export interface ResponderContext {
   slackBotTokenSecretArn?: string;
   slackAppTokenSecretArn?: string;
   slackChannel?: string;
+  slackTeamId?: string;
   mode?: string;
   desiredCount?: string | number;
   vpcEndpoints?: string | boolean;
@@ -26,6 +27,7 @@ export const CONTEXT_KEYS: ReadonlyArray<keyof ResponderContext> = [
   'slackBotTokenSecretArn',
   'slackAppTokenSecretArn',
   'slackChannel',
+  'slackTeamId',
   'mode',
   'desiredCount',
   'vpcEndpoints',
@@ -58,7 +60,7 @@ export function propsFromContext(app: App): Omit<ResponderStackProps, 'intake'> 
   return {
     runbooksDir,
     ecrRepositoryName: str(app, 'ecrRepository') ?? 'responder',
-    slack: bot && appToken ? { botTokenSecretArn: bot, appTokenSecretArn: appToken, channel: str(app, 'slackChannel') } : undefined,
+    slack: bot && appToken ? { botTokenSecretArn: bot, appTokenSecretArn: appToken, channel: str(app, 'slackChannel'), teamId: str(app, 'slackTeamId') } : undefined,
     mode,
     desiredCount,
     vpcEndpoints: str(app, 'vpcEndpoints') !== 'false',

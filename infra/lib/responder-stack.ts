@@ -38,7 +38,7 @@ export interface ResponderStackProps extends StackProps {
    * token xoxb-… and the app-level token xapp-…). Both or neither; without them Slack is off and
    * approvals go through the HTTP API.
    */
-  slack?: { botTokenSecretArn: string; appTokenSecretArn: string; channel?: string };
+  slack?: { botTokenSecretArn: string; appTokenSecretArn: string; channel?: string; teamId?: string };
   /** RESPONDER_MODE; `dry-run` plans and reports mutations without calling them. */
   mode: 'live' | 'dry-run';
   desiredCount: number;
@@ -254,6 +254,7 @@ export class ResponderStack extends Stack {
       secrets.SLACK_BOT_TOKEN = ecs.Secret.fromSecretsManager(bot);
       secrets.SLACK_APP_TOKEN = ecs.Secret.fromSecretsManager(app);
       if (props.slack.channel) environment.SLACK_CHANNEL = props.slack.channel;
+      if (props.slack.teamId) environment.SLACK_TEAM_ID = props.slack.teamId;
     }
 
     const repository = ecr.Repository.fromRepositoryName(this, 'Repository', props.ecrRepositoryName);

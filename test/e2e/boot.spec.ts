@@ -45,6 +45,15 @@ describe('boot', () => {
     expect(stderr).toContain(`${file}:4:10: services.checkout.ecs.service: is required`);
   });
 
+  it('refuses a catalog where one Slack user id belongs to two people, naming both', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'catalog-'));
+    const file = join(dir, 'catalog.yaml');
+    writeFileSync(file, 'people:\n  alice: { slack: U0ALICE01 }\n  bob: { slack: U0ALICE01 }\n');
+    const { status, stderr } = boot({ SERVICE_CATALOG: file });
+    expect(status).toBe(1);
+    expect(stderr).toContain(`${file}:3:17: people.bob.slack: Slack user id "U0ALICE01" already belongs to person "alice" (their Slack user id): one name, one person`);
+  });
+
   it('refuses a configured catalog that does not exist', () => {
     const { status, stderr } = boot({ SERVICE_CATALOG: '/nonexistent/catalog.yaml' });
     expect(status).toBe(1);

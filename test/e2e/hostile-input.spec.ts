@@ -41,7 +41,7 @@ interface SlackCase {
   request: {
     kind: 'click' | 'command' | 'raw';
     click?: { actionId: string; value: Record<string, string> | string; userId: string; teamId?: string };
-    command?: { text: string };
+    command?: { text: string; teamId?: string };
     raw?: string;
     contentType?: string;
     signing: { mode: 'valid' | 'none' | 'wrong-secret' | 'header' | 'other-body'; ageSeconds?: number; headers?: Record<string, string> };
@@ -105,6 +105,7 @@ beforeAll(async () => {
       SLACK_BOT_TOKEN: 'xoxb-test-0000-token',
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_API_URL: slack.apiUrl,
+      SLACK_TEAM_ID: 'T1',
       ALARM_ACCOUNTS: '123456789012,210987654321',
     },
     { catalogFile: join(FIXTURES, 'catalog', 'slack.yaml'), runbooks: [RUNBOOK], actions },
@@ -183,7 +184,7 @@ function slackRequest(c: SlackCase) {
     const value = typeof click.value === 'string' ? substitute(click.value) : JSON.stringify(Object.fromEntries(Object.entries(click.value).map(([k, v]) => [k, substitute(v)])));
     body = blockActionsBody({ userId: click.userId, actionId: click.actionId, value, teamId: click.teamId, channelId: live.channel, messageTs: live.message.ts, messageBlocks: live.message.blocks, responseUrl: slack.responseUrl('hostile') });
   } else if (r.kind === 'command') {
-    body = slashCommandBody({ text: r.command!.text, userId: 'U0ALICE01', channelId: live.channel, responseUrl: slack.responseUrl('hostile-command') });
+    body = slashCommandBody({ text: r.command!.text, userId: 'U0ALICE01', teamId: r.command!.teamId, channelId: live.channel, responseUrl: slack.responseUrl('hostile-command') });
   } else {
     body = r.raw!;
     contentType = r.contentType ?? contentType;

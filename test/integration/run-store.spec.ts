@@ -56,6 +56,28 @@ describe('RunStore', () => {
     expect((await store.addApproval(runId, 'a', 'carol', 'h1', 2)).outcome).toBe('not_pending');
   });
 
+  it('keeps how each person approved (channel, the name the credential carried) on the step and the timeline; the person counts once', async () => {
+    const { runId } = await store.createRun({
+      incidentId: 'inc_P',
+      runbook: 'rb',
+      trigger: 'alarm',
+      inputs: {},
+      steps: { a: step({ status: 'awaiting_approval', paramsHash: 'h1', approversNeeded: 2 }) },
+    });
+    expect((await store.addApproval(runId, 'a', 'alice', 'h1', 2, { via: 'slack', as: 'U0ALICE01' })).outcome).toBe('recorded');
+    const again = await store.addApproval(runId, 'a', 'alice', 'h1', 2, { via: 'token', as: 'alice@example.com' });
+    expect(again.outcome).toBe('duplicate');
+    expect(again.state?.approvals).toEqual([expect.objectContaining({ by: 'alice', via: 'slack', as: 'U0ALICE01' })]);
+    const granted = await store.addApproval(runId, 'a', 'bob', 'h1', 2, { via: 'oidc' });
+    expect(granted.state?.approvals).toEqual([expect.objectContaining({ by: 'alice', via: 'slack', as: 'U0ALICE01' }), expect.objectContaining({ by: 'bob', via: 'oidc' })]);
+    const entries = await redis.xrange(`${prefix}:incident:inc_P:timeline`, '-', '+');
+    const field = (fields: string[], name: string) => fields[fields.indexOf(name) + 1];
+    expect(entries.filter(([, f]) => field(f, 'type').startsWith('approval.')).map(([, f]) => [field(f, 'type'), JSON.parse(field(f, 'data')) as unknown])).toEqual([
+      ['approval.recorded', expect.objectContaining({ by: 'alice', via: 'slack', as: 'U0ALICE01', count: 1, needed: 2 })],
+      ['approval.granted', expect.objectContaining({ by: 'bob', via: 'oidc', count: 2, needed: 2 })],
+    ]);
+  });
+
   it('ledger: call once, reconcile after an unrecorded call, replay a recorded result', async () => {
     expect(await store.ledgerBegin('k1')).toEqual({ kind: 'call', attempt: 1 });
     // crash here, before the call started: known not to have called

@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { knownActions } from '@responder/runbooks';
 import { runCli } from './program';
 
@@ -142,3 +145,32 @@ describe('responder commands that call the HTTP API', () => {
     expect(none).toMatchObject({ code: 1, stderr: 'pause: no credential: set RESPONDER_TOKEN (your personal token) or API_TOKEN\n' });
   });
 });
+
+describe('responder runbook validate: people in the catalog', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cli-people-'));
+    writeFileSync(join(dir, 'pause.yaml'), 'name: pause\ntriggers: { services: [shop] }\nsteps:\n  - { id: wait, action: wait, with: { seconds: 5 } }\n');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('accepts people that groups name, and refuses a Slack id or e-mail of two people and a group naming an unknown person, naming each', async () => {
+    const catalog = (bob: string, group: string) =>
+      `people:\n  alice: { slack: U0ALICE01, email: alice@example.com }\n  bob: ${bob}\napproverGroups:\n  oncall: { people: ${group} }\nservices:\n  shop: { alarms: { names: [shop-5xx] }, approvers: [oncall] }\n`;
+    writeFileSync(join(dir, 'service-catalog.yaml'), catalog('{ slack: U0BOB0001, email: bob@example.com }', '[alice, bob]'));
+    expect(await cli(['runbook', 'validate', dir])).toMatchObject({ code: 0, stdout: '1 runbook valid, service catalog valid\n' });
+
+    writeFileSync(join(dir, 'service-catalog.yaml'), catalog('{ slack: U0ALICE01, email: ALICE@example.com }', '[alice, bobby]'));
+    const r = await cli(['runbook', 'validate', dir]);
+    expect(r.code).toBe(1);
+    const file = join(dir, 'service-catalog.yaml');
+    expect(r.stdout.split('\n')).toEqual(
+      expect.arrayContaining([
+        `${file}:3:17: people.bob.slack: Slack user id "U0ALICE01" already belongs to person "alice" (their Slack user id): one name, one person`,
+        `${file}:3:35: people.bob.email: e-mail "ALICE@example.com" already belongs to person "alice" (their e-mail): one name, one person`,
+        `${file}:5:29: approverGroups.oncall.people[1]: unknown person "bobby" (not in people: alice, bob)`,
+      ]),
+    );
+  });
+});
+

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ActionDescriptor } from './action';
+import { checkPeople } from './people';
 import { parseYamlSource, type SourceParsed, type SourceProblem, type YamlLocator } from './yaml-source';
 
 /**
@@ -7,12 +8,33 @@ import { parseYamlSource, type SourceParsed, type SourceProblem, type YamlLocato
  * Format and a full example: runbooks/README.md.
  */
 const name = z.string().min(1);
+const slackUserId = z.string().regex(/^[UW][A-Z0-9]+$/, 'expected a Slack user id such as "U0123ABCD"');
+
+/**
+ * One person, under every name a channel may carry for them: a Slack click carries the Slack user
+ * id, a personal token the name it was created for, an OIDC token its OIDC_USER_CLAIM (the e-mail
+ * by default, or a subject). Two-person approval counts people, so all of them lead to one entry.
+ */
+const person = z
+  .object({
+    /** For people to read (Slack messages, RCA); the key stays the stable id. */
+    name: z.string().min(1).max(100).optional(),
+    slack: slackUserId.optional(),
+    email: z.string().regex(/^[^\s@]+@[^\s@]+$/, 'expected an e-mail address such as "alice@example.com"').optional(),
+    /** Other names a credential may carry for this person: SSO user names, OIDC subjects. */
+    usernames: z.array(name).default([]),
+  })
+  .strict();
+export const PERSON_ID = /^[a-z0-9][a-z0-9._-]*$/;
 
 const approverGroup = z
   .object({
-    slackUsers: z.array(z.string().regex(/^[UW][A-Z0-9]+$/, 'expected a Slack user id such as "U0123ABCD"')).default([]),
+    /** Person ids (catalog `people`). */
+    people: z.array(name).default([]),
     slackUserGroup: z.string().regex(/^S[A-Z0-9]+$/, 'expected a Slack user group id such as "S0123ABCD"').optional(),
-    /** Names accepted from the HTTP API and CLI (e.g. e-mail addresses or SSO user names). */
+    /** The older form, still read: each Slack user id or name here not in `people` is a person of its own. */
+    slackUsers: z.array(slackUserId).default([]),
+    /** The older form: names accepted from the HTTP API and CLI (e-mail addresses or SSO user names). */
     users: z.array(name).default([]),
   })
   .strict();
@@ -78,6 +100,7 @@ const catalogSchema = z
   .object({
     /** The shipped example says so: the service then warns loudly and defaults to dry-run. */
     example: z.boolean().optional(),
+    people: z.record(z.string().regex(PERSON_ID, 'expected a person id of a-z, 0-9, ".", "-", "_" (such as "alice")'), person).default({}),
     approverGroups: z.record(name, approverGroup).default({}),
     services: z.record(z.string().regex(/^[a-z0-9][a-z0-9-_.]*$/, 'expected a service name of a-z, 0-9, "-", "_", "."'), service).default({}),
   })
@@ -85,10 +108,13 @@ const catalogSchema = z
 
 export type CatalogService = z.output<typeof service> & { name: string };
 export type ApproverGroup = z.output<typeof approverGroup>;
+export type PersonEntry = z.output<typeof person>;
 
 export interface Catalog {
   services: Record<string, CatalogService>;
   approverGroups: Record<string, ApproverGroup>;
+  /** The people approver groups name, by stable id; absent when the file declares none. */
+  people?: Record<string, PersonEntry>;
   /** True for the shipped example catalog (`example: true`), which describes no real production. */
   example?: boolean;
 }
@@ -107,16 +133,22 @@ export interface ParseCatalogOptions {
 }
 
 /**
- * Parses and checks a catalog file's text: schema, approver groups that exist, no alarm claimed
- * twice, and (given the actions) autonomy and deny lists that name mutating actions.
+ * Parses and checks a catalog file's text: schema, people (no Slack id, e-mail or name of two
+ * people; groups name known people), approver groups that exist, no alarm claimed twice, and (given the actions) autonomy and deny lists that name mutating actions.
  */
 export function parseCatalog(file: string, text: string, options: ParseCatalogOptions = {}): SourceParsed<Catalog> {
   const parsed = parseYamlSource(file, text, catalogSchema.nullable());
   if (!parsed.ok) return parsed;
-  const raw = parsed.value ?? { services: {}, approverGroups: {} };
+  const raw: z.output<typeof catalogSchema> = parsed.value ?? { services: {}, approverGroups: {}, people: {} };
   const services: Record<string, CatalogService> = {};
   for (const [key, svc] of Object.entries(raw.services)) services[key] = { ...svc, name: key };
-  const catalog: Catalog = { services, approverGroups: raw.approverGroups, ...(raw.example ? { example: true } : {}) };
+  const people = raw.people;
+  const catalog: Catalog = {
+    services,
+    approverGroups: raw.approverGroups,
+    ...(Object.keys(people).length > 0 ? { people } : {}),
+    ...(raw.example ? { example: true } : {}),
+  };
   const problems = crossCheck(parsed.locator, catalog, options.actions);
   return problems.length > 0 ? { ok: false, problems } : { ok: true, value: catalog };
 }
@@ -124,6 +156,7 @@ export function parseCatalog(file: string, text: string, options: ParseCatalogOp
 function crossCheck(locator: YamlLocator, catalog: Catalog, actions: ReadonlyMap<string, ActionDescriptor> | undefined): SourceProblem[] {
   const problems: SourceProblem[] = [];
   const at = (path: (string | number)[], message: string) => problems.push(locator.problem(path, message));
+  checkPeople(catalog, at);
   const claimed = new Map<string, string>();
   for (const svc of Object.values(catalog.services)) {
     svc.approvers.forEach((group, i) => {

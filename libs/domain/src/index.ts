@@ -1,5 +1,6 @@
 export * from './alarm-event';
 export * from './catalog';
+export * from './people';
 export * from './incident';
 export * from './validation';
 export * from './yaml-source';

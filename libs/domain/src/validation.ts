@@ -34,9 +34,12 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
 export function toProblems(error: z.ZodError, showInput = true): InputProblem[] {
   return error.issues.map((issue) => {
     const path = formatPath(issue.path);
-    const raw = issue as { input?: unknown; code: string };
+    const raw = issue as { input?: unknown; code: string; issues?: Array<{ message?: string }> };
     let message = issue.message.replace(/^Invalid input: /, '').replace(/^Invalid option: /, '');
-    if (raw.code === 'invalid_type' && raw.input === undefined) {
+    if (raw.code === 'invalid_key' && raw.issues?.[0]?.message) {
+      // A record's key (a service or person id): the key's own rule says what was expected.
+      message = raw.issues[0].message;
+    } else if (raw.code === 'invalid_type' && raw.input === undefined) {
       message = 'is required';
     } else if (showInput && (raw.code === 'invalid_value' || raw.code === 'invalid_format') && 'input' in raw) {
       message = `${message}, got ${describeValue(raw.input)}`;

@@ -13,7 +13,8 @@ export interface RcaStep {
   mutating?: boolean;
   approval?: string;
   approvedBy?: string;
-  approvals?: Array<{ by: string; at?: string }>;
+  /** One per person (a catalog person id); `via` the channel (slack, token, oidc), `as` the name the credential carried. */
+  approvals?: Array<{ by: string; at?: string; via?: string; as?: string }>;
   plan?: string;
   params?: Record<string, unknown>;
   output?: Record<string, unknown>;
@@ -617,7 +618,15 @@ function actor(e: TimelineEntry): string {
   if (e.type.startsWith('alarm.')) return 'alarm';
   const by = str(e.data.by);
   if (!by || by.toLowerCase() === 'responder') return 'Responder';
-  return by;
+  return approverWords({ by, via: str(e.data.via), as: str(e.data.as) });
+}
+
+const CHANNEL_WORDS: Record<string, string> = { slack: 'in Slack', token: 'with a personal token', oidc: 'with an OIDC token' };
+
+/** A person and how they decided: "alice (in Slack as U0ALICE01)", "bob (with a personal token)"; the person alone when nothing more was recorded. */
+function approverWords(a: { by: string; via?: string; as?: string }): string {
+  const how = [a.via ? (CHANNEL_WORDS[a.via] ?? `via ${a.via}`) : null, a.as && a.as !== a.by ? `as ${a.as}` : null].filter((w) => w !== null);
+  return how.length > 0 ? `${a.by} (${how.join(' ')})` : a.by;
 }
 
 function isPerson(by: string | undefined): boolean {
@@ -635,7 +644,8 @@ function approvalOf(step: RcaStep, timeline: TimelineEntry[]): RcaApproval {
   if (step.approval === 'rejected' || rejected) {
     const by = str(rejected?.data.by) ?? step.approvedBy;
     const reason = str(rejected?.data.reason);
-    return { outcome: 'rejected', by: by ? [by] : [], reason: reason ?? null, text: `rejected by ${by ?? 'someone'}${reason ? `: ${reason}` : ''}` };
+    const who = by && rejected ? approverWords({ by, via: str(rejected.data.via), as: str(rejected.data.as) }) : by;
+    return { outcome: 'rejected', by: by ? [by] : [], reason: reason ?? null, text: `rejected by ${who ?? 'someone'}${reason ? `: ${reason}` : ''}` };
   }
   if (step.approval === 'timed_out') return { outcome: 'timed_out', by: [], reason: null, text: 'no decision before the timeout' };
   if (step.approval === 'policy') {
@@ -644,8 +654,12 @@ function approvalOf(step: RcaStep, timeline: TimelineEntry[]): RcaApproval {
     return { outcome: 'policy', by: [policy], reason: null, text: `granted by ${policy}` };
   }
   const people = step.approvals?.map((a) => a.by) ?? [];
-  if (step.approvedBy && !people.includes(step.approvedBy)) people.push(step.approvedBy);
-  if (people.length) return { outcome: 'approved', by: people, reason: null, text: `approved by ${people.join(' and ')}` };
+  const told = step.approvals?.map(approverWords) ?? [];
+  if (step.approvedBy && !people.includes(step.approvedBy)) {
+    people.push(step.approvedBy);
+    told.push(step.approvedBy);
+  }
+  if (people.length) return { outcome: 'approved', by: people, reason: null, text: `approved by ${told.join(' and ')}` };
   const granted = str(about('approval.granted')?.data.by);
   if (granted) return { outcome: 'approved', by: [granted], reason: null, text: `approved by ${granted}` };
   if (step.approval === 'pending') return { outcome: 'pending', by: [], reason: null, text: 'awaiting approval' };

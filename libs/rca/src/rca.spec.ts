@@ -274,6 +274,20 @@ describe('renderRca content', () => {
     expect(people).toContain('- Approval: rejected by carol: writer is fine \\| readers lag');
   });
 
+  it('names each approver as the person, with the channel and the name the credential carried', () => {
+    const input = approvalsAndRejection();
+    const scaleUp = input.runs[0].steps.find((s) => s.id === 'scale-up')!;
+    scaleUp.approvals = [{ by: 'alice', via: 'slack', as: 'U0ALICE01' }, { by: 'bob', via: 'token', as: 'bob@example.com' }];
+    input.timeline = input.timeline.map((e) =>
+      e.type === 'approval.recorded' ? { ...e, data: { ...e.data, via: 'slack', as: 'U0ALICE01' } } : e.type === 'approval.rejected' ? { ...e, data: { ...e.data, via: 'oidc' } } : e,
+    );
+    const md = renderRca(input);
+    expect(md).toContain('- Approval: approved by alice (in Slack as U0ALICE01) and bob (with a personal token as bob\\@example.com)');
+    expect(md).toContain('- Approval: rejected by carol (with an OIDC token): writer is fine \\| readers lag');
+    expect(md).toContain('| Approval of step scale-up recorded (1 of 2) | alice (in Slack as U0ALICE01) |');
+    expect(buildRca(input).actions[0].approval.by).toEqual(['alice', 'bob']);
+  });
+
   it('escapes | in table cells and keeps the queries a reader re-runs', () => {
     const md = renderRca(approvalsAndRejection());
     expect(md).toContain('<https://grafana.example.com/d/abc> \\| conn');

@@ -21,6 +21,20 @@ describe('runbooks/README.md', () => {
   });
 });
 
+describe('runbooks/README.md, the service catalog', () => {
+  const readme = readFileSync(join(ROOT, 'runbooks', 'README.md'), 'utf8');
+  const example = /## The service catalog\n\n```yaml\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+
+  it('its example is a valid catalog, and the people errors it shows are what the validator prints', () => {
+    const parsed = parseCatalog('service-catalog.yaml', example, { actions: knownActions(awsActions()) });
+    expect(parsed.ok ? [] : parsed.problems.map(formatSourceProblem)).toEqual([]);
+    const bad = example.replace('bob: { slack: U0123CHK02', 'bob: { slack: U0123CHK01').replace('people: [alice, bob] ', 'people: [alice, bob, dave] ');
+    const refused = parseCatalog('service-catalog.yaml', bad);
+    const shown = /```text\n(service-catalog\.yaml:\d+:\d+: people\.[\s\S]*?)```/.exec(readme)?.[1];
+    expect(refused.ok ? [] : refused.problems.map(formatSourceProblem)).toEqual(shown?.trim().split('\n'));
+  });
+});
+
 describe('runbooks/production-down.yaml', () => {
   const catalogFile = join(ROOT, 'runbooks', 'service-catalog.yaml');
   const catalog = parseCatalog(catalogFile, readFileSync(catalogFile, 'utf8'));

@@ -49,7 +49,8 @@ export interface StepView {
   approval?: 'pending' | 'granted' | 'rejected' | 'timed_out' | 'policy' | 'not_required';
   /** Who approved or rejected (a Slack user id, a catalog user name, or `policy:<name>`). */
   approvedBy?: string;
-  approvals: Array<{ by: string; at: string }>;
+  /** One per person; `by` is the person's Slack user id when the catalog knows it (so Slack shows their name), `via` the channel. */
+  approvals: Array<{ by: string; at: string; via?: 'slack' | 'token' | 'oidc' }>;
   approversNeeded: number;
   /** Why people are asked (the catalog's autonomy, a policy that does not hold, the runbook). */
   approvalWhy?: string;

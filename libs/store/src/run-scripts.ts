@@ -290,10 +290,12 @@ return (startStep(ARGV[2], ARGV[3], ARGV[4]))
 `;
 
 /**
- * Adds one approval. ARGV: prefix, runId, stepId, approver, paramsHash, needed, now, queuedPatchJson.
+ * Adds one approval. ARGV: prefix, runId, stepId, approver, paramsHash, needed, now, queuedPatchJson,
+ * detailJson (how they approved: { via, as }, kept on the approval and its timeline entry).
  * Returns { outcome, stateJson|status }: granted (enough distinct approvers: the step is queued),
  * recorded (more are needed), duplicate (this approver already approved), stale (the parameters
  * approved are not the planned ones), or not_pending (the step is not awaiting approval).
+ * The approver is a person id: the caller resolves every channel's identity to its person first.
  */
 export const ADD_APPROVAL_LUA = `${HEAD}${STEPS}
 local runId, stepId, approver, hash, needed, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
@@ -307,10 +309,15 @@ local approvals = state.approvals or {}
 for _, a in ipairs(approvals) do
   if a.by == approver then return { 'duplicate', raw } end
 end
-table.insert(approvals, { by = approver, at = now, paramsHash = hash })
+local approval = { by = approver, at = now, paramsHash = hash }
+local data = { runId = runId, step = stepId, by = approver, paramsHash = hash, count = #approvals + 1, needed = needed }
+for k, v in pairs(cjson.decode(ARGV[9] or '{}')) do
+  approval[k] = v
+  data[k] = v
+end
+table.insert(approvals, approval)
 state.approvals = approvals
 local incidentId = redis.call('HGET', runKey, 'incidentId')
-local data = { runId = runId, step = stepId, by = approver, paramsHash = hash, count = #approvals, needed = needed }
 if #approvals >= needed then
   for k, v in pairs(cjson.decode(ARGV[8])) do state[k] = v end
   state.approval = 'granted'

@@ -42,10 +42,18 @@ export interface Cooldown {
 }
 
 export interface Approval {
+  /** The person (catalog person id, or the one name of a person the catalog does not declare). */
   by: string;
   at: string;
   paramsHash: string;
+  /** The channel: a Slack button, or the API (and CLI) with a personal token or an OIDC token. */
+  via?: 'slack' | 'token' | 'oidc';
+  /** The name the credential carried (a Slack user id, a token's user), when it is not `by`. */
+  as?: string;
 }
+
+/** How an approval came: stored with it and on its timeline entry. */
+export type ApprovalDetail = Pick<Approval, 'via' | 'as'>;
 
 /**
  * A step's state as stored. Params and output are JSON strings so that Redis' Lua (whose cjson
@@ -453,7 +461,14 @@ export class RunStore {
     return ok === 1 ? normalise(JSON.parse(value) as StepState) : null;
   }
 
-  async addApproval(runId: string, stepId: string, approver: string, paramsHash: string, needed: number): Promise<{ outcome: ApprovalOutcome; state?: StepState; status?: string }> {
+  async addApproval(
+    runId: string,
+    stepId: string,
+    approver: string,
+    paramsHash: string,
+    needed: number,
+    detail: ApprovalDetail = {},
+  ): Promise<{ outcome: ApprovalOutcome; state?: StepState; status?: string }> {
     const now = this.now();
     const [outcome, value] = (await this.cmd.responderAddApproval(
       this.prefix,
@@ -464,6 +479,7 @@ export class RunStore {
       needed,
       now,
       JSON.stringify({ status: 'queued', queuedAt: now }),
+      JSON.stringify(Object.fromEntries(Object.entries(detail).filter(([, v]) => v !== undefined))),
     )) as [ApprovalOutcome, string];
     if (outcome === 'not_pending') return { outcome, status: value };
     return { outcome, state: normalise(JSON.parse(value) as StepState) };

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { type Catalog, formatSourceProblem, parseCatalog } from '@responder/domain';
+import { type Catalog, formatSourceProblem, parseCatalog, peopleOf } from '@responder/domain';
 import { ApiTokenStore } from '@responder/store';
 import Redis from 'ioredis';
 import { EXIT } from './io';
@@ -10,11 +10,9 @@ interface Io {
   err: (text: string) => void;
 }
 
-/** The catalog identities a token may act as: whoever an approver group names. */
+/** The names a token may act as: any name (id, Slack id, e-mail, user name) of a person an approver group names. */
 export function approverIdentities(catalog: Catalog): Set<string> {
-  const names = new Set<string>();
-  for (const group of Object.values(catalog.approverGroups)) for (const who of [...group.users, ...group.slackUsers]) names.add(who);
-  return names;
+  return peopleOf(catalog).approverNames();
 }
 
 function loadCatalog(env: NodeJS.ProcessEnv): { ok: true; catalog: Catalog; file: string } | { ok: false; message: string } {
@@ -46,8 +44,8 @@ async function guarded(err: Io['err'], fn: () => Promise<number>): Promise<numbe
 }
 
 /**
- * `tokens create <user> [--label x]`: a personal API token for a catalog approver, printed once on
- * stdout (only its SHA-256 is stored). Exit 1 for a user in no approver group.
+ * `tokens create <user> [--label x]`: a personal API token for a catalog approver (any of a person's
+ * names: it acts as that person), printed once on stdout (only its SHA-256 is stored). Exit 1 for a user in no approver group.
  */
 export function tokensCreate(user: string, opts: { label?: string }, { env, out, err }: Io): Promise<number> {
   return guarded(err, async () => {
@@ -56,14 +54,15 @@ export function tokensCreate(user: string, opts: { label?: string }, { env, out,
       err(`tokens: ${loaded.message}\n`);
       return EXIT.failed;
     }
-    if (!approverIdentities(loaded.catalog).has(user)) {
-      err(`tokens: "${user}" is not in any approver group of ${loaded.file} (users or slackUsers): a token acts as one catalog approver\n`);
+    const person = peopleOf(loaded.catalog).find(user);
+    if (!person || !approverIdentities(loaded.catalog).has(person.id)) {
+      err(`tokens: "${user}" is not in any approver group of ${loaded.file} (a person of people, or users or slackUsers): a token acts as one catalog approver\n`);
       return EXIT.failed;
     }
     return withStore(env, async (store) => {
       const { token, record } = await store.create(user, { label: opts.label, createdBy: env.USER || undefined });
       out(`${token}\n`);
-      err(`token ${record.id} for ${record.user} created. It is shown only now: keep it in a password manager; revoke it with: responder tokens revoke ${record.id}\n`);
+      err(`token ${record.id} for ${record.user}${person.id !== user ? ` (person ${person.id})` : ''} created. It is shown only now: keep it in a password manager; revoke it with: responder tokens revoke ${record.id}\n`);
       return EXIT.ok;
     });
   });

@@ -88,6 +88,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ RESPONDER_ROLE: 'both' })).toThrow(/^invalid configuration: RESPONDER_ROLE must be one of all, api, worker$/);
   });
 
+  it('serves every Slack workspace unless SLACK_TEAM_ID names one (a T… id)', () => {
+    const slack = { SLACK_BOT_TOKEN: 'xoxb-1-2-3', SLACK_APP_TOKEN: 'xapp-1-2' };
+    expect(loadConfig(slack).slack?.teamId).toBeUndefined();
+    expect(loadConfig({ ...slack, SLACK_TEAM_ID: 'T0123ABCD' }).slack?.teamId).toBe('T0123ABCD');
+    expect(() => loadConfig({ ...slack, SLACK_TEAM_ID: 'my-workspace' })).toThrow(/SLACK_TEAM_ID must be a Slack workspace \(team\) id such as T0123ABCD/);
+  });
+
   it('treats an empty value as unset', () => {
     expect(loadConfig({ INGEST_API_KEY: '', PORT: '' }).port).toBe(3000);
   });

@@ -44,6 +44,7 @@ const schema = z
     SLACK_APP_TOKEN: z.string().startsWith('xapp-', 'must be an app-level token (xapp-…)').optional(),
     SLACK_CHANNEL: z.string().optional(),
     SLACK_API_URL: url(/^https?:$/, 'https://slack.com/api/').optional(),
+    SLACK_TEAM_ID: z.string().regex(/^T[A-Z0-9]+$/, 'must be a Slack workspace (team) id such as T0123ABCD').optional(),
     SLACK_REMINDER_SECONDS: int(1, 24 * 3600).default(600),
     SLACK_STAKEHOLDER_UPDATE_MINUTES: int(5, 24 * 60).default(30),
     API_TOKEN: secret(16).optional(),
@@ -93,6 +94,8 @@ export interface AppConfig {
     appToken?: string;
     channel?: string;
     apiUrl?: string;
+    /** Only requests from this workspace are served; others are acknowledged, logged and ignored. */
+    teamId?: string;
     /** A pending approval re-pings its approvers once after this long. */
     reminderSeconds: number;
     /** The "next update within" promise of stakeholder updates. */
@@ -144,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
           appToken: e.SLACK_APP_TOKEN,
           channel: e.SLACK_CHANNEL,
           apiUrl: e.SLACK_API_URL,
+          teamId: e.SLACK_TEAM_ID,
           reminderSeconds: e.SLACK_REMINDER_SECONDS,
           stakeholderUpdateMinutes: e.SLACK_STAKEHOLDER_UPDATE_MINUTES,
         }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import type { Catalog } from '@responder/domain';
+import { type ApprovalChannel, type Catalog, type Person, peopleOf } from '@responder/domain';
 import { paramsHash, renderParams, type RunbookStep } from '@responder/runbooks';
 import { IncidentStore, RunStore, type RunRecord, type StepState } from '@responder/store';
 import { CATALOG } from '../tokens';
@@ -9,11 +9,21 @@ import { StepQueue } from './step-queue';
 
 export type ApprovalAnswer =
   | { ok: true; outcome: 'granted' | 'recorded' | 'rejected'; runId: string; step: string; approvals: number; needed: number }
-  | { ok: false; code: 'not_found' | 'ambiguous' | 'forbidden' | 'stale' | 'not_pending' | 'duplicate'; message: string; plan?: string; paramsHash?: string };
+  | {
+      ok: false;
+      code: 'not_found' | 'ambiguous' | 'forbidden' | 'stale' | 'not_pending' | 'duplicate';
+      message: string;
+      plan?: string;
+      paramsHash?: string;
+      /** duplicate: the channel of the person's earlier approval. */
+      via?: ApprovalChannel;
+    };
 
 export interface Decision {
-  /** The approver: an e-mail / user name from the catalog's `users`, or a Slack user id. */
+  /** The name the credential carries: a Slack user id (a click), or a token's user / OIDC claim. */
   approver: string;
+  /** The channel; two-person approval counts people across all of them. */
+  via?: ApprovalChannel;
   /** The hash of the parameters the approver saw: an approval approves exactly those. */
   paramsHash?: string;
   reason?: string;
@@ -22,7 +32,9 @@ export interface Decision {
 /**
  * Approvals as data (docs/architecture.md): a decision names the step and the hash of the exact
  * parameters it approves; the approver must be one of the step's approvers; a plan that changed
- * since is refused as stale (and re-requested). The HTTP API and Slack both call this.
+ * since is refused as stale (and re-requested). The HTTP API and Slack both call this. Whoever
+ * decides is first resolved to a person of the catalog (`people`), so one person approving in Slack
+ * and over the API counts once.
  */
 @Injectable()
 export class ApprovalService {
@@ -37,19 +49,24 @@ export class ApprovalService {
     @Optional() @Inject(APPROVER_DIRECTORY) private readonly directory?: ApproverDirectory,
   ) {}
 
+  /** The person a credential names (any of their names: person id, Slack user id, e-mail, user name). */
+  personOf(who: string): Person {
+    return peopleOf(this.catalog).resolve(who);
+  }
+
   /**
-   * Is `who` in one of the approver groups: a catalog user name, a Slack user id listed in the group,
-   * or a member of the group's Slack user group (asked of Slack; when Slack cannot answer, only the
-   * listed people count).
+   * Is `who` (any name of a person) in one of the approver groups: a person the group lists, or
+   * a member of the group's Slack user group by the person's Slack user id (asked of Slack; when
+   * Slack cannot answer, only the listed people count).
    */
-  async isApprover(who: string, groups: string[]): Promise<boolean> {
-    const defs = groups.map((g) => this.catalog.approverGroups[g]).filter((g) => g !== undefined);
-    if (defs.some((g) => g.users.includes(who) || g.slackUsers.includes(who))) return true;
-    if (!this.directory) return false;
-    for (const group of defs) {
+  async isApprover(who: string | Person, groups: string[]): Promise<boolean> {
+    const person = typeof who === 'string' ? this.personOf(who) : who;
+    if (peopleOf(this.catalog).isListed(person, groups)) return true;
+    if (!this.directory || !person.slack) return false;
+    for (const group of groups.map((g) => this.catalog.approverGroups[g]).filter((g) => g !== undefined)) {
       if (!group.slackUserGroup) continue;
       try {
-        if ((await this.directory.userGroupMembers(group.slackUserGroup)).includes(who)) return true;
+        if ((await this.directory.userGroupMembers(group.slackUserGroup)).includes(person.slack)) return true;
       } catch (err) {
         this.logger.warn(`could not read Slack user group ${group.slackUserGroup}: ${(err as Error).message}`);
       }
@@ -68,17 +85,23 @@ export class ApprovalService {
     const { run, step, state } = found;
     const checked = await this.check(run, step, state, decision, 'approve');
     if (!checked.ok) return checked;
-    const result = await this.runs.addApproval(run.id, step.id, decision.approver, state.paramsHash!, state.approversNeeded ?? 1);
+    const { person } = checked;
+    const result = await this.runs.addApproval(run.id, step.id, person.id, state.paramsHash!, state.approversNeeded ?? 1, detailOf(person, decision));
     switch (result.outcome) {
       case 'granted':
         await this.engine.enqueueStep(run.id, step);
         await this.queue.remove(`timeout-${jobId(run.id, step.id)}`);
-        this.logger.log({ incidentId, runId: run.id, step: step.id, by: decision.approver }, `step ${step.id} approved`);
+        this.logger.log({ incidentId, runId: run.id, step: step.id, by: person.id, ...detailOf(person, decision) }, `step ${step.id} approved`);
         return { ok: true, outcome: 'granted', runId: run.id, step: step.id, approvals: result.state!.approvals!.length, needed: state.approversNeeded ?? 1 };
       case 'recorded':
         return { ok: true, outcome: 'recorded', runId: run.id, step: step.id, approvals: result.state!.approvals!.length, needed: state.approversNeeded ?? 1 };
-      case 'duplicate':
-        return { ok: false, code: 'duplicate', message: `${decision.approver} has already approved ${step.id}; it needs a second, different approver` };
+      case 'duplicate': {
+        const earlier = result.state?.approvals?.find((a) => a.by === person.id);
+        const how = earlier?.via ? ` (${CHANNEL_TEXT[earlier.via]})` : '';
+        const as = person.id === decision.approver ? person.id : `${person.id} (as ${decision.approver})`;
+        this.logger.warn({ incidentId, runId: run.id, step: step.id, by: person.id, ...detailOf(person, decision) }, `${as} approved ${step.id} a second time: one person counts once`);
+        return { ok: false, code: 'duplicate', message: `${as} has already approved ${step.id}${how}; it needs a second, different approver`, ...(earlier?.via ? { via: earlier.via } : {}) };
+      }
       case 'stale':
         return this.stale(run, step, decision);
       default:
@@ -92,27 +115,29 @@ export class ApprovalService {
     const { run, step, state } = found;
     const checked = await this.check(run, step, state, { ...decision, paramsHash: undefined }, 'reject');
     if (!checked.ok) return checked;
+    const { person } = checked;
     const rejected = await this.runs.transition(
       run.id,
       step.id,
       ['awaiting_approval'],
-      { status: 'rejected', approval: 'rejected', approvedBy: decision.approver, reason: decision.reason, finishedAt: new Date().toISOString() },
-      { type: 'approval.rejected', data: { by: decision.approver, reason: decision.reason ?? null, plan: state.plan } },
+      { status: 'rejected', approval: 'rejected', approvedBy: person.id, reason: decision.reason, finishedAt: new Date().toISOString() },
+      { type: 'approval.rejected', data: { by: person.id, ...detailOf(person, decision), reason: decision.reason ?? null, plan: state.plan } },
     );
     if (!rejected) return { ok: false, code: 'not_pending', message: `step ${step.id} was decided meanwhile` };
     await this.queue.remove(`timeout-${jobId(run.id, step.id)}`);
-    this.logger.log({ incidentId, runId: run.id, step: step.id, by: decision.approver }, `step ${step.id} rejected`);
+    this.logger.log({ incidentId, runId: run.id, step: step.id, by: person.id, ...detailOf(person, decision) }, `step ${step.id} rejected`);
     await this.engine.advance(run.id);
     return { ok: true, outcome: 'rejected', runId: run.id, step: step.id, approvals: 0, needed: state.approversNeeded ?? 1 };
   }
 
   /** Is this person allowed, is the step waiting, are the parameters still the planned ones? */
-  private async check(run: RunRecord, step: RunbookStep, state: StepState, decision: Decision, verb: string): Promise<{ ok: true } | Extract<ApprovalAnswer, { ok: false }>> {
+  private async check(run: RunRecord, step: RunbookStep, state: StepState, decision: Decision, verb: string): Promise<{ ok: true; person: Person } | Extract<ApprovalAnswer, { ok: false }>> {
     if (state.status !== 'awaiting_approval') return { ok: false, code: 'not_pending', message: `step ${step.id} is ${state.status}, not awaiting approval` };
     const incident = await this.incidents.get(run.incidentId);
     const groups = this.engine.approverGroups(step, incident?.service ?? null);
-    if (!(await this.isApprover(decision.approver, groups))) {
-      await this.runs.appendTimeline(run.incidentId, 'approval.refused', { runId: run.id, step: step.id, by: decision.approver, verb, reason: 'not an approver of this step' });
+    const person = this.personOf(decision.approver);
+    if (!(await this.isApprover(person, groups))) {
+      await this.runs.appendTimeline(run.incidentId, 'approval.refused', { runId: run.id, step: step.id, by: decision.approver, ...(decision.via ? { via: decision.via } : {}), verb, reason: 'not an approver of this step' });
       this.logger.warn({ runId: run.id, step: step.id, by: decision.approver }, `refused to let ${decision.approver} ${verb} ${step.id}: not an approver`);
       return {
         ok: false,
@@ -128,11 +153,11 @@ export class ApprovalService {
         return this.stale(run, step, decision);
       }
     }
-    return { ok: true };
+    return { ok: true, person };
   }
 
   /** Records a stale approval, re-plans the step with the current evidence and asks again. */
-  private async stale(run: RunRecord, step: RunbookStep, decision: Decision): Promise<ApprovalAnswer> {
+  private async stale(run: RunRecord, step: RunbookStep, decision: Decision): Promise<Extract<ApprovalAnswer, { ok: false }>> {
     const context = await this.engine.context(run);
     let plan: string | undefined;
     let hash: string | undefined;
@@ -170,4 +195,12 @@ export class ApprovalService {
     const [{ run, step }] = matches;
     return { ok: true, run, step, state: run.steps[step.id] };
   }
+}
+
+/** The channel in words, for messages. */
+export const CHANNEL_TEXT: Record<ApprovalChannel, string> = { slack: 'in Slack', token: 'with a personal token', oidc: 'with an OIDC token' };
+
+/** What is stored about how a person decided: the channel, and the name it carried when not their id. */
+function detailOf(person: Person, decision: Decision): { via?: ApprovalChannel; as?: string } {
+  return { ...(decision.via ? { via: decision.via } : {}), ...(decision.approver !== person.id ? { as: decision.approver } : {}) };
 }

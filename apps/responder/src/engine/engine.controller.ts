@@ -46,7 +46,7 @@ export class EngineController {
   @HttpCode(200)
   async approve(@Req() req: Request, @Param('id') id: string, @Param('step') step: string, @Body() body: unknown): Promise<ApprovalAnswer> {
     const decision = parse(decisionBody, body);
-    return answer(await this.approvals.approve(id, step, { ...decision, approver: this.approver(req, decision.approver, 'approve') }));
+    return answer(await this.approvals.approve(id, step, { ...decision, ...this.approver(req, decision.approver, 'approve') }));
   }
 
   @Post('incidents/:id/steps/:step/reject')
@@ -58,7 +58,7 @@ export class EngineController {
   @HttpCode(200)
   async reject(@Req() req: Request, @Param('id') id: string, @Param('step') step: string, @Body() body: unknown): Promise<ApprovalAnswer> {
     const decision = parse(decisionBody, body);
-    return answer(await this.approvals.reject(id, step, { ...decision, approver: this.approver(req, decision.approver, 'reject') }));
+    return answer(await this.approvals.reject(id, step, { ...decision, ...this.approver(req, decision.approver, 'reject') }));
   }
 
   /** The kill switch: no mutating step starts, on any replica, until resumed. Diagnostics go on. */
@@ -86,8 +86,9 @@ export class EngineController {
    * The approver is whoever the credential names. The shared API_TOKEN names nobody, so it cannot
    * decide (else one secret could approve as anyone, and satisfy two-person alone). A body's
    * `approver` that differs from the credential's identity is refused rather than silently ignored.
+   * The channel (personal token or OIDC) goes with it: the approval records how the person decided.
    */
-  private approver(req: Request, claimed: string | undefined, verb: 'approve' | 'reject'): string {
+  private approver(req: Request, claimed: string | undefined, verb: 'approve' | 'reject'): { approver: string; via: 'token' | 'oidc' } {
     const principal = principalOf(req);
     if (principal.kind !== 'person') {
       this.logger.warn({ path: req.path, claimed: claimed ?? null }, `refused to ${verb} with the shared API_TOKEN`);
@@ -96,7 +97,7 @@ export class EngineController {
     if (claimed !== undefined && claimed !== principal.identity) {
       throw new BadRequestException(`bad body: approver "${claimed}" is not the identity of this credential (${principal.identity}); the approver comes from the credential, so leave the field out`);
     }
-    return principal.identity;
+    return { approver: principal.identity, via: principal.via };
   }
 
   /** Who pauses or resumes: a person's credential names them; the shared token must say in `by`. */

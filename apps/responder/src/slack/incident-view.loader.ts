@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Catalog } from '@responder/domain';
+import { type Catalog, peopleOf } from '@responder/domain';
 import type { IncidentView, RunView, StepView } from '@responder/slack';
 import { IncidentStore, RunStore, type RunRecord } from '@responder/store';
 import type { AppConfig } from '../config/config';
@@ -64,12 +64,12 @@ export class IncidentViewLoader {
         params: s.paramsJson ? (JSON.parse(s.paramsJson) as Record<string, unknown>) : undefined,
         paramsHash: s.paramsHash,
         approval: s.approval,
-        approvedBy: s.approvedBy,
-        approvals: (s.approvals ?? []).map((a) => ({ by: a.by, at: a.at })),
+        approvedBy: s.approvedBy && !s.approvedBy.startsWith('policy:') ? this.shown(s.approvedBy) : s.approvedBy,
+        approvals: (s.approvals ?? []).map((a) => ({ by: this.shown(a.by), at: a.at, ...(a.via ? { via: a.via } : {}) })),
         approversNeeded: s.approversNeeded ?? 1,
         approvalWhy: s.approvalWhy,
         approvers: {
-          slackUsers: [...new Set(groups.flatMap((g) => this.catalog.approverGroups[g]?.slackUsers ?? []))],
+          slackUsers: [...new Set(peopleOf(this.catalog).members(groups).flatMap((p) => (p.slack ? [p.slack] : [])))],
           slackUserGroups: [...new Set(groups.flatMap((g) => this.catalog.approverGroups[g]?.slackUserGroup ?? []))],
         },
         requestedAt: s.requestedAt,
@@ -83,5 +83,10 @@ export class IncidentViewLoader {
       });
     }
     return { id: run.id, runbook: run.runbook, status: run.status, trigger: run.trigger, steps };
+  }
+
+  /** A person as Slack shows them: their Slack user id when the catalog knows it (Slack renders the name), else the person id. */
+  private shown(personId: string): string {
+    return peopleOf(this.catalog).find(personId)?.slack ?? personId;
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { App, type Authorize, ExpressReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import type { Router } from 'express';
-import { registerApprovalButtons, registerIncidentCommand } from '@responder/slack';
+import { onlyTeam, registerApprovalButtons, registerIncidentCommand } from '@responder/slack';
 import { type AppConfig, servesRequests } from '../config/config';
 import { APP_CONFIG } from '../tokens';
 import { SlackHandlersService } from './slack-handlers.service';
@@ -34,6 +34,8 @@ export class SlackBolt implements OnApplicationBootstrap, OnApplicationShutdown 
       this.receiver = new ExpressReceiver({ signingSecret: slack.signingSecret!, endpoints: SLACK_EVENTS_PATH, logger, processBeforeResponse: false });
       this.app = new App({ authorize, receiver: this.receiver, logger, clientOptions, ignoreSelf: false });
     }
+    // First, ahead of every listener: a request from another workspace changes nothing.
+    if (slack.teamId) this.app.use(onlyTeam(slack.teamId, logger));
     registerApprovalButtons(this.app, handlers, logger);
     registerIncidentCommand(this.app, handlers);
     this.app.error(async (error) => {

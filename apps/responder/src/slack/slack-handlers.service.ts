@@ -3,7 +3,7 @@ import type { Catalog } from '@responder/domain';
 import { loadRcaInput, renderRca } from '@responder/rca';
 import { type ApprovalClick, type IncidentCommand, type Reply, type SlackHandlers, commandHelpMessage, incidentListMessage, incidentStatusMessage } from '@responder/slack';
 import { IncidentStore, RunStore } from '@responder/store';
-import { type ApprovalAnswer, ApprovalService } from '../engine/approval.service';
+import { type ApprovalAnswer, ApprovalService, CHANNEL_TEXT } from '../engine/approval.service';
 import { AutomationService } from '../engine/automation.service';
 import { NOTE_MAX_CHARS, NotesService } from '../incidents/notes.service';
 import { PostmortemService, postmortemBody } from '../incidents/postmortem.service';
@@ -57,8 +57,8 @@ export class SlackHandlersService implements SlackHandlers, OnApplicationBootstr
       const ref = `${run.runbook}.${step}`;
       answer =
         click.verb === 'approve'
-          ? await this.approvals.approve(incidentId, ref, { approver: click.userId, paramsHash })
-          : await this.approvals.reject(incidentId, ref, { approver: click.userId, reason: 'rejected in Slack' });
+          ? await this.approvals.approve(incidentId, ref, { approver: click.userId, via: 'slack', paramsHash })
+          : await this.approvals.reject(incidentId, ref, { approver: click.userId, via: 'slack', reason: 'rejected in Slack' });
     }
     // Run again after a crash: "already approved / decided" is this click's own earlier pass.
     if (click.replayed && !answer.ok && (answer.code === 'duplicate' || answer.code === 'not_pending')) {
@@ -175,7 +175,8 @@ export function clickAnswerText(click: ApprovalClick, answer: ApprovalAnswer): s
     case 'stale':
       return `The plan for ${step} changed since that message was posted, so nothing was done. Review the new request in the thread.`;
     case 'duplicate':
-      return `You have already approved ${step}; it needs a second, different approver.`;
+      // Approving in Slack after approving over the API (or the other way round) is still one person.
+      return `You have already approved ${step}${answer.via && answer.via !== 'slack' ? ` (${CHANNEL_TEXT[answer.via]}: the same person)` : ''}; it needs a second, different approver.`;
     case 'not_pending':
       return `${step} was already decided; your click changed nothing.`;
     default:

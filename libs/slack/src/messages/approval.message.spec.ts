@@ -105,6 +105,16 @@ describe('approvalDecidedMessage', () => {
     expect(JSON.stringify(approvalDecidedMessage(view, run, STEPS.dryRun))).toContain('Dry run: not called.');
     expect(JSON.stringify(approvalDecidedMessage(view, run, STEPS.failedAfterApproval))).toContain('Failed in 1s: ThrottlingException');
   });
+
+  it('says through which channel each person approved, in the decision and in the progress of a two-person step', () => {
+    const approvals: StepView['approvals'] = [
+      { by: ALICE, at: '2026-11-22T18:12:00.000Z', via: 'slack' },
+      { by: 'bob', at: '2026-11-22T18:13:30.000Z', via: 'token' },
+    ];
+    expect(JSON.stringify(approvalDecidedMessage(view, run, { ...STEPS.grantedByTwo, approvals }))).toContain(`*Approved* by <@${ALICE}> (in Slack) and bob (API, personal token)`);
+    const waiting = { ...STEPS.awaitingTwo, approvals: [{ by: ALICE, at: '2026-11-22T18:12:00.000Z', via: 'oidc' as const }] };
+    expect(JSON.stringify(approvalRequestMessage(view, run, waiting))).toContain(`1 of 2 so far: <@${ALICE}> (API, OIDC)`);
+  });
 });
 
 describe('approvalSupersededMessage', () => {

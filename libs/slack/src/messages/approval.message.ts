@@ -18,7 +18,7 @@ import {
   section,
   truncate,
 } from './format';
-import { approvalProgress, approversNeededText, approversOf, isDryRunStep, isHeld, serviceName } from './incident.message';
+import { approvalProgress, approversNeededText, approversOf, approverTexts, isDryRunStep, isHeld, serviceName } from './incident.message';
 
 const PLAN_CHARS = 2000;
 const PARAMS_CHARS = 2500;
@@ -132,7 +132,7 @@ function decisionLine(view: IncidentView, step: StepView): { emoji: string; line
     return {
       emoji: ':white_check_mark:',
       word: 'approved',
-      line: `*Approved*${who.length > 0 ? ` by ${joinAnd(who.map(mention))}` : ''}${last ? ` at ${clock(last)}` : ''}`,
+      line: `*Approved*${who.length > 0 ? ` by ${joinAnd(approverTexts(step))}` : ''}${last ? ` at ${clock(last)}` : ''}`,
     };
   }
   if (step.approval === 'rejected' || step.status === 'rejected') {

@@ -84,6 +84,13 @@ export function mention(approver: string): string {
   return safe(who);
 }
 
+const CHANNEL: Record<'slack' | 'token' | 'oidc', string> = { slack: 'in Slack', token: 'API, personal token', oidc: 'API, OIDC' };
+
+/** A person who approved and how: "<@U0ALICE01> (API, personal token)"; no channel when none was recorded. */
+export function approverText(approval: { by: string; via?: 'slack' | 'token' | 'oidc' }): string {
+  return `${mention(approval.by)}${approval.via ? ` (${CHANNEL[approval.via]})` : ''}`;
+}
+
 export function isPolicy(approver: string | undefined): boolean {
   return approver?.trim().startsWith('policy:') ?? false;
 }

@@ -12,6 +12,7 @@ import {
   fallback,
   fields,
   header,
+  approverText,
   isPolicy,
   joinAnd,
   mention,
@@ -88,6 +89,14 @@ export function approversOf(step: StepView): string[] {
   return [...new Set(people)];
 }
 
+/** The people who approved, as Slack shows them, with their channel: "<@U1> (in Slack) and bob (API, personal token)". */
+export function approverTexts(step: StepView): string[] {
+  const seen = new Map<string, string>();
+  for (const a of step.approvals) if (!seen.has(a.by)) seen.set(a.by, approverText(a));
+  if (seen.size === 0 && step.approvedBy) seen.set(step.approvedBy, mention(step.approvedBy));
+  return [...seen.values()];
+}
+
 /** "2 different approvers", in words for the usual cases: people read it as a rule, not a count. */
 export function approversNeededText(n: number): string {
   const words = ['no', 'one', 'two', 'three', 'four'];
@@ -97,8 +106,8 @@ export function approversNeededText(n: number): string {
 /** "1 of 2 so far: <@U1>" for a step that needs more than one approver; null otherwise. */
 export function approvalProgress(step: StepView): string | null {
   if (step.approversNeeded <= 1) return null;
-  const got = step.approvals.map((a) => a.by);
-  return `${got.length} of ${step.approversNeeded} so far${got.length > 0 ? `: ${joinAnd(got.map(mention))}` : ''}`;
+  const got = step.approvals.map(approverText);
+  return `${got.length} of ${step.approversNeeded} so far${got.length > 0 ? `: ${joinAnd(got)}` : ''}`;
 }
 
 /** Who decided, as a clause: "approved by <@U1> and <@U2>", "auto-approved by policy _x_", "rejected by …". */
@@ -107,8 +116,8 @@ export function decisionText(step: StepView): string | null {
     return `auto-approved by ${mention(step.approvedBy ?? 'policy:unnamed')}`;
   }
   if (step.approval === 'granted') {
-    const who = approversOf(step);
-    return who.length > 0 ? `approved by ${joinAnd(who.map(mention))}` : 'approved';
+    const who = approverTexts(step);
+    return who.length > 0 ? `approved by ${joinAnd(who)}` : 'approved';
   }
   if (step.approval === 'rejected' || step.status === 'rejected') {
     const by = step.approvedBy ? ` by ${mention(step.approvedBy)}` : '';
