@@ -20,7 +20,7 @@ import {
   triggerMatches,
 } from '@responder/runbooks';
 import {
-  type FinishResult,
+  type MovesResult,
   IncidentStore,
   type Pause,
   RunStore,
@@ -29,7 +29,6 @@ import {
   type RunStatus,
   type StepMove,
   type StepResultText,
-  type StepStart,
   type StepState,
   type StepStatusMap,
   TERMINAL_STEP_STATUSES,
@@ -45,8 +44,6 @@ const HOLD_RETRY_MS = 1000;
 const UNQUEUED_RETRY_MS = 100;
 const UNQUEUED_RETRY_MAX_MS = 30_000;
 const LOCK_MARGIN_MS = 60_000;
-/** Hints kept for jobs another replica may take (each is small; the oldest go first). */
-const MAX_HINTS = 10_000;
 /** The newest open incidents looked at by one sweep for incidents with nothing planned. */
 const PLAN_SWEEP_LIMIT = 500;
 
@@ -58,30 +55,11 @@ interface Planned {
   then?: 'enqueue' | 'timeout';
   /** The step settled without running (skipped, failed to plan): its dependents may be ready. */
   settles: boolean;
-  /** Its job was added already, with the move (see sendWithJobs). */
-  added?: boolean;
 }
 
-/** A step job's last move (succeeded or failed) and the dependents queued with it. */
+/** A step job's last move (succeeded or failed), and what it returned. */
 interface Finished {
-  speculated: Planned[];
-  /** statuses is null when the moves queued every dependent: nothing is left to decide. */
-  result: FinishResult;
-  /** The same call finished the run (the step was its last). */
-  endedRun?: boolean;
-}
-
-/**
- * What this process wrote when it queued a read-only step, for its job if this process takes it:
- * the job then starts the action without waiting for the step's state to be read (see runHinted).
- * `run` and `paramsJson` are fixed once the step is queued. `queued` says whether this process's
- * move queued the step: undefined while that call is in flight (the job is added with it, see
- * sendWithJobs, and does not wait for its answer), false when it did not apply.
- */
-interface Hint {
-  run: RunHead;
-  paramsJson: string;
-  queued: boolean | undefined;
+  result: MovesResult;
 }
 
 /** The step graph of a loaded runbook, computed once. */
@@ -110,7 +88,6 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   private readonly runbooks: Map<string, Runbook>;
   private readonly actions: Map<string, Action>;
   private readonly graphs = new WeakMap<Runbook, Graph>();
-  private readonly hints = new Map<string, Hint>();
   private readonly stopping = new AbortController();
   private recovery: Promise<void> = Promise.resolve();
   private readonly sweepHolder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
@@ -270,13 +247,10 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     const context = ready.some((d) => d.decision === 'run') ? this.contextOf(incident, inputs.inputs, statuses, new Map()) : null;
     const planned = this.plan(ready, context);
     const run: RunHead = { id: RunStore.newRunId(), incidentId: incident.id, runbook: runbook.name, service: incident.service ?? '', status: 'running', inputsJson: JSON.stringify(inputs.inputs) };
-    // The first steps' jobs go right behind the run (see sendWithJobs). If this incident has a run
-    // of this runbook already, this run id is never written: its jobs find no run and end.
-    const { runId, created, moves } = await this.sendWithJobs(
-      run,
-      planned.flatMap((p, i) => (p.then === 'enqueue' ? [{ planned: p, index: i }] : [])),
-      () => this.runs.createRun({ runId: run.id, incidentId: incident.id, runbook: runbook.name, service: incident.service, trigger, inputs: inputs.inputs, steps }, planned.map((p) => p.move)),
-      (answer) => answer.moves ?? null,
+    // If this incident has a run of this runbook already, this run id is never written.
+    const { runId, created, moves } = await this.runs.createRun(
+      { runId: run.id, incidentId: incident.id, runbook: runbook.name, service: incident.service, trigger, inputs: inputs.inputs, steps },
+      planned.map((p) => p.move),
     );
     if (!created || !moves) return null;
     this.logger.log({ incidentId: incident.id, runId, runbook: runbook.name }, `run ${runId} of ${runbook.name} planned`);
@@ -452,8 +426,6 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     const follow: Promise<void>[] = [];
     planned.forEach((p, i) => {
       if (!applied[i]) return;
-      if (p.added) return;
-      if (p.then === 'enqueue' && !p.step.mutating) this.hint(jobId(run.id, p.step.id), { run, paramsJson: p.move.patch.paramsJson as string, queued: true });
       if (p.then === 'enqueue') follow.push(this.enqueueStep(run.id, p.step));
       if (p.then === 'timeout') follow.push(this.scheduleApprovalTimeout(run.id, p.step, p.move.patch.requestedAt as string | undefined));
     });
@@ -510,11 +482,6 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
 
   private async runStepJob(job: Job): Promise<void> {
     const { runId, stepId } = job.data as { runId: string; stepId: string };
-    const hint = job.id === undefined ? undefined : this.hints.get(job.id);
-    if (hint && job.id !== undefined) {
-      this.hints.delete(job.id);
-      if (hint.queued !== false && (await this.runHinted(job, hint, stepId))) return;
-    }
     // One call reads the run's head and the step, and starts a read-only step.
     const start = await this.runs.startStep(runId, stepId);
     if (start.kind === 'missing') return;
@@ -522,8 +489,8 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       // Decided already: a job run again after its worker died between the step's last move and
       // what follows it moves the run on (a no-op when nothing is left).
       if (TERMINAL_STEP_STATUSES.has(start.status)) return this.advance(runId);
-      // Not queued yet: a job added with the move that queues its step (sendWithJobs) can get here
-      // first. It waits, and is never completed before its step is queued or decided: completed,
+      // Not queued yet (a job added before the move that queues its step, e.g. by a replica that
+      // was deciding it too). It waits, and is never completed before its step is queued or decided: completed,
       // its id would keep the step's real job from being added.
       return this.waitForQueue(job);
     }
@@ -540,101 +507,10 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     await this.follow(run, runbook, finished);
   }
 
-  /**
-   * A read-only step this process queued, run without first waiting for its state to be read (the
-   * parameters are the ones this process wrote). The start (queued → running, step.started) goes
-   * out as soon as this turn of the event loop ends, the action running meanwhile; an action done
-   * by then (no I/O) has its start, its success and its next steps in one call, the moves made only
-   * if the start applied. Otherwise the success is sent after the start on the same connection, so
-   * Redis applies it after the start (it moves from running): the timeline reads started, then
-   * succeeded. A step whose start does not apply (decided meanwhile, or not the read-only step the
-   * hint says) gets neither: the action is aborted, its result dropped, and the job goes the
-   * ordinary way (returns false).
-   *
-   * Nor does the job wait for the answer of the call that queued its step (unless it is known not
-   * to have applied): that call went out on the same connection before the job was added, so Redis
-   * applies the start after it, and the start applies only if the step was queued. A read-only
-   * action can so begin for a step whose queueing is then refused (the run was decided meanwhile):
-   * it is aborted, and nothing of it is recorded. (Should ioredis have to reload that call's
-   * script, the start can reach Redis first: it does not apply, and the job goes the ordinary way.)
-   */
-  private async runHinted(job: Job, hint: Hint, stepId: string): Promise<boolean> {
-    const { run } = hint;
-    const runbook = this.runbooks.get(run.runbook);
-    const step = runbook ? this.graph(runbook).byId.get(stepId) : undefined;
-    if (!runbook || !step || step.mutating) return false;
-    const action = this.action(step);
-    const params = JSON.parse(hint.paramsJson) as Record<string, unknown>;
-    const startedAt = now();
-    let start: Promise<StepStart> | null = null;
-    let settle: (started: boolean) => void = () => undefined;
-    let fail: (err: unknown) => void = () => undefined;
-    const started = new Promise<boolean>((resolve, reject) => ((settle = resolve), (fail = reject)));
-    started.catch(() => undefined); // awaited below where it matters; a failed start is thrown from there
-    const sendStart = (): Promise<StepStart> => {
-      if (!start) {
-        start = this.runs.startStep(run.id, step.id, startedAt);
-        start.then((s) => settle(s.kind === 'started'), fail);
-      }
-      return start;
-    };
-    const deferred = setImmediate(() => void sendStart());
-
-    let result: StepResult;
-    try {
-      result = await this.withTimeout(step, (signal) => action.run(params, this.actionContext(run, step, signal)), started);
-    } catch (err) {
-      clearImmediate(deferred);
-      if ((await sendStart()).kind !== 'started') return false;
-      await this.follow(run, runbook, await this.failed(job, run, runbook, step, err));
-      return true;
-    }
-    clearImmediate(deferred);
-    const { move, speculated } = this.succeeded(run, runbook, step, result);
-    const graph = this.graph(runbook);
-    let finished: Finished;
-    if (!start) {
-      const moves = [move, ...speculated.map((p) => p.move)];
-      const options = { statusesUnlessAllApplied: this.allDependents(graph, step, speculated), finishRun: isSink(graph, step) };
-      const both = await this.sendFinish(run, speculated, () => this.runs.startAndFinishStep(run.id, step.id, startedAt, moves, graph.continueOnFailure, options), (b) => b.finish);
-      settle(both.started);
-      if (!both.started) return false;
-      finished = { speculated, result: both.finish, endedRun: options.finishRun && endedRun(both.finish) };
-    } else {
-      const finishing = this.finish(run, runbook, move, speculated);
-      const ok = await started.catch(async (err: unknown) => {
-        await finishing.catch(() => undefined); // not left unawaited when the start failed
-        throw err;
-      });
-      if (!ok) {
-        await finishing; // cannot have applied: the step is not running
-        return false;
-      }
-      finished = await finishing;
-      // The start can reach Redis after the success when ioredis had to reload its script
-      // (NOSCRIPT after a Redis restart or SCRIPT FLUSH): the success is then sent again, after it.
-      if (!finished.result.applied[0]) finished = await this.finish(run, runbook, move, speculated);
-    }
-    await this.noted(run, step, result, finished);
-    await this.follow(run, runbook, finished);
-    return true;
-  }
-
-  /** After a step job's last move: the dependents' jobs, then the rest of the run. */
+  /** After a step job's last move: the rest of the run, from the statuses that move returned. */
   private async follow(run: RunHead, runbook: Runbook, finished: Finished | null): Promise<void> {
     if (!finished) return this.advance(run.id);
-    const { speculated, result } = finished;
-    if (finished.endedRun) this.logger.log({ runId: run.id, incidentId: run.incidentId }, `run ${run.id} succeeded`);
-    await this.afterMoves(run, speculated, result.applied.slice(1));
-    // No statuses: this step succeeded and every step waiting for it is queued; what else is ready
-    // did not become so through this step, and the run goes on (a queued step is not settled).
-    if (result.statuses) await this.advanceFrom(run, runbook, result.statuses, result.runStatus);
-  }
-
-  /** Remembers a hint for a job, forgetting the oldest beyond MAX_HINTS (jobs other replicas took). */
-  private hint(id: string, hint: Hint): void {
-    this.hints.set(id, hint);
-    if (this.hints.size > MAX_HINTS) this.hints.delete(this.hints.keys().next().value!);
+    await this.advanceFrom(run, runbook, finished.result.statuses, finished.result.runStatus);
   }
 
   /** A mutating step: the kill switch and the lock first, then its start. */
@@ -705,37 +581,34 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     // Outside the try: a failure to record the outcome (Redis) is the job's, not the action's:
     // BullMQ retries the job (a mutating step then finds its ledger done), and jobFailed records
     // the step failed when it gives up.
-    const { move, speculated } = this.succeeded(run, runbook, step, result);
-    const finished = await this.finish(run, runbook, move, speculated);
+    const finished = await this.finish(run, this.succeeded(step, result));
     await this.noted(run, step, result, finished);
     return finished;
   }
 
-  /** A step's success, and the dependents to queue with it. */
-  private succeeded(run: RunHead, runbook: Runbook, step: RunbookStep, result: StepResult): { move: StepMove; speculated: Planned[] } {
+  /** A step's success (or dry-run). */
+  private succeeded(step: RunbookStep, result: StepResult): StepMove {
     const outputJson = JSON.stringify(result.output);
     const at = now();
     if (result.dryRun) {
       // Its own status, not a success: nothing changed, and what needs a real change must not follow
       // (its dependents are decided by advanceFrom, which says so when it skips them).
-      const move: StepMove = {
+      return {
         stepId: step.id,
         from: ['running'],
         patch: { status: 'dry-run', outputJson, summary: result.summary, dryRun: true, finishedAt: at },
         event: stepEvent('step.dry-run', { action: step.action, summary: result.summary, output: result.output }),
       };
-      return { move, speculated: [] };
     }
-    const move: StepMove = {
+    return {
       stepId: step.id,
       from: ['running'],
       patch: { status: 'succeeded', outputJson, summary: result.summary, finishedAt: at },
       event: stepEvent('step.succeeded', { action: step.action, summary: result.summary, output: result.output }),
     };
-    // A note goes on the timeline right after its step's success, before what follows it.
-    return { move, speculated: step.action === 'note' ? [] : this.speculate(run, runbook, step, outputJson, at) };
   }
 
+  /** A note goes on the timeline right after its step's success, before what follows it. */
   private async noted(run: RunHead, step: RunbookStep, result: StepResult, finished: Finished): Promise<void> {
     if (finished.result.applied[0] && step.action === 'note') {
       await this.runs.appendTimeline(run.incidentId, 'note', { by: 'responder', text: result.output.text, runId: run.id, step: step.id });
@@ -751,95 +624,12 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
       throw err;
     }
     const failed: StepMove = { stepId: step.id, from: ['running'], patch: { status: 'failed', error: message, finishedAt: now() }, event: stepEvent('step.failed', { action: step.action, error: message }) };
-    return this.finish(run, runbook, failed, []);
+    return this.finish(run, failed);
   }
 
-  /** A step's last move, with the dependents it makes ready queued in the same call (if it applies). */
-  private async finish(run: RunHead, runbook: Runbook, last: StepMove, speculated: Planned[]): Promise<Finished> {
-    const graph = this.graph(runbook);
-    const moves = [last, ...speculated.map((p) => p.move)];
-    const step = graph.byId.get(last.stepId);
-    // The success of a step no other waits for may be the run's last: the same call ends the run.
-    const endsRun = step !== undefined && (last.patch.status === 'succeeded' || last.patch.status === 'dry-run') && isSink(graph, step);
-    const send = (): Promise<FinishResult> => {
-      if (step && this.allDependents(graph, step, speculated)) return this.runs.finishStep(run.id, moves, graph.continueOnFailure);
-      if (endsRun) return this.runs.moveStepsAndFinishRun(run.id, moves, graph.continueOnFailure);
-      return this.runs.moveSteps(run.id, moves, graph.continueOnFailure);
-    };
-    const result = await this.sendFinish(run, speculated, send, (r) => r);
-    return { speculated, result, endedRun: endsRun && endedRun(result) };
-  }
-
-  /** sendWithJobs for a step's last moves: early jobs for the dependents that wait for this step alone. */
-  private sendFinish<T>(run: RunHead, speculated: Planned[], send: () => Promise<T>, moved: (answer: T) => FinishResult): Promise<T> {
-    // Move 0 is the step's own; a dependent that waits for several steps is queued by the last of
-    // them to finish and gets its job after the answer (afterMoves): added early, it would wait.
-    const early = speculated.flatMap((p, i) => (p.step.needs.length === 1 ? [{ planned: p, index: i + 1 }] : []));
-    return this.sendWithJobs(run, early, send, moved);
-  }
-
-  /**
-   * Sends moves that queue steps and, right behind them, the jobs of those that are read-only,
-   * without waiting for the answer: the job adds overlap the moves' round trip. (A mutating step's
-   * job is added after the answer, as before: a step finishing may still hold the lock it wants.)
-   * Such a job can run before its step is queued, or when the move did not apply (the step was
-   * decided otherwise); it then waits for its step (runStepJob, waitForQueue) and is never
-   * completed while the step is pending, so the job the step really gets is never refused as a
-   * duplicate of it. Taken by this process, its start goes on the connection the moves went on,
-   * after them. `index` is each step's move in the call.
-   */
-  private async sendWithJobs<T>(run: RunHead, candidates: Array<{ planned: Planned; index: number }>, send: () => Promise<T>, moved: (answer: T) => { applied: boolean[] } | null): Promise<T> {
-    const sent = send();
-    const early = candidates.filter(({ planned }) => !planned.step.mutating);
-    if (early.length === 0) return sent;
-    const adds = early.map(({ planned: p, index }) => {
-      p.added = true;
-      const hint: Hint = { run, paramsJson: p.move.patch.paramsJson as string, queued: undefined };
-      sent.then(
-        (answer) => (hint.queued = moved(answer)?.applied[index] === true),
-        () => (hint.queued = false),
-      );
-      this.hint(jobId(run.id, p.step.id), hint);
-      return this.enqueueStep(run.id, p.step);
-    });
-    try {
-      return await sent;
-    } finally {
-      await Promise.all(adds);
-    }
-  }
-
-  /** Whether every dependent of the step is queued with its success: then its statuses are not needed. */
-  private allDependents(graph: Graph, step: RunbookStep, speculated: Planned[]): boolean {
-    return speculated.length > 0 && speculated.length === (graph.dependents.get(step.id)?.length ?? 0);
-  }
-
-  /**
-   * The dependents of a step that has just succeeded which are ready if every step they need has
-   * succeeded, decided now with what is at hand (this step's output, the run's inputs), so that
-   * they are queued in the same call as the success. A dependent qualifies when its expressions
-   * read no other step's output, no status but of its needs, and not the incident; and when it
-   * would be queued (not skipped, not waiting for approval). The script checks the rest, in the
-   * same atomic step: the success applied, the dependent is pending, each of its needs has
-   * succeeded, the run is running and no failure aborts it. Any other dependent is left to
-   * advanceFrom, with the statuses that call returns.
-   */
-  private speculate(run: RunHead, runbook: Runbook, finished: RunbookStep, outputJson: string, at: string): Planned[] {
-    if (run.service === undefined) return []; // a run from before `service` was stored: its context needs the incident
-    const dependents = (this.graph(runbook).dependents.get(finished.id) ?? []).filter((d) => decidableAfter(d, finished.id));
-    if (dependents.length === 0) return [];
-    const { inputs, incident } = runBasics(run);
-    const service = run.service ? (this.catalog.services[run.service] ?? null) : null;
-    const planned: Planned[] = [];
-    for (const dependent of dependents) {
-      const steps: Record<string, StepContext> = {};
-      for (const need of dependent.needs) steps[need] = { status: 'succeeded' };
-      steps[finished.id] = lazyStepContext('succeeded', outputJson);
-      const context = buildContext({ incident, service, inputs, steps, mode: this.config.mode, now: at });
-      const p = this.prepare(dependent, context, at);
-      if (p.then === 'enqueue') planned.push({ ...p, move: { ...p.move, after: 0, needsSucceeded: dependent.needs } });
-    }
-    return planned;
+  /** A step's last move; its answer carries every step's status, from which the run goes on. */
+  private async finish(run: RunHead, last: StepMove): Promise<Finished> {
+    return { result: await this.runs.moveSteps(run.id, [last]) };
   }
 
   /**
@@ -953,8 +743,8 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     return result;
   }
 
-  /** Runs an action within the step's timeout; aborts it also when `started` says the step did not start. */
-  private async withTimeout<T>(step: RunbookStep, fn: (signal: LazySignal) => Promise<T>, started: Promise<boolean> | null = null): Promise<T> {
+  /** Runs an action within the step's timeout, aborting it when it overruns. */
+  private async withTimeout<T>(step: RunbookStep, fn: (signal: LazySignal) => Promise<T>): Promise<T> {
     const signal = new LazySignal();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -963,15 +753,6 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
         signal.abort(error);
         reject(error);
       }, step.timeoutMs);
-      started?.then(
-        (ok) => {
-          if (ok) return;
-          const error = new Error(`step ${step.id} was decided meanwhile`);
-          signal.abort(error);
-          reject(error);
-        },
-        () => undefined, // a failed start is the caller's to handle
-      );
     });
     try {
       return await Promise.race([fn(signal), timeout]);
@@ -1101,16 +882,6 @@ function ancestorsOf(runbook: Runbook): Map<string, Set<string>> {
   return out;
 }
 
-/** A step no other step needs. */
-function isSink(graph: Graph, step: RunbookStep): boolean {
-  return (graph.dependents.get(step.id)?.length ?? 0) === 0;
-}
-
-/** Whether a step's last move, sent with the run's end, applied and ended the run. */
-function endedRun(result: FinishResult): boolean {
-  return result.applied[0] === true && result.runStatus === 'succeeded';
-}
-
 export function jobId(runId: string, stepId: string): string {
   return `${runId}-${stepId}`;
 }
@@ -1128,30 +899,6 @@ function paramsText(step: RunbookStep, params: Record<string, unknown>): { json:
   return text;
 }
 
-const decidable = new WeakMap<RunbookStep, Map<string, boolean>>();
-
-/**
- * Whether a dependent can be decided as soon as `finished` succeeds, assuming its other needs have
- * succeeded (which the script checks): it reads the output of no step but `finished`, the status
- * of no step but its needs, and not the incident.
- */
-function decidableAfter(dependent: RunbookStep, finished: string): boolean {
-  let byFinished = decidable.get(dependent);
-  if (!byFinished) decidable.set(dependent, (byFinished = new Map<string, boolean>()));
-  let ok = byFinished.get(finished);
-  if (ok === undefined) {
-    const reads = stepReads(dependent);
-    ok =
-      !reads.incident &&
-      reads.outputs !== 'all' &&
-      [...reads.outputs].every((id) => id === finished) &&
-      reads.statuses !== 'all' &&
-      [...reads.statuses].every((id) => id === finished || dependent.needs.includes(id));
-    byFinished.set(finished, ok);
-  }
-  return ok;
-}
-
 /**
  * A step's status and output for expressions (and its error or skip reason, when it has one); the
  * output is parsed only if an expression reads it.
@@ -1166,27 +913,6 @@ function lazyStepContext(status: StepContext['status'], outputJson: string | und
     get: () => (parsed ??= outputJson ? (JSON.parse(outputJson) as Record<string, unknown>) : undefined),
   });
   return context;
-}
-
-const basics = new WeakMap<RunHead, { inputs: Record<string, unknown>; incident: Incident }>();
-
-/**
- * A run's parsed inputs and incident stand-in, made once per RunHead object: a run's steps that
- * this process chains (runHinted) share the one it was read as.
- */
-function runBasics(run: RunHead): { inputs: Record<string, unknown>; incident: Incident } {
-  let found = basics.get(run);
-  if (!found) basics.set(run, (found = { inputs: deepFreeze(JSON.parse(run.inputsJson) as Record<string, unknown>), incident: incidentStub(run.incidentId, run.service || null) }));
-  return found;
-}
-
-/** Shared between steps, so frozen: a plan() that changed its parameters would throw, not leak. */
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
 }
 
 /** Stands in for the incident when no step at hand reads it: only its id and service are used. */
