@@ -25,4 +25,16 @@ export default tseslint.config(
     },
   },
   { files: ['bench/**/*.ts', 'scripts/**/*.ts', 'apps/cli/**/*.ts'], rules: { 'no-console': 'off' } },
+  // One queue adapter: only apps/responder/src/queue/ talks to BullMQ (tests and benchmarks that
+  // look at BullMQ itself, or measure it raw, are exempt).
+  {
+    files: ['**/*.ts'],
+    ignores: ['apps/responder/src/queue/**', 'test/**', 'bench/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'bullmq', message: 'BullMQ is used through the queue adapter (apps/responder/src/queue): JobQueue, QueuedJob, jobId, PermanentJobError.' }], patterns: [{ group: ['bullmq/*'], message: 'BullMQ is used through the queue adapter (apps/responder/src/queue).' }] },
+      ],
+    },
+  },
 );

@@ -10,6 +10,7 @@ import type { Incident } from '@responder/domain';
 import { RunStore, type StepState } from '@responder/store';
 import { RunEngine, jobId } from '../../apps/responder/src/engine/run-engine.service';
 import { StepQueue } from '../../apps/responder/src/engine/step-queue';
+import { bullQueueOf } from '../support/bull';
 
 const CATALOG = join(FIXTURES, 'catalog', 'engine.yaml');
 const { redis, prefix, cleanup } = testRedis('engine');
@@ -160,11 +161,15 @@ steps:
 
 let app: INestApplication;
 let api: ReturnType<typeof client>;
+/** The engine's queue, through BullMQ itself. */
+let steps: ReturnType<typeof bullQueueOf>;
 beforeAll(async () => {
   ({ app } = await startApp(prefix, { ENGINE_STALLED_MS: '5000' }, { catalogFile: CATALOG, runbooks: RUNBOOKS, actions }));
   api = client(app);
+  steps = bullQueueOf(app.get(StepQueue).jobs);
 });
 afterAll(async () => {
+  await steps.close();
   await app.close();
   await cleanup();
 });
@@ -209,7 +214,7 @@ describe('runbook engine', () => {
       expect((await post(again)).body).toMatchObject({ incidentId, outcome: 'duplicate' });
     }
     await api.waitRun(incidentId, ['succeeded']);
-    const jobs = await app.get(StepQueue).queue.getJobs(['completed', 'waiting', 'active', 'delayed', 'failed']);
+    const jobs = await steps.getJobs(['completed', 'waiting', 'active', 'delayed', 'failed']);
     // The first delivery's plan; its repeat asks again (the first may not have reached the engine), and is folded or runs after.
     expect(jobs.filter((j) => j.name === 'plan' && j.timestamp >= since && (j.data as { incidentId: string }).incidentId === incidentId).length).toBeLessThanOrEqual(2);
     expect(await api.runs(incidentId)).toHaveLength(1);
@@ -319,11 +324,10 @@ describe('runbook engine', () => {
       const incidentId = await api.alarm('once-latency');
       await api.waitStep(incidentId, 'change', ['succeeded']);
       const [run] = await api.runs(incidentId);
-      const queue = app.get(StepQueue);
       // Listening before the job is added: a job that finishes at once is not missed.
-      const events = queueEventsFor(queue);
+      const events = queueEventsFor(app.get(StepQueue));
       await events.waitUntilReady();
-      const job = await queue.queue.add('step', { runId: run.id, stepId: 'change' }, { jobId: `again-${run.id}` });
+      const job = await steps.add('step', { runId: run.id, stepId: 'change' }, { jobId: `again-${run.id}` });
       await job.waitUntilFinished(events, 5000);
       expect(await testCount(redis, prefix, 'calls', run.id, 'change')).toBe(1);
     });
@@ -340,11 +344,11 @@ describe('runbook engine', () => {
     it('a job added before its step is queued waits for it, so the step still runs, once', async () => {
       const runId = await start('two-steps', 'inc_early_job');
       // The job `second` gets when `first` finishes, here before: taken at once, it finds its step pending.
-      await app.get(StepQueue).add({ name: 'step', data: { runId, stepId: 'second' } }, jobId(runId, 'second'));
+      await steps.add('step', { runId, stepId: 'second' }, { jobId: jobId(runId, 'second') });
       await eventually('the run to finish', async () => ((await runStatus(runId)) === 'running' ? undefined : true));
       expect(await runStatus(runId)).toBe('succeeded');
       expect(await testCount(redis, prefix, 'calls', runId, 'second')).toBe(1);
-      const job = await app.get(StepQueue).queue.getJob(jobId(runId, 'second'));
+      const job = await steps.getJob(jobId(runId, 'second'));
       expect(await job?.getState()).toBe('completed');
     });
 
@@ -352,36 +356,27 @@ describe('runbook engine', () => {
       const runs = app.get(RunStore);
       const settled = (status: StepState['status']): StepState => ({ status, action: 'test.diagnose', mutating: false, attempts: 1, approvals: [] });
       const { runId } = await runs.createRun({ incidentId: 'inc_settled_job', runbook: 'two-steps', service: 'par', trigger: 'manual', inputs: {}, steps: { first: settled('succeeded'), second: settled('succeeded') } });
-      await app.get(StepQueue).add({ name: 'step', data: { runId, stepId: 'second' } }, `again-${runId}`);
+      await steps.add('step', { runId, stepId: 'second' }, { jobId: `again-${runId}` });
       await eventually('the run to finish', async () => ((await runStatus(runId)) === 'running' ? undefined : true));
       expect(await runStatus(runId)).toBe('succeeded');
     });
 
     it('never records a step whose queueing was refused, though its job ran before the refusal was known', async () => {
-      // slow's success queues `after` in the same call, and its job goes out with that call; boom's
-      // failure has aborted the run by then, so the call refuses `after`. The call's answer is held
-      // back 200 ms here, so that the job runs before this process knows.
+      // A job for `after` exists before its step is queued (as one added by another replica would);
+      // boom's failure aborts the run, so `after` is never queued: it is cancelled, and its job,
+      // which waited for it, ends without running the action or recording anything.
       const runs = app.get(RunStore);
-      const finishStep = runs.finishStep.bind(runs);
-      const held = jest.spyOn(runs, 'finishStep').mockImplementation(async (...args) => {
-        const answer = await finishStep(...args);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        return answer;
-      });
-      try {
-        const runId = await start('abort-ahead', 'inc_abort_ahead');
-        await eventually('the run to end', async () => ((await runStatus(runId)) === 'running' ? undefined : true));
-        const run = await runs.getRun(runId);
-        expect(run).toMatchObject({ status: 'aborted', steps: { slow: { status: 'succeeded' }, boom: { status: 'failed' }, after: { status: 'cancelled' } } });
-        expect(run!.steps.after.startedAt).toBeUndefined();
-        const entries = (await redis.xrange(`${prefix}:incident:inc_abort_ahead:timeline`, '-', '+')).map(([, f]) => ({ type: f[f.indexOf('type') + 1], data: JSON.parse(f[f.indexOf('data') + 1]) as { step?: string } }));
-        expect(entries.filter((e) => e.data.step === 'after').map((e) => e.type)).toEqual(['step.cancelled']);
-        // The read-only action began before the refusal was known (runHinted); what it found was dropped.
-        expect(await testCount(redis, prefix, 'calls', runId, 'after')).toBe(1);
-        await eventually('the job to be done', async () => ((await (await app.get(StepQueue).queue.getJob(jobId(runId, 'after')))?.getState()) === 'completed' ? true : undefined));
-      } finally {
-        held.mockRestore();
-      }
+      const runId = await start('abort-ahead', 'inc_abort_ahead');
+      await steps.add('step', { runId, stepId: 'after' }, { jobId: jobId(runId, 'after') });
+      await eventually('the run to end', async () => ((await runStatus(runId)) === 'running' ? undefined : true));
+      const run = await runs.getRun(runId);
+      expect(run).toMatchObject({ status: 'aborted', steps: { slow: { status: 'succeeded' }, boom: { status: 'failed' }, after: { status: 'cancelled' } } });
+      expect(run!.steps.after.startedAt).toBeUndefined();
+      const entries = (await redis.xrange(`${prefix}:incident:inc_abort_ahead:timeline`, '-', '+')).map(([, f]) => ({ type: f[f.indexOf('type') + 1], data: JSON.parse(f[f.indexOf('data') + 1]) as { step?: string } }));
+      expect(entries.filter((e) => e.data.step === 'after').map((e) => e.type)).toEqual(['step.cancelled']);
+      // Without speculation the action never begins for a step that was not queued.
+      expect(await testCount(redis, prefix, 'calls', runId, 'after')).toBe(0);
+      await eventually('the job to be done', async () => ((await (await steps.getJob(jobId(runId, 'after')))?.getState()) === 'completed' ? true : undefined));
     });
 
     it('fails a step whose action overruns its timeout, and aborts the action', async () => {
@@ -529,7 +524,7 @@ import { QueueEvents } from 'bullmq';
 const opened: QueueEvents[] = [];
 function queueEventsFor(queue: StepQueue): QueueEvents {
   // From the start of the events stream ('$' would miss what happens before its first read).
-  const events = new QueueEvents(queue.queue.name, { connection: { host: '127.0.0.1', port: 6379 }, prefix: queue.queue.opts.prefix, lastEventId: '0' });
+  const events = new QueueEvents(queue.jobs.name, { connection: { host: '127.0.0.1', port: 6379 }, prefix: queue.jobs.prefix, lastEventId: '0' });
   opened.push(events);
   return events;
 }

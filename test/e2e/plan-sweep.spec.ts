@@ -34,7 +34,7 @@ describe('an event stored whose plan could not be queued', () => {
   it('is answered 202, and its run starts without a second delivery', async () => {
     const queue = app.get(StepQueue);
     // The store write succeeded; the next call, queueing the plan, meets a connection that dropped.
-    const add = jest.spyOn(queue, 'addCoalesced').mockRejectedValueOnce(new Error('Connection is closed.'));
+    const add = jest.spyOn(queue, 'plan').mockRejectedValueOnce(new Error('Connection is closed.'));
     const res = await request(app.getHttpServer()).post('/events/eventbridge').set('x-api-key', INGEST_KEY).send(alarmEvent({ alarmName: 'sweep-5xx' }));
     expect(res.status).toBe(202);
     const { incidentId, outcome } = res.body as { incidentId: string; outcome: string };

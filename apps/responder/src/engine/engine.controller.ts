@@ -6,7 +6,7 @@ import { problemsToText, toProblems } from '@responder/domain';
 import { BearerTokenGuard } from '../http/bearer-token.guard';
 import { schemaOf } from '../http/openapi-schema';
 import { principalOf } from '../http/principal';
-import { type ApprovalAnswer, ApprovalService } from './approval.service';
+import { type ApprovalAnswer, ApprovalService } from './approvals/approval.service';
 import { AutomationService } from './automation.service';
 
 const decisionBody = z.object({

@@ -3,10 +3,16 @@ import type Redis from 'ioredis';
 import { RunStore } from '@responder/store';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG, REDIS } from '../tokens';
-import { ApprovalService } from './approval.service';
+import { ApprovalService } from './approvals/approval.service';
 import { AutomationService } from './automation.service';
 import { EngineController } from './engine.controller';
+import { JobRouter, jobHandlerProviders } from './jobs';
+import { PlanSweep } from './plan-sweep';
+import { RunContextLoader } from './run-context';
+import { RunCoordinator } from './run-coordinator';
 import { RunEngine } from './run-engine.service';
+import { RunbookRegistry } from './runbook-registry';
+import { StepExecutor } from './step-executor';
 import { StepQueue } from './step-queue';
 
 @Global()
@@ -14,6 +20,13 @@ import { StepQueue } from './step-queue';
   providers: [
     { provide: RunStore, inject: [REDIS, APP_CONFIG], useFactory: (redis: Redis, config: AppConfig) => new RunStore(redis, config.redis.prefix) },
     StepQueue,
+    RunbookRegistry,
+    RunContextLoader,
+    RunCoordinator,
+    StepExecutor,
+    ...jobHandlerProviders,
+    JobRouter,
+    PlanSweep,
     RunEngine,
     ApprovalService,
     AutomationService,

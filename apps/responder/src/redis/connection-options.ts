@@ -1,5 +1,4 @@
 import type { RedisOptions } from 'ioredis';
-import type { AppConfig } from '../config/config';
 
 /**
  * What every Redis connection of the service shares. ioredis waits `disconnectTimeout` (2 s by
@@ -16,6 +15,6 @@ export const CONNECTION_DEFAULTS: Readonly<RedisOptions> = { disconnectTimeout: 
  * connections of BullMQ workers get none: BullMQ duplicates them for its blocking BZPOPMIN, which
  * waits for seconds by design and which ioredis's commandTimeout would abort in a loop.
  */
-export function timedConnection(config: AppConfig): Readonly<RedisOptions> {
+export function timedConnection(config: { redis: { commandTimeoutMs: number } }): Readonly<RedisOptions> {
   return { ...CONNECTION_DEFAULTS, commandTimeout: config.redis.commandTimeoutMs };
 }

@@ -3,7 +3,7 @@ import type { Catalog } from '@responder/domain';
 import { loadRcaInput, renderRca } from '@responder/rca';
 import { type ApprovalClick, type IncidentCommand, type Reply, type SlackHandlers, commandHelpMessage, incidentListMessage, incidentStatusMessage } from '@responder/slack';
 import { IncidentStore, RunStore } from '@responder/store';
-import { type ApprovalAnswer, ApprovalService, CHANNEL_TEXT } from '../engine/approval.service';
+import { type ApprovalAnswer, ApprovalService, CHANNEL_TEXT } from '../engine/approvals/approval.service';
 import { AutomationService } from '../engine/automation.service';
 import { NOTE_MAX_CHARS, NotesService } from '../incidents/notes.service';
 import { PostmortemService, postmortemBody } from '../incidents/postmortem.service';

@@ -1,12 +1,9 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
-import { DelayedError, type Job, type JobsOptions, Queue, UnrecoverableError, Worker } from 'bullmq';
-import Redis from 'ioredis';
 import { SlackPermanentError, SlackRetryableError } from '@responder/slack';
 import type { AppConfig } from '../config/config';
 import { MetricsService } from '../metrics/metrics.service';
+import { JobQueue, PermanentJobError, type QueuedJob, jobId } from '../queue';
 import { APP_CONFIG } from '../tokens';
-import { CONNECTION_DEFAULTS, timedConnection } from '../redis/connection-options';
-import { closeQueue } from '../redis/close-queue';
 
 /**
  * Outbound Slack work, on its own BullMQ queue so that a slow or failing Slack never holds up a
@@ -22,12 +19,6 @@ export const SLACK_QUEUE = 'slack';
 /** Retried for days with a capped backoff: a Slack outage delays messages and loses none. */
 const ATTEMPTS = 2000;
 const MAX_BACKOFF_MS = 5 * 60_000;
-const DEFAULTS: JobsOptions = {
-  attempts: ATTEMPTS,
-  backoff: { type: 'capped' },
-  removeOnComplete: { age: 3600, count: 10_000 },
-  removeOnFail: { age: 7 * 24 * 3600 },
-};
 
 /** Thrown by a processor that must wait (e.g. the thread it replies to is not posted yet). */
 export class RetryLater extends Error {
@@ -42,19 +33,20 @@ export class RetryLater extends Error {
 @Injectable()
 export class SlackOutbox implements BeforeApplicationShutdown {
   private readonly logger = new Logger('SlackOutbox');
-  private readonly connection: Redis;
-  readonly queue: Queue;
-  private worker: Worker | null = null;
-  private workerConnection: Redis | null = null;
+  readonly jobs: JobQueue<SlackJob>;
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(APP_CONFIG) config: AppConfig,
     private readonly metrics: MetricsService,
   ) {
-    this.connection = new Redis(config.redis.url, { ...timedConnection(config), maxRetriesPerRequest: null, enableOfflineQueue: false });
-    this.connection.on('error', () => undefined);
-    this.queue = new Queue(SLACK_QUEUE, { connection: this.connection, prefix: `${config.redis.prefix}:bull`, defaultJobOptions: DEFAULTS });
-    this.queue.on('error', (err) => this.logger.warn(`queue: ${err.message}`));
+    this.jobs = new JobQueue<SlackJob>({
+      name: SLACK_QUEUE,
+      redis: config.redis,
+      timedAdds: true,
+      jobDefaults: { attempts: ATTEMPTS, backoff: { type: 'capped' }, removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { age: 7 * 24 * 3600 } },
+      worker: { concurrency: 8, backoff: (attemptsMade: number) => Math.min(1000 * 2 ** Math.max(0, attemptsMade - 1), MAX_BACKOFF_MS) },
+      shutdownGraceMs: 10_000,
+    });
   }
 
   /**
@@ -63,41 +55,30 @@ export class SlackOutbox implements BeforeApplicationShutdown {
    * messages never race each other and the last state always reaches Slack.
    */
   async sync(incidentId: string): Promise<void> {
-    await this.queue.add('sync', { incidentId }, { deduplication: { id: `sync-${incidentId}`, keepLastIfActive: true } });
+    await this.jobs.coalesce({ name: 'sync', data: { incidentId } }, `sync-${incidentId}`);
   }
 
   async remind(data: Extract<SlackJob, { name: 'remind' }>['data'], delayMs: number): Promise<void> {
-    await this.queue.add('remind', data, { jobId: `remind-${data.runId}-${data.step}-${data.paramsHash}`, delay: delayMs });
+    await this.jobs.schedule({ name: 'remind', data }, jobId('remind', data.runId, data.step, data.paramsHash), delayMs);
   }
 
   async ephemeral(data: Extract<SlackJob, { name: 'ephemeral' }>['data']): Promise<void> {
-    await this.queue.add('ephemeral', data);
+    await this.jobs.add({ name: 'ephemeral', data });
   }
 
   startWorker(processor: (job: SlackJob) => Promise<void>): void {
-    if (this.worker) return;
-    // No command timeout: BullMQ's blocking fetch runs on a duplicate of it (see timedConnection).
-    const workerConnection = new Redis(this.config.redis.url, { ...CONNECTION_DEFAULTS, maxRetriesPerRequest: null });
-    workerConnection.on('error', () => undefined);
-    this.workerConnection = workerConnection;
-    this.worker = new Worker(SLACK_QUEUE, (job: Job, token?: string) => this.run(job, token, processor), {
-      connection: workerConnection,
-      prefix: `${this.config.redis.prefix}:bull`,
-      concurrency: 8,
-      settings: { backoffStrategy: (attemptsMade: number) => Math.min(1000 * 2 ** Math.max(0, attemptsMade - 1), MAX_BACKOFF_MS) },
-    });
-    this.worker.on('error', (err) => this.logger.warn(`worker: ${err.message}`));
-    this.worker.on('failed', (job, err) => {
-      if (err instanceof UnrecoverableError || (job && job.attemptsMade >= (job.opts.attempts ?? 1))) {
-        this.logger.error({ job: job?.name, data: job?.data as unknown }, `Slack ${job?.name ?? 'job'} given up: ${err.message}`);
-      }
-    });
+    this.jobs.startWorker(
+      (job) => this.run(job, processor),
+      (job, err) => {
+        if (job.givenUp) this.logger.error({ job: job.name, data: job.data as unknown }, `Slack ${job.name} given up: ${err.message}`);
+      },
+    );
   }
 
   /** Slack's Retry-After is honoured exactly; other transient errors back off; permanent ones stop. */
-  private async run(job: Job, token: string | undefined, processor: (job: SlackJob) => Promise<void>): Promise<void> {
+  private async run(job: QueuedJob<SlackJob>, processor: (job: SlackJob) => Promise<void>): Promise<void> {
     try {
-      await processor({ name: job.name, data: job.data as unknown } as SlackJob);
+      await processor({ name: job.name, data: job.data } as SlackJob);
       this.metrics.slackJobs.inc({ job: job.name, outcome: 'ok' });
     } catch (err) {
       const delayMs = err instanceof RetryLater ? err.delayMs : err instanceof SlackRetryableError ? err.retryAfterMs : undefined;
@@ -105,16 +86,15 @@ export class SlackOutbox implements BeforeApplicationShutdown {
       this.metrics.slackJobs.inc({ job: job.name, outcome });
       if (delayMs !== undefined) {
         this.logger.warn(`Slack ${job.name}: ${(err as Error).message}; again in ${delayMs} ms`);
-        await job.moveToDelayed(Date.now() + delayMs, token);
-        throw new DelayedError();
+        return job.holdFor(delayMs, (err as Error).message);
       }
-      if (err instanceof SlackPermanentError) throw new UnrecoverableError(`Slack refused: ${err.message}`);
+      if (err instanceof SlackPermanentError) throw new PermanentJobError(`Slack refused: ${err.message}`);
       this.logger.warn(`Slack ${job.name} failed (attempt ${job.attemptsMade + 1}): ${(err as Error).message}`);
       throw err;
     }
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    await closeQueue({ queue: this.queue, worker: this.worker, connection: this.connection, workerConnection: this.workerConnection }, 10_000);
+    await this.jobs.close();
   }
 }

@@ -1,7 +1,7 @@
 import { Global, Inject, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { SlackWeb } from '@responder/slack';
 import { type AppConfig, runsWorkers } from '../config/config';
-import { APPROVER_DIRECTORY, type ApproverDirectory } from '../engine/approver-directory';
+import { APPROVER_DIRECTORY, type ApproverDirectory } from '../engine/approvals/approver-directory';
 import { APP_CONFIG } from '../tokens';
 import { ClickInbox } from './click-inbox';
 import { IncidentViewLoader } from './incident-view.loader';

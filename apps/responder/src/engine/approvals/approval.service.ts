@@ -2,10 +2,12 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { type ApprovalChannel, type Catalog, type Person, peopleOf } from '@responder/domain';
 import { paramsHash, renderParams, type RunbookStep } from '@responder/runbooks';
 import { IncidentStore, RunStore, type RunRecord, type StepState } from '@responder/store';
-import { CATALOG } from '../tokens';
+import { CATALOG } from '../../tokens';
+import { RunContextLoader } from '../run-context';
+import { RunCoordinator } from '../run-coordinator';
+import { RunbookRegistry } from '../runbook-registry';
+import { StepQueue } from '../step-queue';
 import { APPROVER_DIRECTORY, type ApproverDirectory } from './approver-directory';
-import { RunEngine, jobId } from './run-engine.service';
-import { StepQueue } from './step-queue';
 
 export type ApprovalAnswer =
   | { ok: true; outcome: 'granted' | 'recorded' | 'rejected'; runId: string; step: string; approvals: number; needed: number }
@@ -42,7 +44,9 @@ export class ApprovalService {
 
   constructor(
     @Inject(CATALOG) private readonly catalog: Catalog,
-    private readonly engine: RunEngine,
+    private readonly registry: RunbookRegistry,
+    private readonly coordinator: RunCoordinator,
+    private readonly contexts: RunContextLoader,
     private readonly runs: RunStore,
     private readonly incidents: IncidentStore,
     private readonly queue: StepQueue,
@@ -89,8 +93,8 @@ export class ApprovalService {
     const result = await this.runs.addApproval(run.id, step.id, person.id, state.paramsHash!, state.approversNeeded ?? 1, detailOf(person, decision));
     switch (result.outcome) {
       case 'granted':
-        await this.engine.enqueueStep(run.id, step);
-        await this.queue.remove(`timeout-${jobId(run.id, step.id)}`);
+        await this.queue.queueStep(run.id, step);
+        await this.queue.cancelApprovalTimeout(run.id, step.id);
         this.logger.log({ incidentId, runId: run.id, step: step.id, by: person.id, ...detailOf(person, decision) }, `step ${step.id} approved`);
         return { ok: true, outcome: 'granted', runId: run.id, step: step.id, approvals: result.state!.approvals!.length, needed: state.approversNeeded ?? 1 };
       case 'recorded':
@@ -124,9 +128,9 @@ export class ApprovalService {
       { type: 'approval.rejected', data: { by: person.id, ...detailOf(person, decision), reason: decision.reason ?? null, plan: state.plan } },
     );
     if (!rejected) return { ok: false, code: 'not_pending', message: `step ${step.id} was decided meanwhile` };
-    await this.queue.remove(`timeout-${jobId(run.id, step.id)}`);
+    await this.queue.cancelApprovalTimeout(run.id, step.id);
     this.logger.log({ incidentId, runId: run.id, step: step.id, by: person.id, ...detailOf(person, decision) }, `step ${step.id} rejected`);
-    await this.engine.advance(run.id);
+    await this.coordinator.advance(run.id);
     return { ok: true, outcome: 'rejected', runId: run.id, step: step.id, approvals: 0, needed: state.approversNeeded ?? 1 };
   }
 
@@ -134,7 +138,7 @@ export class ApprovalService {
   private async check(run: RunRecord, step: RunbookStep, state: StepState, decision: Decision, verb: string): Promise<{ ok: true; person: Person } | Extract<ApprovalAnswer, { ok: false }>> {
     if (state.status !== 'awaiting_approval') return { ok: false, code: 'not_pending', message: `step ${step.id} is ${state.status}, not awaiting approval` };
     const incident = await this.incidents.get(run.incidentId);
-    const groups = this.engine.approverGroups(step, incident?.service ?? null);
+    const groups = this.registry.approvers(step, incident?.service ?? null);
     const person = this.personOf(decision.approver);
     if (!(await this.isApprover(person, groups))) {
       await this.runs.appendTimeline(run.incidentId, 'approval.refused', { runId: run.id, step: step.id, by: decision.approver, ...(decision.via ? { via: decision.via } : {}), verb, reason: 'not an approver of this step' });
@@ -147,7 +151,7 @@ export class ApprovalService {
     }
     if (verb === 'approve') {
       // Recompute from current evidence: an approval of a plan that has changed since is refused.
-      const context = await this.engine.context(run);
+      const context = await this.contexts.forRun(run);
       const current = context ? paramsHash(renderParams(step, context)) : state.paramsHash;
       if (current !== state.paramsHash || (decision.paramsHash !== undefined && decision.paramsHash !== state.paramsHash)) {
         return this.stale(run, step, decision);
@@ -158,13 +162,13 @@ export class ApprovalService {
 
   /** Records a stale approval, re-plans the step with the current evidence and asks again. */
   private async stale(run: RunRecord, step: RunbookStep, decision: Decision): Promise<Extract<ApprovalAnswer, { ok: false }>> {
-    const context = await this.engine.context(run);
+    const context = await this.contexts.forRun(run);
     let plan: string | undefined;
     let hash: string | undefined;
     if (context) {
       const params = renderParams(step, context);
       hash = paramsHash(params);
-      plan = this.engine.planOf(step, params);
+      plan = this.registry.planOf(step, params);
       const current = (await this.runs.getRun(run.id))?.steps[step.id];
       if (current?.paramsHash !== hash) {
         await this.runs.transition(
@@ -187,7 +191,7 @@ export class ApprovalService {
     for (const [name, runId] of Object.entries(runIds)) {
       if (runbookName && name !== runbookName) continue;
       const run = await this.runs.getRun(runId);
-      const step = this.engine.runbook(name)?.steps.find((s) => s.id === stepId);
+      const step = this.registry.runbook(name)?.steps.find((s) => s.id === stepId);
       if (run && step && run.steps[step.id]) matches.push({ run, step });
     }
     if (matches.length === 0) return { ok: false, code: 'not_found', message: `incident ${incidentId} has no step ${stepRef}` };

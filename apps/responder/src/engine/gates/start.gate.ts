@@ -1,0 +1,27 @@
+import type { RunStore } from '@responder/store';
+import { stepEvent } from '../decider/prepare-step';
+import type { Gate, GateOutcome, StepCall } from './gate';
+
+/**
+ * Moves the step to running (step.started), or, when its job runs again after a crash, keeps it
+ * running (step.resumed), counting the attempt. A step decided meanwhile is gone: nothing follows.
+ */
+export class StartGate implements Gate {
+  readonly name = 'start';
+
+  constructor(private readonly runs: Pick<RunStore, 'transition'>) {}
+
+  async pass(call: StepCall, next: () => Promise<GateOutcome>): Promise<GateOutcome> {
+    const { run, step, state: before } = call;
+    const attempts = (before.attempts ?? 0) + 1;
+    const now = new Date().toISOString();
+    const state =
+      before.status === 'queued'
+        ? await this.runs.transition(run.id, step.id, ['queued'], { status: 'running', reason: undefined, startedAt: now, attempts }, stepEvent('step.started', { action: step.action }))
+        : await this.runs.transition(run.id, step.id, ['running'], { reason: undefined, attempts }, stepEvent('step.resumed', { attempt: attempts }));
+    if (!state) return { kind: 'gone' };
+    call.state = state;
+    call.started = true;
+    return next();
+  }
+}

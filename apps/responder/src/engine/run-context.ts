@@ -1,0 +1,79 @@
+import { Injectable } from '@nestjs/common';
+import type { Incident } from '@responder/domain';
+import { type RunbookStep, type StepContext, buildContext, stepReads } from '@responder/runbooks';
+import { IncidentStore, RunStore, type RunHead, type RunRecord, type StepResultText, type StepStatusMap } from '@responder/store';
+import { RunbookRegistry } from './runbook-registry';
+
+/**
+ * The expression context of a run's steps, always from the store (never from process memory): the
+ * statuses at hand, and only what the steps' expressions read besides (outputs, the incident).
+ */
+@Injectable()
+export class RunContextLoader {
+  constructor(
+    private readonly registry: RunbookRegistry,
+    private readonly incidents: IncidentStore,
+    private readonly runs: RunStore,
+  ) {}
+
+  /** The context for these steps, with the statuses at hand; null when the incident is gone. */
+  async forSteps(run: RunHead, forSteps: RunbookStep[], statuses: StepStatusMap): Promise<Record<string, unknown> | null> {
+    let outputs: Set<string> | 'all' = new Set();
+    let readsIncident = run.service === undefined; // a run from before `service` was stored
+    for (const step of forSteps) {
+      const reads = stepReads(step);
+      readsIncident ||= reads.incident;
+      if (reads.outputs === 'all') outputs = 'all';
+      else if (outputs !== 'all') for (const id of reads.outputs) outputs.add(id);
+    }
+    // The incident (its alarms change as they attach) is read only when the steps at hand read it.
+    const [incident, outputJson] = await Promise.all([
+      readsIncident ? this.incidents.get(run.incidentId) : incidentStub(run.incidentId, run.service || null),
+      this.runs.stepOutputs(run.id, outputs === 'all' ? 'all' : [...outputs]),
+    ]);
+    if (!incident) return null;
+    return this.of(incident, JSON.parse(run.inputsJson) as Record<string, unknown>, statuses, outputJson);
+  }
+
+  /** The context of a run, from the whole run as stored (the approval service's checks). */
+  async forRun(run: RunRecord, forSteps?: RunbookStep[]): Promise<Record<string, unknown> | null> {
+    const readsIncident = !forSteps || run.service === undefined || forSteps.some((s) => stepReads(s).incident);
+    const incident = readsIncident ? await this.incidents.get(run.incidentId) : incidentStub(run.incidentId, run.service || null);
+    if (!incident) return null;
+    const statuses: StepStatusMap = {};
+    const outputs = new Map<string, StepResultText | undefined>();
+    for (const [id, s] of Object.entries(run.steps)) {
+      statuses[id] = s.status;
+      outputs.set(id, { outputJson: s.outputJson, error: s.error, reason: s.reason });
+    }
+    return this.of(incident, JSON.parse(run.inputsJson) as Record<string, unknown>, statuses, outputs);
+  }
+
+  /** The context from what is at hand (a new run: every step pending, the incident just read). */
+  of(incident: Incident, inputs: Record<string, unknown>, statuses: StepStatusMap, results: Map<string, StepResultText | undefined> = new Map()): Record<string, unknown> {
+    const steps: Record<string, StepContext> = {};
+    for (const [id, status] of Object.entries(statuses)) steps[id] = results.has(id) ? lazyStepContext(status, results.get(id)?.outputJson, results.get(id)) : { status };
+    return buildContext({ incident, service: this.registry.service(incident.service), inputs, steps, mode: this.registry.mode, now: new Date() });
+  }
+}
+
+/**
+ * A step's status and output for expressions (and its error or skip reason, when it has one); the
+ * output is parsed only if an expression reads it.
+ */
+function lazyStepContext(status: StepContext['status'], outputJson: string | undefined, why?: { error?: string; reason?: string }): StepContext {
+  let parsed: Record<string, unknown> | undefined;
+  const context = { status } as StepContext;
+  if (why?.error !== undefined) context.error = why.error;
+  if (why?.reason !== undefined) context.reason = why.reason;
+  Object.defineProperty(context, 'output', {
+    enumerable: true,
+    get: () => (parsed ??= outputJson ? (JSON.parse(outputJson) as Record<string, unknown>) : undefined),
+  });
+  return context;
+}
+
+/** Stands in for the incident when no step at hand reads it: only its id and service are used. */
+function incidentStub(id: string, service: string | null): Incident {
+  return { id, status: 'open', service, routed: service !== null, title: '', openedAt: '', resolvedAt: null, onsetAt: '', alarms: [] };
+}

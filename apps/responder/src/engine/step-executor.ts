@@ -1,0 +1,130 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PermanentActionError } from '@responder/domain';
+import type { Runbook, RunbookStep } from '@responder/runbooks';
+import { IncidentStore, RunStore, type RunHead, type StepMove, type StepState, type Pause } from '@responder/store';
+import type { AppConfig } from '../config/config';
+import { PermanentJobError, type QueuedJob } from '../queue';
+import { APP_CONFIG } from '../tokens';
+import { invokeAction } from './action-invoker';
+import { stepEvent } from './decider/prepare-step';
+import { runGraph } from './decider/run-graph';
+import { type Gate, type GateOutcome, type StepCall, type StepResult, mutatingGates, paramsOf, runGates } from './gates';
+import { RunCoordinator } from './run-coordinator';
+import { RunbookRegistry } from './runbook-registry';
+
+/** How often a mutating step held by a gate (the kill switch, a lock) looks again. */
+const HOLD_RETRY_MS = 1000;
+
+/** A started read-only step, or a mutating step read with the kill switch (its gates come first). */
+export type StepToRun = { kind: 'started'; state: StepState } | { kind: 'gated'; state: StepState; paused: Pause | null };
+
+/**
+ * Runs one step's job: a read-only step's action at once (it is running already); a mutating
+ * step's through the gates (gates/index.ts). Then records the outcome (one compare-and-set with its
+ * timeline entry) and hands the run to the coordinator. An action's error is retried by BullMQ as
+ * the step's `retries` say, and is the step's failure on the last attempt.
+ */
+@Injectable()
+export class StepExecutor {
+  private readonly gates: Gate[];
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly registry: RunbookRegistry,
+    private readonly coordinator: RunCoordinator,
+    private readonly runs: RunStore,
+    private readonly incidents: IncidentStore,
+  ) {
+    this.gates = mutatingGates({
+      runs,
+      mode: config.mode,
+      cooldowns: {
+        serviceOf: async (run) => run.service || (await this.incidents.get(run.incidentId))?.service || null,
+        cooldownMinutes: (service) => this.registry.cooldownMinutes(service),
+        ancestors: (run, stepId) => {
+          const runbook = this.registry.runbook(run.runbook);
+          return runbook ? [...(runGraph(runbook).ancestors.get(stepId) ?? [])] : [];
+        },
+      },
+    });
+  }
+
+  async run(job: QueuedJob, run: RunHead, runbook: Runbook, step: RunbookStep, start: StepToRun): Promise<void> {
+    const call: StepCall = {
+      run,
+      step,
+      action: this.registry.action(step),
+      state: start.state,
+      paused: start.kind === 'gated' ? start.paused : null,
+      resource: start.state.resource ?? `${step.action}:${run.id}`,
+      started: start.kind === 'started',
+      invocation: { idempotencyKey: `${run.id}:${step.id}` },
+    };
+    let outcome: GateOutcome;
+    try {
+      outcome = start.kind === 'started' ? await this.callAction(call) : await runGates(this.gates, call, (c) => this.callAction(c));
+    } catch (err) {
+      // Before its start (the kill switch, the lock: Redis), an error is the job's: BullMQ retries it.
+      if (!call.started) throw err;
+      return this.failed(job, call, runbook, err);
+    }
+    // Outside the try: a failure to record the outcome (Redis) is the job's, not the action's:
+    // BullMQ retries the job (a mutating step then finds its ledger done), and the job's handler
+    // records the step failed when BullMQ gives up.
+    switch (outcome.kind) {
+      case 'done':
+        return this.succeeded(call, runbook, outcome.result);
+      case 'skipped':
+        await this.runs.transition(run.id, step.id, ['queued', 'running'], { status: 'skipped', reason: outcome.reason, finishedAt: now() }, stepEvent('step.skipped', { reason: outcome.reason }));
+        return this.coordinator.advance(run.id);
+      case 'gone':
+        return this.coordinator.advance(run.id);
+      case 'held':
+        return this.hold(job, call, outcome.reason);
+    }
+  }
+
+  private async callAction(call: StepCall): Promise<GateOutcome> {
+    const result = await invokeAction(call.run, call.step, call.action, paramsOf(call), call.invocation, this.config.mode === 'dry-run');
+    return { kind: 'done', result };
+  }
+
+  /** A step's success (or, in dry-run, its own status: nothing changed, and what needs a real change must not follow). */
+  private async succeeded({ run, step }: StepCall, runbook: Runbook, result: StepResult): Promise<void> {
+    const outputJson = JSON.stringify(result.output);
+    const status = result.dryRun ? 'dry-run' : 'succeeded';
+    const move: StepMove = {
+      stepId: step.id,
+      from: ['running'],
+      patch: { status, outputJson, summary: result.summary, ...(result.dryRun ? { dryRun: true } : {}), finishedAt: now() },
+      event: stepEvent(`step.${status}`, { action: step.action, summary: result.summary, output: result.output }),
+    };
+    // A note goes on the timeline right after its step's success, before what follows it.
+    const noted = step.action === 'note' ? () => this.runs.appendTimeline(run.incidentId, 'note', { by: 'responder', text: result.output.text, runId: run.id, step: step.id }) : undefined;
+    await this.coordinator.settleStep(run, runbook, move, noted);
+  }
+
+  /** An action failed: thrown back to BullMQ for a retry, or the step's failure when it was the last try. */
+  private async failed(job: QueuedJob, { run, step }: StepCall, runbook: Runbook, err: unknown): Promise<void> {
+    const final = err instanceof PermanentActionError || err instanceof PermanentJobError || job.attemptsMade + 1 >= job.attempts;
+    const message = (err as Error).message;
+    if (!final) {
+      await this.runs.appendTimeline(run.incidentId, 'step.retrying', { runId: run.id, step: step.id, attempt: job.attemptsMade + 1, error: message });
+      throw err;
+    }
+    const failed: StepMove = { stepId: step.id, from: ['running'], patch: { status: 'failed', error: message, finishedAt: now() }, event: stepEvent('step.failed', { action: step.action, error: message }) };
+    await this.coordinator.settleStep(run, runbook, failed);
+  }
+
+  /** Puts the job back for a second; records why once on the timeline. */
+  private async hold(job: QueuedJob, { run, step, state }: StepCall, reason: string): Promise<never> {
+    if (state.reason !== reason) {
+      await this.runs.transition(run.id, step.id, ['queued', 'running'], { reason }, stepEvent('step.held', { reason }));
+    }
+    return job.holdFor(HOLD_RETRY_MS, reason);
+  }
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
