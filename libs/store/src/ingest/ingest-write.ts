@@ -45,7 +45,7 @@ export function ingestWrite(
       case 'open': {
         const { incident } = effect;
         const score = incident.openedAtMs;
-        writes.push(['SET', openKey, incident.id], ['HSET', k.ref(keys.incident(incident.id)), ...Object.entries(incident).flat()]);
+        writes.push(['SET', openKey, incident.id], ['HSET', k.ref(keys.incident(incident.id)), ...Object.entries(incident).flat<[string, string][]>()]);
         for (const index of [keys.index({}), keys.index({ service: serviceIndex }), keys.index({ status: 'open' }), keys.index({ status: 'open', service: serviceIndex })]) {
           writes.push(['ZADD', k.ref(index), score, incident.id]);
         }
