@@ -50,8 +50,12 @@ describe('CHECKED_WRITE_LUA', () => {
     ['hnum<=', ['hnum<=', 2, 'ms', 9]],
     ['hnum>', ['hnum>', 2, 'ms', 10]],
   ])('writes nothing and names the guard that failed: %s', async (_name, failing) => {
-    expect(await run([s, h, t], [['absent', 3], failing], [['SET', 3, 'written']])).toEqual([0, 2]);
+    expect(await run([s, h, t], [['absent', 3], failing], [['SET', 3, 'written']])).toEqual([0, 2, failing[0] === 'absent' ? 'v' : null]);
     expect(await redis.exists(t)).toBe(0);
+  });
+
+  it('answers the value of a string key a failed `absent` guard found, none for another type', async () => {
+    expect(await run([s, h], [['absent', 2]], [])).toEqual([0, 1, null]);
   });
 
   it('refuses a guard it does not know', async () => {

@@ -26,7 +26,14 @@ export type Guard =
 
 export type Write = [string, number, ...string[]];
 
-/** KEYS: the keys; ARGV[1]: guards (JSON); ARGV[2]: writes (JSON). Returns { 1 } or { 0, index of the failed guard }. */
+/** A checked write's answer: applied, or the 1-based index of the guard that failed (and the key's value, for `absent` on a string). */
+export type CheckedWriteResult = { applied: true } | { applied: false; guard: number; value: string | null };
+
+/**
+ * KEYS: the keys; ARGV[1]: guards (JSON); ARGV[2]: writes (JSON). Returns { 1 }, or { 0, index of
+ * the failed guard, the key's value when that guard was `absent` on a string key (else false) }:
+ * a caller that expected an event key absent learns what the first delivery recorded.
+ */
 export const CHECKED_WRITE_LUA = `
 local guards, writes = cjson.decode(ARGV[1]), cjson.decode(ARGV[2])
 local function same(actual, expected)
@@ -44,7 +51,11 @@ for i, g in ipairs(guards) do
   elseif op == 'hnum<=' then ok = tonumber(redis.call('HGET', key, g[3]) or '-1') <= g[4]
   elseif op == 'hnum>' then ok = tonumber(redis.call('HGET', key, g[3]) or '-1') > g[4]
   else return redis.error_reply('unknown guard ' .. tostring(op)) end
-  if not ok then return { 0, i } end
+  if not ok then
+    local value = false
+    if op == 'absent' and redis.call('TYPE', key).ok == 'string' then value = redis.call('GET', key) end
+    return { 0, i, value }
+  end
 end
 for _, w in ipairs(writes) do
   local args = { w[1], KEYS[w[2]] }

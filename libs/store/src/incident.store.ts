@@ -6,7 +6,7 @@ import {
   type TimelineEntry,
   newIncidentId,
 } from '@responder/domain';
-import { CHECKED_WRITE_LUA, type Guard, type Write } from './checked-write';
+import { CHECKED_WRITE_LUA, type CheckedWriteResult, type Guard, type Write } from './checked-write';
 import { APPEND_IF_EXISTS_LUA, OPEN_MANUAL_LUA, PURGE_FIXED_KEYS, PURGE_RESOLVED_LUA, RUN_KEY_SUFFIXES } from './incident-scripts';
 import { Ingest, type IngestResult, ingestFacts } from './ingest/ingest';
 import { StoreKeys, UNROUTED_INDEX } from './keys';
@@ -87,9 +87,9 @@ export class IncidentStore {
     return (keys, ...args) => script(keys.length, ...keys, ...args);
   }
 
-  private async checkedWrite(keys: string[], guards: Guard[], writes: Write[]): Promise<boolean> {
-    const [ok] = (await this.command('responderCheckedWrite')(keys, JSON.stringify(guards), JSON.stringify(writes))) as [number, number?];
-    return ok === 1;
+  private async checkedWrite(keys: string[], guards: Guard[], writes: Write[]): Promise<CheckedWriteResult> {
+    const [ok, guard, value] = (await this.command('responderCheckedWrite')(keys, JSON.stringify(guards), JSON.stringify(writes))) as [number, number?, (string | null)?];
+    return ok === 1 ? { applied: true } : { applied: false, guard: guard ?? 0, value: value ?? null };
   }
 
   /**
