@@ -50,6 +50,16 @@ if (!available) {
     expect(await client.cluster('KEYSLOT', '{a}:x')).not.toBe(await client.cluster('KEYSLOT', '{b}:x'));
   });
 
+  it("puts BullMQ's keys (the queues' prefix is REDIS_PREFIX + ':bull') in the store's slot when the prefix is a hash tag", async () => {
+    const prefix = '{responder}';
+    const slot = await client.cluster('KEYSLOT', `${prefix}:incident:inc_1:timeline`);
+    for (const key of [`${prefix}:bull:steps:wait`, `${prefix}:bull:slack:run_1-s`, `${prefix}:bull:clicks:meta`, `${prefix}:run:run_1:steps`]) {
+      expect(await client.cluster('KEYSLOT', key)).toBe(slot);
+    }
+    // Without a hash tag the keys scatter over the slots: no script or MULTI could span them.
+    expect(await client.cluster('KEYSLOT', 'responder:bull:steps:wait')).not.toBe(await client.cluster('KEYSLOT', 'responder:incident:inc_1'));
+  });
+
   incidentStoreSuite(target('store'));
   ingestRacesSuite(target('races'));
   incidentScriptsSuite(target('scripts'));

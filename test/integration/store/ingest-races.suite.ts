@@ -87,6 +87,23 @@ export function ingestRacesSuite(target: () => StoreTarget): void {
       }
     });
 
+    it("treats what a replica remembers of a service as a guess: another replica's changes win", async () => {
+      const other = new IncidentStore(redis, { prefix, dedupeTtlSeconds: 3600, unattachedMaxLen: 1000 });
+      const viaOther = (a: AlarmEvent) => other.ingest({ alarm: a, service: 'race-guess-svc', matchedBy: 'name', source: 'test' });
+      const t = Date.now() - 60_000;
+      const first = await ingest(alarm({ alarmName: 'race-guess', at: new Date(t) }), 'race-guess-svc');
+      // The other replica resolves it and opens the next one: this one still remembers the first.
+      expect(await viaOther(alarm({ alarmName: 'race-guess', state: 'OK', at: new Date(t + 1) }))).toMatchObject({ outcome: 'resolved' });
+      const second = await viaOther(alarm({ alarmName: 'race-guess-2', at: new Date(t + 2) }));
+      expect(second.outcome).toBe('opened');
+      expect(await ingest(alarm({ alarmName: 'race-guess', at: new Date(t + 3) }), 'race-guess-svc')).toMatchObject({ incidentId: second.incidentId, outcome: 'attached' });
+      // An older state of an alarm it remembers is still found stale, and a repeat still a duplicate.
+      const old = alarm({ alarmName: 'race-guess', state: 'OK', at: new Date(t + 1) });
+      expect(await ingest(old, 'race-guess-svc')).toMatchObject({ outcome: 'stale', incidentId: second.incidentId });
+      expect(await ingest(old, 'race-guess-svc')).toMatchObject({ outcome: 'duplicate', firstOutcome: 'stale', incidentId: second.incidentId });
+      expect((await store.get(first.incidentId!))!.status).toBe('resolved');
+    });
+
     it('applies the newer of two states of one alarm delivered at once, whatever their order, and records the older as stale', async () => {
       const t = Date.now() - 60_000;
       const opened = await ingest(alarm({ alarmName: 'race-order', at: new Date(t) }), 'race-order-svc');
