@@ -1,7 +1,7 @@
 /**
  * The intake benchmark's floor: the least an HTTP intake can do and still keep Responder's
  * promise, in plain Express. It does what the service's intake does in Redis (the same ingest
- * script through the same store: dedupe, open/attach/resolve, the timeline; and a coalesced plan
+ * through the same store: dedupe, open/attach/resolve, the timeline; and a coalesced plan
  * job in BullMQ when an alarm opened or joined an incident), and nothing else: no Nest, no
  * request logging, no metrics, no detail-type filter. The service over this floor is what its
  * framework and its checks cost.

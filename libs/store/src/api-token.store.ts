@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis-client';
 
 /**
  * Per-person API tokens: what lets a person approve over HTTP. A token is 32 random bytes; only its
@@ -31,7 +31,7 @@ export function isPersonToken(token: string): boolean {
 
 export class ApiTokenStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

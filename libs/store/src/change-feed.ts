@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client';
 
 /** A notice that an incident changed, and how (the type of the first timeline entry of the write). */
 export interface Change {
@@ -19,7 +19,7 @@ export class ChangeFeed {
   private readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
   ) {
     this.key = `${prefix}:changes`;

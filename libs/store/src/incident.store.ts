@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import {
   type AlarmEvent,
   type Incident,
@@ -8,19 +7,14 @@ import {
   type TimelineEntry,
   newIncidentId,
 } from '@responder/domain';
-import { APPEND_IF_EXISTS_LUA, OPEN_MANUAL_LUA, PURGE_RESOLVED_LUA, RUN_KEY_SUFFIXES, SET_POSTMORTEM_LUA } from './incident-scripts';
-import { INGEST_ALARM_LUA } from './ingest-alarm.script';
+import { CHECKED_WRITE_LUA, type CheckedWriteResult, type Guard, type Write } from './checked-write';
+import { APPEND_IF_EXISTS_LUA, OPEN_MANUAL_LUA, PURGE_FIXED_KEYS, PURGE_RESOLVED_LUA, RUN_KEY_SUFFIXES, SET_POSTMORTEM_LUA } from './incident-scripts';
+import { Ingest, type IngestResult, ingestFacts } from './ingest/ingest';
 import { StoreKeys, UNROUTED_INDEX } from './keys';
+import { type RedisClient, scanTargets } from './redis-client';
 
-export type IngestOutcome = 'opened' | 'attached' | 'updated' | 'resolved' | 'stale' | 'unattached' | 'duplicate';
-
-export interface IngestResult {
-  incidentId: string | null;
-  deduplicated: boolean;
-  outcome: IngestOutcome;
-  /** For a repeated delivery: what the first delivery did (unknown for one stored before this was kept). */
-  firstOutcome?: IngestOutcome;
-}
+export type { IngestOutcome } from './ingest/dedupe';
+export type { IngestResult } from './ingest/ingest';
 
 export interface IngestInput {
   alarm: AlarmEvent;
@@ -47,11 +41,11 @@ export interface StoreOptions {
   unattachedMaxLen: number;
 }
 
-type IngestCommand = (...args: (string | number)[]) => Promise<[string, number, string, string]>;
 type Cmd = (...args: (string | number)[]) => Promise<unknown>;
 
+/** Scripts whose first argument is the number of keys (each call declares its keys). */
 const SCRIPTS = {
-  responderIngestAlarm: INGEST_ALARM_LUA,
+  responderCheckedWrite: CHECKED_WRITE_LUA,
   responderAppendIfExists: APPEND_IF_EXISTS_LUA,
   responderOpenManual: OPEN_MANUAL_LUA,
   responderPurgeResolved: PURGE_RESOLVED_LUA,
@@ -75,6 +69,9 @@ export interface PostmortemResult {
   entry: TimelineEntry | null;
 }
 
+/** How many times purging one incident reads its runs again when they changed under it. */
+const PURGE_ATTEMPTS = 3;
+
 export interface ManualOpenInput {
   /** A catalog service: manual runs are for services the catalog knows. */
   service: string;
@@ -90,66 +87,37 @@ export interface ManualOpenInput {
  */
 export class IncidentStore {
   readonly keys: StoreKeys;
+  private readonly ingestion: Ingest;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: StoreOptions,
   ) {
     this.keys = new StoreKeys(options.prefix);
     for (const [name, lua] of Object.entries(SCRIPTS)) {
-      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: 0, lua });
+      if (!(name in redis)) redis.defineCommand(name, { lua });
     }
+    this.ingestion = new Ingest(redis, this.keys, options, (keys, guards, writes) => this.checkedWrite(keys, guards, writes));
   }
 
-  private command(name: keyof typeof SCRIPTS): Cmd {
-    return (this.redis as unknown as Record<string, Cmd>)[name].bind(this.redis);
+  /** Runs a script, its keys first: `command(name)(keys, ...args)`. */
+  private command(name: keyof typeof SCRIPTS): (keys: string[], ...args: (string | number)[]) => Promise<unknown> {
+    const script = (this.redis as unknown as Record<string, Cmd>)[name].bind(this.redis);
+    return (keys, ...args) => script(keys.length, ...keys, ...args);
   }
 
-  /** Records one alarm state change: exactly-once per event id, atomic per service. */
+  private async checkedWrite(keys: string[], guards: Guard[], writes: Write[]): Promise<CheckedWriteResult> {
+    const [ok, guard, value] = (await this.command('responderCheckedWrite')(keys, JSON.stringify(guards), JSON.stringify(writes))) as [number, number?, (string | null)?];
+    return ok === 1 ? { applied: true } : { applied: false, guard: guard ?? 0, value: value ?? null };
+  }
+
+  /**
+   * Records one alarm state change: exactly-once per event id, one open incident per service
+   * (ingest/: read, decide in dedupe.ts, write if nothing it read has changed, else again).
+   */
   async ingest({ alarm, service, matchedBy, source }: IngestInput): Promise<IngestResult> {
-    const groupKey = service ?? `unrouted:${alarm.alarmArn}`;
     const now = Date.now();
-    const received = JSON.stringify({
-      eventId: alarm.eventId,
-      source,
-      alarm: alarm.alarmName,
-      arn: alarm.alarmArn,
-      kind: alarm.kind,
-      state: alarm.state,
-      previousState: alarm.previousState ?? null,
-      reason: alarm.reason,
-      stateChangedAt: alarm.stateChangedAt,
-      service,
-      matchedBy,
-      metrics: alarm.metrics,
-      ...(alarm.alarmRule ? { alarmRule: alarm.alarmRule } : {}),
-    });
-    const ingestAlarm = (this.redis as unknown as { responderIngestAlarm: IngestCommand }).responderIngestAlarm.bind(this.redis);
-    const [incidentId, duplicate, outcome, first] = await ingestAlarm(
-      this.options.prefix,
-      alarm.eventId,
-      this.options.dedupeTtlSeconds,
-      groupKey,
-      service ?? '',
-      alarm.alarmArn,
-      alarm.alarmName,
-      alarm.kind,
-      alarm.state,
-      alarm.stateChangedAtMs,
-      alarm.stateChangedAt,
-      alarm.reason,
-      newIncidentId(now),
-      new Date(now).toISOString(),
-      now,
-      received,
-      this.options.unattachedMaxLen,
-    );
-    return {
-      incidentId: incidentId === '' ? null : incidentId,
-      deduplicated: duplicate === 1,
-      outcome: outcome as IngestOutcome,
-      ...(first ? { firstOutcome: first as IngestOutcome } : {}),
-    };
+    return this.ingestion.run(alarm, ingestFacts(alarm, { service, matchedBy, source }, now, newIncidentId(now)));
   }
 
   async get(id: string): Promise<Incident | null> {
@@ -203,7 +171,8 @@ export class IncidentStore {
    */
   async appendIfExists(incidentId: string, type: string, data: Record<string, unknown>): Promise<TimelineEntry | null> {
     const at = new Date().toISOString();
-    const entryId = (await this.command('responderAppendIfExists')(this.options.prefix, incidentId, type, at, JSON.stringify(data))) as string | null;
+    const keys = [this.keys.incident(incidentId), this.keys.timeline(incidentId), this.keys.changes()];
+    const entryId = (await this.command('responderAppendIfExists')(keys, incidentId, type, at, JSON.stringify(data))) as string | null;
     return entryId ? { id: entryId, at, type, data } : null;
   }
 
@@ -214,8 +183,9 @@ export class IncidentStore {
    */
   async setPostmortem(incidentId: string, change: PostmortemChange): Promise<PostmortemResult> {
     const at = new Date().toISOString();
+    const keys = [this.keys.incident(incidentId), this.keys.timeline(incidentId), this.keys.changes()];
     const [outcome, status, owner, entryId] = (await this.command('responderSetPostmortem')(
-      this.options.prefix,
+      keys,
       incidentId,
       at,
       change.by,
@@ -234,11 +204,14 @@ export class IncidentStore {
    */
   async openManual({ service, title, by, runbook }: ManualOpenInput): Promise<{ incidentId: string; opened: boolean }> {
     const now = Date.now();
+    const id = newIncidentId(now);
+    const k = this.keys;
+    const keys = [k.open(service), k.incident(id), k.timeline(id), k.changes(), k.index({}), k.index({ service }), k.index({ status: 'open' }), k.index({ status: 'open', service })];
     const [incidentId, opened] = (await this.command('responderOpenManual')(
-      this.options.prefix,
+      keys,
       service,
       service,
-      newIncidentId(now),
+      id,
       new Date(now).toISOString(),
       now,
       title,
@@ -263,9 +236,14 @@ export class IncidentStore {
     for (let kept = 0; ; ) {
       const ids = await this.redis.zrangebyscore(index, '-inf', cutoff.getTime(), 'LIMIT', kept, batch);
       for (const id of ids) {
-        const outcome = (await purge(this.options.prefix, id, cutoffIso, ...RUN_KEY_SUFFIXES)) as string;
+        let outcome = 'changed';
+        for (let attempt = 0; attempt < PURGE_ATTEMPTS && outcome === 'changed'; attempt++) {
+          const plan = await this.purgePlan(id);
+          outcome = (await purge(plan.keys, id, cutoffIso, JSON.stringify(plan.plan), RUN_KEY_SUFFIXES.length)) as string;
+        }
         if (outcome === 'deleted') deleted.push(id);
-        else if (outcome === 'kept') kept++;
+        // Kept, or its runs kept changing (a run planned as it goes): the next sweep tries again.
+        else if (outcome !== 'missing') kept++;
       }
       if (ids.length < batch) break;
     }
@@ -273,16 +251,47 @@ export class IncidentStore {
     return deleted;
   }
 
-  /** Slack's per-incident keys below `P:slack:ID:` (whatever the reporter names them): one SCAN for a batch. */
+  /**
+   * The keys purging an incident touches, read now (PURGE_RESOLVED_LUA checks they are still the
+   * ones): its own, the indexes of its service, and each run's keys and ledger entries.
+   */
+  private async purgePlan(id: string): Promise<{ keys: string[]; plan: { service: string; runs: { id: string; steps: string[] }[] } }> {
+    const k = this.keys;
+    const fixed = [k.incident(id), k.alarms(id), k.timeline(id), k.runs(id), k.slack(id), k.index({}), k.index({ status: 'open' }), k.index({ status: 'resolved' }), k.activeRuns()];
+    if (fixed.length !== PURGE_FIXED_KEYS) throw new Error('PURGE_FIXED_KEYS is out of date');
+    const [[, fields], [, runIds]] = (await this.redis.multi().hmget(k.incident(id), 'status', 'service').hvals(k.runs(id)).exec()) as [[null, (string | null)[]], [null, string[]]];
+    const [status, service] = fields;
+    if (status === null) return { keys: fixed, plan: { service: '', runs: [] } };
+    const serviceIndex = service || UNROUTED_INDEX;
+    const keys = [...fixed, k.index({ service: serviceIndex }), k.index({ service: serviceIndex, status: 'open' }), k.index({ service: serviceIndex, status: 'resolved' })];
+    const runs: { id: string; steps: string[] }[] = [];
+    if (runIds.length > 0) {
+      const pipeline = this.redis.pipeline();
+      for (const runId of runIds) pipeline.hkeys(k.runSteps(runId));
+      const steps = ((await pipeline.exec()) ?? []).map(([err, value]) => {
+        if (err) throw err;
+        return value as string[];
+      });
+      runIds.forEach((runId, i) => {
+        runs.push({ id: runId, steps: steps[i] });
+        keys.push(...RUN_KEY_SUFFIXES.map((suffix) => `${k.run(runId)}${suffix}`), ...steps[i].map((step) => k.ledger(`${runId}:${step}`)));
+      });
+    }
+    return { keys, plan: { service: serviceIndex, runs } };
+  }
+
+  /** Slack's per-incident keys below `P:slack:ID:` (whatever the reporter names them): one SCAN for a batch (of each Cluster master). */
   private async unlinkSlackState(ids: ReadonlySet<string>): Promise<void> {
     const head = `${this.options.prefix}:slack:`;
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${head}inc_*:*`, 'COUNT', 1000);
-      cursor = next;
-      const mine = keys.filter((k) => ids.has(k.slice(head.length).split(':', 1)[0]));
-      if (mine.length > 0) await this.redis.unlink(...mine);
-    } while (cursor !== '0');
+    for (const node of scanTargets(this.redis)) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', `${head}inc_*:*`, 'COUNT', 1000);
+        cursor = next;
+        const mine = keys.filter((k) => ids.has(k.slice(head.length).split(':', 1)[0]));
+        if (mine.length > 0) await this.redis.unlink(...mine);
+      } while (cursor !== '0');
+    }
   }
 
   /** Takes the retention sweep for `ttlMs` unless another replica holds it (they would only repeat it). */

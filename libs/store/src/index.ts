@@ -4,3 +4,5 @@ export * from './redis-health';
 export * from './run.store';
 export * from './change-feed';
 export * from './api-token.store';
+export * from './redis-client';
+export { decideIngest, parseEventRecord, eventRecord } from './ingest/dedupe';

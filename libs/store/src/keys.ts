@@ -18,8 +18,52 @@ export class StoreKeys {
   open(groupKey: string): string {
     return `${this.prefix}:open:${groupKey}`;
   }
+  /** The last state applied for an alarm, and its time (`ms`): what makes an older event stale. */
+  alarmState(arn: string): string {
+    return `${this.prefix}:alarm:${arn}`;
+  }
+  /** The change feed (change-feed.ts). */
+  changes(): string {
+    return `${this.prefix}:changes`;
+  }
   unattached(): string {
     return `${this.prefix}:unattached`;
+  }
+  /** runbook name → run id. */
+  runs(incidentId: string): string {
+    return `${this.prefix}:incident:${incidentId}:runs`;
+  }
+  /** What was posted to Slack for an incident. */
+  slack(incidentId: string): string {
+    return `${this.prefix}:slack:${incidentId}`;
+  }
+  run(runId: string): string {
+    return `${this.prefix}:run:${runId}`;
+  }
+  runSteps(runId: string): string {
+    return `${this.prefix}:run:${runId}:steps`;
+  }
+  runStatus(runId: string): string {
+    return `${this.prefix}:run:${runId}:status`;
+  }
+  runFailed(runId: string): string {
+    return `${this.prefix}:run:${runId}:failed`;
+  }
+  activeRuns(): string {
+    return `${this.prefix}:runs:active`;
+  }
+  /** An idempotency-ledger entry (`runId:stepId`). */
+  ledger(key: string): string {
+    return `${this.prefix}:ledger:${key}`;
+  }
+  lock(resource: string): string {
+    return `${this.prefix}:lock:${resource}`;
+  }
+  cooldown(scope: string): string {
+    return `${this.prefix}:cooldown:${scope}`;
+  }
+  paused(): string {
+    return `${this.prefix}:automation:paused`;
   }
   /** The sorted set (score: opened time) that lists incidents for a filter. */
   index(filter: { status?: string; service?: string }): string {

@@ -1,12 +1,32 @@
 // Lua for runs and steps. Every state change of a step is a compare-and-set on its status, made in
 // Redis together with its timeline entry, so that concurrent workers, replicas and retried jobs
 // cannot both win a transition (and the timeline never says what did not happen).
+//
+// Every key is declared, none is built inside Lua (Redis Cluster: they share one slot through a
+// {hash-tag} prefix). The scripts of a run all take the same keys, RUN_KEYS (run.store.ts builds
+// them), and ARGV[1] is the run's incident: its timeline is one of the keys, so the incident is
+// known before the call (a run's incident never changes) and checked against the run's own.
+// The ledger, lock and cooldown scripts take their one key.
 
 import { TIMELINE_LUA } from './timeline-lua';
 
-/** Shared helpers, prepended to each script. ARGV[1] is always the key prefix. */
+/** The keys of a run script, in KEYS order. */
+export const RUN_KEYS = ['run', 'steps', 'status', 'failed', 'active', 'paused', 'timeline', 'changes', 'incidentRuns'] as const;
+
+/**
+ * Shared helpers, prepended to each run script. KEYS: RUN_KEYS; ARGV[1]: the run's incident id
+ * ('' for a run that does not exist: nothing is written then). A run of another incident is an
+ * error, before anything is written.
+ */
 const HEAD = `
-local P = ARGV[1]
+local runKey, stepsKey, statusKeyName, failedKey, activeKey, pausedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local timelineKey, changesKey, timelineIncident = KEYS[7], KEYS[8], ARGV[1]
+do
+  local owner = redis.call('HGET', runKey, 'incidentId')
+  if owner and owner ~= timelineIncident then
+    return redis.error_reply('run ' .. runKey .. ' belongs to incident ' .. owner .. ', not ' .. timelineIncident)
+  end
+end
 ${TIMELINE_LUA}`;
 
 /** The run fields the engine reads with a step or the statuses. */
@@ -38,17 +58,16 @@ const RUN_HEAD = `local head = redis.call('HMGET', runKey, 'id', 'incidentId', '
  * reply to parse instead of two per step.
  */
 const STEPS = `
-local checked = {}
-local function statusKey(runKey)
-  local key = runKey .. ':status'
-  if not checked[key] then
-    checked[key] = true
-    if redis.call('EXISTS', key) == 0 then
-      local all = redis.call('HGETALL', runKey .. ':steps')
-      for i = 1, #all, 2 do redis.call('HSET', key, all[i], cjson.decode(all[i + 1]).status) end
+local checked = false
+local function statusKey()
+  if not checked then
+    checked = true
+    if redis.call('EXISTS', statusKeyName) == 0 then
+      local all = redis.call('HGETALL', stepsKey)
+      for i = 1, #all, 2 do redis.call('HSET', statusKeyName, all[i], cjson.decode(all[i + 1]).status) end
     end
   end
-  return key
+  return statusKeyName
 end
 
 local function isFailure(st)
@@ -56,19 +75,19 @@ local function isFailure(st)
 end
 
 -- Writes a step's status to the mirror and, for a failure (or out of one), to the failed set.
-local function setStatus(runKey, id, status, before)
-  redis.call('HSET', statusKey(runKey), id, status)
+local function setStatus(id, status, before)
+  redis.call('HSET', statusKey(), id, status)
   if isFailure(status) then
-    redis.call('SADD', runKey .. ':failed', id)
+    redis.call('SADD', failedKey, id)
   elseif isFailure(before) then
-    redis.call('SREM', runKey .. ':failed', id)
+    redis.call('SREM', failedKey, id)
   end
 end
 
-local function aborted(runKey, cont)
-  local failed = runKey .. ':failed'
+local function aborted(cont)
+  local failed = failedKey
   if redis.call('HGET', runKey, 'failedSet') ~= '1' then
-    local all = redis.call('HGETALL', statusKey(runKey))
+    local all = redis.call('HGETALL', statusKey())
     for i = 1, #all, 2 do
       if isFailure(all[i + 1]) then redis.call('SADD', failed, all[i]) end
     end
@@ -82,16 +101,15 @@ end
 
 -- known: states this call holds and has not written yet ({ [stepId] = state }), used instead of
 -- the stored ones; each is written by the move that applies to it, or after the moves (unwritten).
-local function moveSteps(runKey, incidentId, moves, cont, now, known)
-  local stepsKey = runKey .. ':steps'
-  local sKey = statusKey(runKey)
+local function moveSteps(incidentId, moves, cont, now, known)
+  local sKey = statusKey()
   local applied = {}
   local running = nil
   for i, m in ipairs(moves) do
     local ok = m.after == nil or applied[m.after + 1] == 1
     if ok and m.needs then
       if running == nil then running = redis.call('HGET', runKey, 'status') == 'running' end
-      ok = running and not aborted(runKey, cont)
+      ok = running and not aborted(cont)
       for _, n in ipairs(m.needs) do
         if ok and redis.call('HGET', sKey, n) ~= 'succeeded' then ok = false end
       end
@@ -111,7 +129,7 @@ local function moveSteps(runKey, incidentId, moves, cont, now, known)
             if v == cjson.null then state[k] = nil else state[k] = v end
           end
           redis.call('HSET', stepsKey, m.s, cjson.encode(state))
-          setStatus(runKey, m.s, state.status, before)
+          setStatus(m.s, state.status, before)
           if known then known[m.s] = nil end
           if m.ev ~= '' then timeline(incidentId, m.ev, now, m.data) end
         end
@@ -123,10 +141,10 @@ local function moveSteps(runKey, incidentId, moves, cont, now, known)
 end
 
 -- Writes the states moveSteps was given and did not write (see known).
-local function unwritten(runKey, known, before)
+local function unwritten(known, before)
   for id, state in pairs(known) do
-    redis.call('HSET', runKey .. ':steps', id, cjson.encode(state))
-    setStatus(runKey, id, state.status, before)
+    redis.call('HSET', stepsKey, id, cjson.encode(state))
+    setStatus(id, state.status, before)
   end
 end
 `;
@@ -142,14 +160,13 @@ end
  */
 const START = `
 local function startStep(runId, stepId, now, hold)
-  local runKey = P .. ':run:' .. runId
   ${RUN_HEAD}
   if not head[1] then return { 'missing' } end
-  local raw = redis.call('HGET', runKey .. ':steps', stepId)
+  local raw = redis.call('HGET', stepsKey, stepId)
   if not raw then return { 'missing' } end
   local state = cjson.decode(raw)
   if state.status ~= 'queued' and state.status ~= 'running' then return { 'settled', state.status } end
-  if state.mutating then return { 'gated', head, raw, redis.call('GET', P .. ':automation:paused') or '' } end
+  if state.mutating then return { 'gated', head, raw, redis.call('GET', pausedKey) or '' } end
   local attempt = (tonumber(state.attempts) or 0) + 1
   local kind, data
   if state.status == 'queued' then
@@ -164,48 +181,47 @@ local function startStep(runId, stepId, now, hold)
   timeline(head[2], kind, now, data)
   if hold then return { 'started', head }, state end
   local encoded = cjson.encode(state)
-  redis.call('HSET', runKey .. ':steps', stepId, encoded)
-  setStatus(runKey, stepId, state.status, 'queued')
+  redis.call('HSET', stepsKey, stepId, encoded)
+  setStatus(stepId, state.status, 'queued')
   return { 'started', head, encoded }, state
 end
 `;
 
 /**
- * ARGV: prefix, incidentId, runbook, runId, now, runJson(fields), stepsJson({id: state}), plannedData,
+ * KEYS: RUN_KEYS, with the incident's runs hash (incidentRuns).
+ * ARGV: incidentId, incidentId, runbook, runId, now, runJson(fields), stepsJson({id: state}), plannedData,
  * firstMovesJson (moves as in moveSteps, applied right after run.planned; optional).
  * Returns { runId, created(1|0), applied, statuses }: one run per runbook per incident; the
  * first moves are applied only by the call that created the run.
  */
 export const CREATE_RUN_LUA = `${HEAD}${STEPS}
 local incidentId, runbook, runId, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local runs = P .. ':incident:' .. incidentId .. ':runs'
+local runs = KEYS[9]
 if redis.call('HSETNX', runs, runbook, runId) == 0 then
   return { redis.call('HGET', runs, runbook), 0 }
 end
 local run = cjson.decode(ARGV[6])
-local runKey = P .. ':run:' .. runId
 for k, v in pairs(run) do redis.call('HSET', runKey, k, tostring(v)) end
 redis.call('HSET', runKey, 'failedSet', '1')
 local steps = cjson.decode(ARGV[7])
 for id, state in pairs(steps) do
-  redis.call('HSET', runKey .. ':steps', id, cjson.encode(state))
-  setStatus(runKey, id, state.status, nil)
+  redis.call('HSET', stepsKey, id, cjson.encode(state))
+  setStatus(id, state.status, nil)
 end
-redis.call('SADD', P .. ':runs:active', runId)
+redis.call('SADD', activeKey, runId)
 timeline(incidentId, 'run.planned', now, ARGV[8])
 local applied = {}
-if ARGV[9] and ARGV[9] ~= '' then applied = moveSteps(runKey, incidentId, cjson.decode(ARGV[9]), {}, now) end
-return { runId, 1, applied, table.concat(redis.call('HGETALL', runKey .. ':status'), ' ') }
+if ARGV[9] and ARGV[9] ~= '' then applied = moveSteps(incidentId, cjson.decode(ARGV[9]), {}, now) end
+return { runId, 1, applied, table.concat(redis.call('HGETALL', statusKeyName), ' ') }
 `;
 
 /**
- * ARGV: prefix, runId, stepId, allowedFrom ("a,b,c" or "*"), patchJson, timelineType ('' = none),
- * timelineDataJson, now. Returns { 1, newStateJson } or { 0, currentStatus }.
+ * KEYS: RUN_KEYS. ARGV: incidentId, runId, stepId, allowedFrom ("a,b,c" or "*"), patchJson,
+ * timelineType ('' = none), timelineDataJson, now. Returns { 1, newStateJson } or { 0, currentStatus }.
  */
 export const TRANSITION_STEP_LUA = `${HEAD}${STEPS}
 local runId, stepId, allowed, now = ARGV[2], ARGV[3], ARGV[4], ARGV[8]
-local runKey = P .. ':run:' .. runId
-local raw = redis.call('HGET', runKey .. ':steps', stepId)
+local raw = redis.call('HGET', stepsKey, stepId)
 if not raw then return { 0, 'missing' } end
 local state = cjson.decode(raw)
 if allowed ~= '*' and not string.find(',' .. allowed .. ',', ',' .. state.status .. ',', 1, true) then
@@ -217,15 +233,15 @@ for k, v in pairs(patch) do
   if v == cjson.null then state[k] = nil else state[k] = v end
 end
 local encoded = cjson.encode(state)
-redis.call('HSET', runKey .. ':steps', stepId, encoded)
-setStatus(runKey, stepId, state.status, before)
+redis.call('HSET', stepsKey, stepId, encoded)
+setStatus(stepId, state.status, before)
 if ARGV[6] ~= '' then timeline(redis.call('HGET', runKey, 'incidentId'), ARGV[6], now, ARGV[7]) end
 return { 1, encoded }
 `;
 
 /**
  * Several step moves of one run in one call (see moveSteps above), e.g. a step's success and the
- * queueing of the dependents it makes ready. ARGV: prefix, runId, now, movesJson, continueJson
+ * queueing of the dependents it makes ready. KEYS: RUN_KEYS. ARGV: incidentId, runId, now, movesJson, continueJson
  * ({stepId: true}), statusesWanted ('always' | 'unless-all-applied': the caller has nothing left
  * to decide when every move applied), finishedJson (run.finished data, or ''). With finishedJson,
  * a running run whose steps have all succeeded, been skipped or dry-run after the moves is finished as
@@ -236,7 +252,6 @@ return { 1, encoded }
  * Returns { applied, statuses|false, runStatus, startKind ('' without startJson) }.
  */
 export const MOVE_STEPS_LUA = `${HEAD}${STEPS}${START}
-local runKey = P .. ':run:' .. ARGV[2]
 local now = ARGV[3]
 local startKind = ''
 local known = nil
@@ -252,16 +267,16 @@ else
   incidentId = redis.call('HGET', runKey, 'incidentId')
 end
 if not incidentId then return { {}, '', false, startKind } end
-local applied = moveSteps(runKey, incidentId, cjson.decode(ARGV[4]), cjson.decode(ARGV[5]), now, known)
-if known then unwritten(runKey, known, 'queued') end
+local applied = moveSteps(incidentId, cjson.decode(ARGV[4]), cjson.decode(ARGV[5]), now, known)
+if known then unwritten(known, 'queued') end
 if ARGV[7] ~= '' and redis.call('HGET', runKey, 'status') == 'running' then
   local done = true
-  for _, st in ipairs(redis.call('HVALS', runKey .. ':status')) do
+  for _, st in ipairs(redis.call('HVALS', statusKeyName)) do
     if st ~= 'succeeded' and st ~= 'skipped' and st ~= 'dry-run' then done = false break end
   end
   if done then
     redis.call('HSET', runKey, 'status', 'succeeded', 'finishedAt', now)
-    redis.call('SREM', P .. ':runs:active', ARGV[2])
+    redis.call('SREM', activeKey, ARGV[2])
     timeline(incidentId, 'run.finished', now, ARGV[7])
   end
 end
@@ -269,29 +284,28 @@ local want = ARGV[6] ~= 'unless-all-applied'
 for _, a in ipairs(applied) do
   if a == 0 then want = true end
 end
-local statuses = want and table.concat(redis.call('HGETALL', runKey .. ':status'), ' ')
+local statuses = want and table.concat(redis.call('HGETALL', statusKeyName), ' ')
 return { applied, statuses, redis.call('HGET', runKey, 'status'), startKind }
 `;
 
 /**
- * What advancing a run reads: its head and its step statuses. ARGV: prefix, runId.
+ * What advancing a run reads: its head and its step statuses. KEYS: RUN_KEYS. ARGV: incidentId, runId.
  * Returns { head, statuses } (head[1] is nil for a run that does not exist).
  */
 export const RUN_STATUSES_LUA = `${HEAD}${STEPS}
-local runKey = P .. ':run:' .. ARGV[2]
 ${RUN_HEAD}
 if not head[1] then return { head, '' } end
-return { head, table.concat(redis.call('HGETALL', statusKey(runKey)), ' ') }
+return { head, table.concat(redis.call('HGETALL', statusKey()), ' ') }
 `;
 
-/** startStep (above). ARGV: prefix, runId, stepId, now. */
+/** startStep (above). KEYS: RUN_KEYS. ARGV: incidentId, runId, stepId, now. */
 export const START_STEP_LUA = `${HEAD}${STEPS}${START}
 return (startStep(ARGV[2], ARGV[3], ARGV[4]))
 `;
 
 /**
- * Adds one approval. ARGV: prefix, runId, stepId, approver, paramsHash, needed, now, queuedPatchJson,
- * detailJson (how they approved: { via, as }, kept on the approval and its timeline entry).
+ * Adds one approval. KEYS: RUN_KEYS. ARGV: incidentId, runId, stepId, approver, paramsHash, needed, now,
+ * queuedPatchJson, detailJson (how they approved: { via, as }, kept on the approval and its timeline entry).
  * Returns { outcome, stateJson|status }: granted (enough distinct approvers: the step is queued),
  * recorded (more are needed), duplicate (this approver already approved), stale (the parameters
  * approved are not the planned ones), or not_pending (the step is not awaiting approval).
@@ -299,8 +313,7 @@ return (startStep(ARGV[2], ARGV[3], ARGV[4]))
  */
 export const ADD_APPROVAL_LUA = `${HEAD}${STEPS}
 local runId, stepId, approver, hash, needed, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
-local runKey = P .. ':run:' .. runId
-local raw = redis.call('HGET', runKey .. ':steps', stepId)
+local raw = redis.call('HGET', stepsKey, stepId)
 if not raw then return { 'not_pending', 'missing' } end
 local state = cjson.decode(raw)
 if state.status ~= 'awaiting_approval' then return { 'not_pending', state.status } end
@@ -321,29 +334,28 @@ local incidentId = redis.call('HGET', runKey, 'incidentId')
 if #approvals >= needed then
   for k, v in pairs(cjson.decode(ARGV[8])) do state[k] = v end
   state.approval = 'granted'
-  redis.call('HSET', runKey .. ':steps', stepId, cjson.encode(state))
-  setStatus(runKey, stepId, state.status, 'awaiting_approval')
+  redis.call('HSET', stepsKey, stepId, cjson.encode(state))
+  setStatus(stepId, state.status, 'awaiting_approval')
   timeline(incidentId, 'approval.granted', now, cjson.encode(data))
   return { 'granted', cjson.encode(state) }
 end
-redis.call('HSET', runKey .. ':steps', stepId, cjson.encode(state))
+redis.call('HSET', stepsKey, stepId, cjson.encode(state))
 timeline(incidentId, 'approval.recorded', now, cjson.encode(data))
 return { 'recorded', cjson.encode(state) }
 `;
 
-/** ARGV: prefix, runId, status, now, dataJson. Returns 1 when this call finished the run. */
+/** KEYS: RUN_KEYS. ARGV: incidentId, runId, status, now, dataJson. Returns 1 when this call finished the run. */
 export const FINISH_RUN_LUA = `${HEAD}
 local runId, status, now = ARGV[2], ARGV[3], ARGV[4]
-local runKey = P .. ':run:' .. runId
 if redis.call('HGET', runKey, 'status') ~= 'running' then return 0 end
 redis.call('HSET', runKey, 'status', status, 'finishedAt', now)
-redis.call('SREM', P .. ':runs:active', runId)
+redis.call('SREM', activeKey, runId)
 timeline(redis.call('HGET', runKey, 'incidentId'), 'run.finished', now, ARGV[5])
 return 1
 `;
 
 /**
- * The idempotency ledger of mutating calls. ARGV: prefix, key, now.
+ * The idempotency ledger of mutating calls. KEYS: the ledger entry. ARGV: now.
  * An attempt is first an intent (`intent`: nothing called yet), then a call (`calling`, set by
  * LEDGER_CALLING_LUA right before the request that changes production), then `done` or `failed`.
  * Returns { 'call', attempt } when the caller may call the action (first time, or the previous
@@ -352,8 +364,8 @@ return 1
  * { 'reconcile', attempt } when an attempt started its call and never recorded its outcome (the
  * call may have been made), { 'done', resultJson } when it finished.
  */
-export const LEDGER_BEGIN_LUA = `${HEAD}
-local key, now = P .. ':ledger:' .. ARGV[2], ARGV[3]
+export const LEDGER_BEGIN_LUA = `
+local key, now = KEYS[1], ARGV[1]
 local state = redis.call('HGET', key, 'state')
 if not state then
   redis.call('HSET', key, 'state', 'intent', 'attempt', 1, 'startedAt', now)
@@ -374,39 +386,39 @@ return { 'reconcile', tostring(attempt) }
 
 /**
  * Marks an attempt's call as started: from here a crash leaves its outcome unknown. Only an
- * attempt still at `intent` moves. ARGV: prefix, key, attempt, now. Returns 1 when it moved.
+ * attempt still at `intent` moves. KEYS: the ledger entry. ARGV: attempt, now. Returns 1 when it moved.
  */
-export const LEDGER_CALLING_LUA = `${HEAD}
-local key = P .. ':ledger:' .. ARGV[2]
-if redis.call('HGET', key, 'state') ~= 'intent' or redis.call('HGET', key, 'attempt') ~= ARGV[3] then return 0 end
-redis.call('HSET', key, 'state', 'calling', 'callingAt', ARGV[4])
+export const LEDGER_CALLING_LUA = `
+local key = KEYS[1]
+if redis.call('HGET', key, 'state') ~= 'intent' or redis.call('HGET', key, 'attempt') ~= ARGV[1] then return 0 end
+redis.call('HSET', key, 'state', 'calling', 'callingAt', ARGV[2])
 return 1
 `;
 
-/** Releases a lock only if this holder still owns it. ARGV: prefix, resource, token. */
-export const RELEASE_LOCK_LUA = `${HEAD}
-local key = P .. ':lock:' .. ARGV[2]
-if redis.call('GET', key) == ARGV[3] then return redis.call('DEL', key) end
+/** Releases a lock only if this holder still owns it. KEYS: the lock. ARGV: token. */
+export const RELEASE_LOCK_LUA = `
+local key = KEYS[1]
+if redis.call('GET', key) == ARGV[1] then return redis.call('DEL', key) end
 return 0
 `;
 
-/** Extends a lock only if this holder still owns it. ARGV: prefix, resource, token, ttlMs. */
-export const EXTEND_LOCK_LUA = `${HEAD}
-local key = P .. ':lock:' .. ARGV[2]
-if redis.call('GET', key) == ARGV[3] then return redis.call('PEXPIRE', key, ARGV[4]) end
+/** Extends a lock only if this holder still owns it. KEYS: the lock. ARGV: token, ttlMs. */
+export const EXTEND_LOCK_LUA = `
+local key = KEYS[1]
+if redis.call('GET', key) == ARGV[1] then return redis.call('PEXPIRE', key, ARGV[2]) end
 return 0
 `;
 
 /**
  * Takes a lock, or takes back a lock the same holder took before (a step resumed after its
  * process died still owns its lock: BullMQ runs one job per step at a time).
- * ARGV: prefix, resource, holder, token, ttlMs. Returns 1 when the caller now holds the lock.
+ * KEYS: the lock. ARGV: holder, token, ttlMs. Returns 1 when the caller now holds the lock.
  */
-export const ACQUIRE_LOCK_LUA = `${HEAD}
-local key = P .. ':lock:' .. ARGV[2]
+export const ACQUIRE_LOCK_LUA = `
+local key = KEYS[1]
 local current = redis.call('GET', key)
-if current and string.sub(current, 1, string.len(ARGV[3]) + 1) ~= ARGV[3] .. '|' then return 0 end
-redis.call('SET', key, ARGV[4], 'PX', ARGV[5])
+if current and string.sub(current, 1, string.len(ARGV[1]) + 1) ~= ARGV[1] .. '|' then return 0 end
+redis.call('SET', key, ARGV[2], 'PX', ARGV[3])
 return 1
 `;
 
@@ -414,29 +426,29 @@ return 1
  * Claims a cooldown scope for a mutating call, atomically with the check, so that two calls on one
  * service (on different resources, under different locks) cannot both pass it. The claim holds
  * when the scope is free, or when its holder is one of the exempt ones (the step itself, resumed,
- * or a step of the same run that this one needs). ARGV: prefix, scope, exemptJson (holders,
- * `runId/stepId`), seconds, dataJson (with its `holder`). Returns { '' , 0 } when claimed, else
- * { the holder's data, seconds left }.
+ * or a step of the same run that this one needs). KEYS: the scope's cooldown. ARGV: exemptJson
+ * (holders, `runId/stepId`), seconds, dataJson (with its `holder`). Returns { '' , 0 } when
+ * claimed, else { the holder's data, seconds left }.
  */
-export const CLAIM_COOLDOWN_LUA = `${HEAD}
-local key = P .. ':cooldown:' .. ARGV[2]
+export const CLAIM_COOLDOWN_LUA = `
+local key = KEYS[1]
 local current = redis.call('GET', key)
 if current then
   local holder = cjson.decode(current).holder
   local exempt = false
-  for _, h in ipairs(cjson.decode(ARGV[3])) do
+  for _, h in ipairs(cjson.decode(ARGV[1])) do
     if h == holder then exempt = true end
   end
   if not exempt then return { current, redis.call('TTL', key) } end
 end
-redis.call('SET', key, ARGV[5], 'EX', ARGV[4])
+redis.call('SET', key, ARGV[3], 'EX', ARGV[2])
 return { '', 0 }
 `;
 
-/** Gives a cooldown scope back when its holder's call did not take effect. ARGV: prefix, scope, holder. */
-export const RELEASE_COOLDOWN_LUA = `${HEAD}
-local key = P .. ':cooldown:' .. ARGV[2]
+/** Gives a cooldown scope back when its holder's call did not take effect. KEYS: the scope's cooldown. ARGV: holder. */
+export const RELEASE_COOLDOWN_LUA = `
+local key = KEYS[1]
 local current = redis.call('GET', key)
-if current and cjson.decode(current).holder == ARGV[3] then return redis.call('DEL', key) end
+if current and cjson.decode(current).holder == ARGV[1] then return redis.call('DEL', key) end
 return 0
 `;

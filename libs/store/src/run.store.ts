@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { StoreKeys } from './keys';
+import type { RedisClient } from './redis-client';
 import {
   ACQUIRE_LOCK_LUA,
   ADD_APPROVAL_LUA,
@@ -12,6 +13,7 @@ import {
   MOVE_STEPS_LUA,
   RELEASE_COOLDOWN_LUA,
   RELEASE_LOCK_LUA,
+  RUN_KEYS,
   RUN_STATUSES_LUA,
   START_STEP_LUA,
   TRANSITION_STEP_LUA,
@@ -192,18 +194,63 @@ const SCRIPTS: Record<keyof RunCommands, string> = {
 export type ApprovalOutcome = 'granted' | 'recorded' | 'duplicate' | 'stale' | 'not_pending';
 export type LedgerBegin = { kind: 'call'; attempt: number } | { kind: 'uncalled'; attempt: number } | { kind: 'reconcile'; attempt: number } | { kind: 'done'; resultJson: string };
 
+/** How many runs' incident ids a RunStore keeps (a run's incident never changes). */
+const INCIDENT_OF_MAX = 10_000;
+
 /** Runs, steps, approvals, the idempotency ledger, locks, cooldowns and the kill switch, in Redis. */
 export class RunStore {
   private readonly cmd: RunCommands;
+  private readonly keys: StoreKeys;
+  private readonly incidentOfRun = new Map<string, string>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {
+    // Every script takes its number of keys first (`numkeys`): see runScript and keyScript.
     for (const [name, lua] of Object.entries(SCRIPTS)) {
-      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: 0, lua });
+      if (!(name in redis)) redis.defineCommand(name, { lua });
     }
     this.cmd = redis as unknown as RunCommands;
+    this.keys = new StoreKeys(prefix);
+  }
+
+  /** The keys of a run script (RUN_KEYS' order). */
+  private runKeys(runId: string, incidentId: string): string[] {
+    const k = this.keys;
+    const byName: Record<(typeof RUN_KEYS)[number], string> = {
+      run: k.run(runId),
+      steps: k.runSteps(runId),
+      status: k.runStatus(runId),
+      failed: k.runFailed(runId),
+      active: k.activeRuns(),
+      paused: k.paused(),
+      timeline: k.timeline(incidentId),
+      changes: k.changes(),
+      incidentRuns: k.runs(incidentId),
+    };
+    return RUN_KEYS.map((name) => byName[name]);
+  }
+
+  /** The incident a run belongs to (its timeline is a key of every run script); '' for no such run. */
+  private async incidentOf(runId: string): Promise<string> {
+    const known = this.incidentOfRun.get(runId);
+    if (known !== undefined) return known;
+    const incidentId = await this.redis.hget(this.keys.run(runId), 'incidentId');
+    if (incidentId) this.learn(runId, incidentId);
+    return incidentId ?? '';
+  }
+
+  private learn(runId: string, incidentId: string): void {
+    if (this.incidentOfRun.size >= INCIDENT_OF_MAX) this.incidentOfRun.clear();
+    this.incidentOfRun.set(runId, incidentId);
+  }
+
+  /** Calls a run script: its keys, then the incident id, then `args`. */
+  private async runScript(name: keyof RunCommands, runId: string, ...args: (string | number)[]): Promise<unknown> {
+    const incidentId = await this.incidentOf(runId);
+    const keys = this.runKeys(runId, incidentId);
+    return this.cmd[name](keys.length, ...keys, incidentId, ...args);
   }
 
   private now(): string {
@@ -235,8 +282,11 @@ export class RunStore {
     const runId = input.runId ?? RunStore.newRunId();
     const now = this.now();
     const run = { id: runId, incidentId: input.incidentId, runbook: input.runbook, service: input.service ?? '', status: 'running', trigger: input.trigger, createdAt: now, inputsJson: JSON.stringify(input.inputs) };
+    const keys = this.runKeys(runId, input.incidentId);
     const [id, created, applied, statuses] = (await this.cmd.responderCreateRun(
-      this.prefix,
+      keys.length,
+      ...keys,
+      input.incidentId,
       input.incidentId,
       input.runbook,
       runId,
@@ -247,6 +297,7 @@ export class RunStore {
       firstMoves.length > 0 ? this.movesJson(runId, firstMoves) : '',
     )) as [string, number, number[]?, string?];
     if (created !== 1) return { runId: id, created: false };
+    this.learn(id, input.incidentId);
     return { runId: id, created: true, moves: { applied: (applied ?? []).map((a) => a === 1), statuses: statusMap(statuses ?? ''), runStatus: 'running' } };
   }
 
@@ -294,7 +345,7 @@ export class RunStore {
 
   /** The run's head and every step's status: what deciding the next steps needs. */
   async runStatuses(runId: string): Promise<{ run: RunHead; statuses: StepStatusMap } | null> {
-    const [head, statuses] = (await this.cmd.responderRunStatuses(this.prefix, runId)) as [RawHead, string];
+    const [head, statuses] = (await this.runScript('responderRunStatuses', runId, runId)) as [RawHead, string];
     const run = runHead(head);
     return run ? { run, statuses: statusMap(statuses) } : null;
   }
@@ -326,7 +377,7 @@ export class RunStore {
    * (kill switch, lock) come before its start.
    */
   async startStep(runId: string, stepId: string, at = this.now()): Promise<StepStart> {
-    return stepStart((await this.cmd.responderStartStep(this.prefix, runId, stepId, at)) as RawStart);
+    return stepStart((await this.runScript('responderStartStep', runId, runId, stepId, at)) as RawStart);
   }
 
   /**
@@ -344,7 +395,7 @@ export class RunStore {
   ): Promise<{ started: boolean; finish: FinishResult }> {
     const finishedJson = options.finishRun ? JSON.stringify({ runId, status: 'succeeded' }) : '';
     const args = this.movesArgs(runId, moves, continueOnFailure, options.statusesUnlessAllApplied ? 'unless-all-applied' : 'always', finishedJson);
-    const raw = (await this.cmd.responderMoveSteps(...args, JSON.stringify({ step: stepId, at }))) as [...RawMoves, string];
+    const raw = (await this.runScript('responderMoveSteps', runId, ...args, JSON.stringify({ step: stepId, at }))) as [...RawMoves, string];
     return { started: raw[3] === 'started', finish: movesResult(moves, [raw[0], raw[1], raw[2]]) };
   }
 
@@ -379,12 +430,11 @@ export class RunStore {
   }
 
   private async runMoves(runId: string, moves: StepMove[], continueOnFailure: readonly string[], statuses: 'always' | 'unless-all-applied', finishedJson = ''): Promise<FinishResult> {
-    return movesResult(moves, (await this.cmd.responderMoveSteps(...this.movesArgs(runId, moves, continueOnFailure, statuses, finishedJson))) as RawMoves);
+    return movesResult(moves, (await this.runScript('responderMoveSteps', runId, ...this.movesArgs(runId, moves, continueOnFailure, statuses, finishedJson))) as RawMoves);
   }
 
   private movesArgs(runId: string, moves: StepMove[], continueOnFailure: readonly string[], statuses: 'always' | 'unless-all-applied', finishedJson = ''): string[] {
     return [
-      this.prefix,
       runId,
       this.now(),
       this.movesJson(runId, moves),
@@ -448,8 +498,9 @@ export class RunStore {
     patch: Partial<Record<keyof StepState, unknown>>,
     event?: { type: string; data: Record<string, unknown> },
   ): Promise<StepState | null> {
-    const [ok, value] = (await this.cmd.responderTransitionStep(
-      this.prefix,
+    const [ok, value] = (await this.runScript(
+      'responderTransitionStep',
+      runId,
       runId,
       stepId,
       from === '*' ? '*' : from.join(','),
@@ -470,8 +521,9 @@ export class RunStore {
     detail: ApprovalDetail = {},
   ): Promise<{ outcome: ApprovalOutcome; state?: StepState; status?: string }> {
     const now = this.now();
-    const [outcome, value] = (await this.cmd.responderAddApproval(
-      this.prefix,
+    const [outcome, value] = (await this.runScript(
+      'responderAddApproval',
+      runId,
       runId,
       stepId,
       approver,
@@ -486,7 +538,7 @@ export class RunStore {
   }
 
   async finishRun(runId: string, status: Exclude<RunStatus, 'running'>, data: Record<string, unknown>): Promise<boolean> {
-    return (await this.cmd.responderFinishRun(this.prefix, runId, status, this.now(), JSON.stringify({ runId, status, ...data }))) === 1;
+    return (await this.runScript('responderFinishRun', runId, runId, status, this.now(), JSON.stringify({ runId, status, ...data }))) === 1;
   }
 
   async appendTimeline(incidentId: string, type: string, data: Record<string, unknown>): Promise<void> {
@@ -500,14 +552,14 @@ export class RunStore {
   // --- idempotency ledger -------------------------------------------------------------------
 
   async ledgerBegin(key: string): Promise<LedgerBegin> {
-    const [kind, value] = (await this.cmd.responderLedgerBegin(this.prefix, key, this.now())) as [string, string];
+    const [kind, value] = (await this.cmd.responderLedgerBegin(1, this.keys.ledger(key), this.now())) as [string, string];
     if (kind === 'done') return { kind, resultJson: value };
     return { kind: kind as 'call' | 'uncalled' | 'reconcile', attempt: Number(value) };
   }
 
   /** Records that the attempt's call starts now (see LEDGER_CALLING_LUA); false if it is not at `intent`. */
   async ledgerCalling(key: string, attempt: number): Promise<boolean> {
-    return (await this.cmd.responderLedgerCalling(this.prefix, key, attempt, this.now())) === 1;
+    return (await this.cmd.responderLedgerCalling(1, this.keys.ledger(key), attempt, this.now())) === 1;
   }
 
   async ledgerFinish(key: string, outcome: { state: 'done'; resultJson: string } | { state: 'failed'; error: string }): Promise<void> {
@@ -527,7 +579,7 @@ export class RunStore {
    */
   async acquireLock(resource: string, holder: string, ttlMs: number): Promise<string | null> {
     const token = `${holder}|${randomBytes(6).toString('hex')}`;
-    const ok = await this.cmd.responderAcquireLock(this.prefix, resource, holder, token, ttlMs);
+    const ok = await this.cmd.responderAcquireLock(1, this.keys.lock(resource), holder, token, ttlMs);
     return ok === 1 ? token : null;
   }
 
@@ -536,11 +588,11 @@ export class RunStore {
   }
 
   async extendLock(resource: string, token: string, ttlMs: number): Promise<boolean> {
-    return (await this.cmd.responderExtendLock(this.prefix, resource, token, ttlMs)) === 1;
+    return (await this.cmd.responderExtendLock(1, this.keys.lock(resource), token, ttlMs)) === 1;
   }
 
   async releaseLock(resource: string, token: string): Promise<void> {
-    await this.cmd.responderReleaseLock(this.prefix, resource, token);
+    await this.cmd.responderReleaseLock(1, this.keys.lock(resource), token);
   }
 
   /**
@@ -552,8 +604,8 @@ export class RunStore {
   async claimCooldown(scope: string, holder: string, exempt: readonly string[], seconds: number, data: Record<string, unknown>): Promise<Cooldown | null> {
     if (seconds <= 0) return null;
     const [raw, ttl] = (await this.cmd.responderClaimCooldown(
-      this.prefix,
-      scope,
+      1,
+      this.keys.cooldown(scope),
       JSON.stringify([holder, ...exempt]),
       Math.ceil(seconds),
       JSON.stringify({ ...data, holder, at: this.now() }),
@@ -569,7 +621,7 @@ export class RunStore {
 
   /** Gives the scope back when the holder's call did not take effect (nothing changed to wait after). */
   async releaseCooldown(scope: string, holder: string): Promise<void> {
-    await this.cmd.responderReleaseCooldown(this.prefix, scope, holder);
+    await this.cmd.responderReleaseCooldown(1, this.keys.cooldown(scope), holder);
   }
 
   /** The running cooldown of a scope, with the seconds left, or null. */

@@ -26,6 +26,7 @@ const schema = z
     PORT: int(1, 65535).default(3000),
     HOST: z.string().default('0.0.0.0'),
     REDIS_URL: url(/^rediss?:$/, 'redis://127.0.0.1:6379').default('redis://127.0.0.1:6379'),
+    // Redis Cluster needs a hash tag ({responder}): every key, BullMQ's (`<prefix>:bull`) too, in one slot.
     REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:{}_-]+$/, 'must be letters, digits, ":", "_", "-" or a {hash-tag}').default('responder'),
     REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000).default(500),
     AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as us-east-1').optional(),

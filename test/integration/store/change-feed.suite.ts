@@ -1,0 +1,72 @@
+import { ChangeFeed, type RedisClient, RunStore } from '@responder/store';
+import type { StoreTarget } from './target';
+
+/**
+ * The store's tests, run by incident-store.spec.ts against one Redis and by
+ * store-cluster.spec.ts against a Redis Cluster (prefix with a hash tag).
+ */
+export function changeFeedSuite(target: () => StoreTarget): void {
+  describe('ChangeFeed', () => {
+    let redis: RedisClient;
+    let prefix: string;
+    let feed: ChangeFeed;
+    let runs: RunStore;
+    beforeAll(() => {
+      ({ redis, prefix } = target());
+      feed = new ChangeFeed(redis, prefix);
+      runs = new RunStore(redis, prefix);
+    });
+
+    it('notes the timeline entries of each call, in order, and hands each to one consumer of a group', async () => {
+      await feed.ensureGroup('slack');
+      await feed.ensureGroup('slack'); // a second replica: no error
+      await runs.appendTimeline('inc_A', 'note', { text: 'one' });
+      const { runId } = await runs.createRun({ incidentId: 'inc_B', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: { s: { status: 'pending', action: 'note', mutating: false } } });
+      await runs.transition(runId, 's', ['pending'], { status: 'queued' }, { type: 'step.queued', data: {} });
+
+      const first = await feed.read('slack', 'c1', { blockMs: 100, count: 10 });
+      expect(first.map((c) => [c.incidentId, c.type])).toEqual([
+        ['inc_A', 'note'],
+        ['inc_B', 'run.planned'],
+        ['inc_B', 'step.queued'],
+      ]);
+      expect(await feed.read('slack', 'c2', { blockMs: 50, count: 10 })).toEqual([]);
+    });
+
+    it('notes an incident once for a call that writes several of its entries', async () => {
+      await feed.ensureGroup('once');
+      const { runId } = await runs.createRun({ incidentId: 'inc_D', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: { a: { status: 'queued', action: 'note', mutating: false }, b: { status: 'pending', action: 'note', mutating: false } } });
+      await runs.startAndFinishStep(
+        runId,
+        'a',
+        new Date().toISOString(),
+        [
+          { stepId: 'a', from: ['running'], patch: { status: 'succeeded' }, event: { type: 'step.succeeded', data: {} } },
+          { stepId: 'b', from: ['pending'], patch: { status: 'queued' }, event: { type: 'step.queued', data: {} }, after: 0, needsSucceeded: ['a'] },
+        ],
+        [],
+        { statusesUnlessAllApplied: true, finishRun: false },
+      );
+      const read = await feed.read('once', 'c1', { blockMs: 100, count: 10 });
+      // run.planned, then one change for step.started + step.succeeded + step.queued (3 timeline entries)
+      expect(read.map((c) => [c.incidentId, c.type])).toEqual([
+        ['inc_D', 'run.planned'],
+        ['inc_D', 'step.started'],
+      ]);
+      expect((await redis.xrange(`${prefix}:incident:inc_D:timeline`, '-', '+')).map(([, f]) => f[1])).toEqual(['run.planned', 'step.started', 'step.succeeded', 'step.queued']);
+    });
+
+    it('gives the changes a crashed consumer never acknowledged to another', async () => {
+      await feed.ensureGroup('crash');
+      await runs.appendTimeline('inc_C', 'note', {});
+      const read = await feed.read('crash', 'dead', { blockMs: 100, count: 10 });
+      expect(read).toHaveLength(1);
+      // "dead" never acks; after the idle time another consumer claims it.
+      await new Promise((r) => setTimeout(r, 30));
+      const claimed = await feed.claimStale('crash', 'alive', 20);
+      expect(claimed.map((c) => c.incidentId)).toEqual(['inc_C']);
+      await feed.ack('crash', claimed.map((c) => c.id));
+      expect(await feed.claimStale('crash', 'other', 0)).toEqual([]);
+    });
+  });
+}
