@@ -6,8 +6,8 @@ import { INGEST_KEY, startApp } from '../support/app';
 import { client, eventually, personToken } from '../support/engine';
 import { testRedis } from '../support/redis';
 import { createTestActions, testCount } from '../support/test-actions';
-import type { Incident } from '@responder/domain';
-import { RunStore, type StepState } from '@responder/store';
+import type { Incident, StepState } from '@responder/domain';
+import { RunStore } from '@responder/store';
 import { RunEngine, jobId } from '../../apps/responder/src/engine/run-engine.service';
 import { StepQueue } from '../../apps/responder/src/engine/step-queue';
 

@@ -1,4 +1,5 @@
-import { RunStore, type StepMove, type StepState } from '@responder/store';
+import type { StepState } from '@responder/domain';
+import { RunStore, type StepMove } from '@responder/store';
 import { testRedis } from '../support/redis';
 
 const { redis, prefix, cleanup } = testRedis('runs');

@@ -6,3 +6,4 @@ export * from './yaml-source';
 export * from './action';
 export * from './expression';
 export * from './template';
+export * from './run';

@@ -1,4 +1,5 @@
-import type { IncidentStore, RunRecord, RunStore } from '@responder/store';
+import type { RunRecord } from '@responder/domain';
+import type { IncidentStore, RunStore } from '@responder/store';
 import type { RcaInput, RcaRun } from './model';
 
 /**

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import type { Catalog } from '@responder/domain';
+import type { Catalog, RunRecord, StepState } from '@responder/domain';
 import { paramsHash, renderParams, type RunbookStep } from '@responder/runbooks';
-import { IncidentStore, RunStore, type RunRecord, type StepState } from '@responder/store';
+import { IncidentStore, RunStore } from '@responder/store';
 import { CATALOG } from '../tokens';
 import { APPROVER_DIRECTORY, type ApproverDirectory } from './approver-directory';
 import { RunEngine, jobId } from './run-engine.service';

@@ -2,7 +2,24 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
-import { type Action, type ActionContext, type ActionPlan, type Catalog, type CatalogService, type Incident, PermanentActionError, autonomyOf } from '@responder/domain';
+import {
+  type Action,
+  type ActionContext,
+  type ActionPlan,
+  type Catalog,
+  type CatalogService,
+  type Incident,
+  type Pause,
+  PermanentActionError,
+  type RunHead,
+  type RunRecord,
+  type RunStatus,
+  type StepResultText,
+  type StepState,
+  type StepStatusMap,
+  TERMINAL_STEP_STATUSES,
+  autonomyOf,
+} from '@responder/domain';
 import {
   type Runbook,
   type RunbookStep,
@@ -19,21 +36,7 @@ import {
   stepReads,
   triggerMatches,
 } from '@responder/runbooks';
-import {
-  type FinishResult,
-  IncidentStore,
-  type Pause,
-  RunStore,
-  type RunHead,
-  type RunRecord,
-  type RunStatus,
-  type StepMove,
-  type StepResultText,
-  type StepStart,
-  type StepState,
-  type StepStatusMap,
-  TERMINAL_STEP_STATUSES,
-} from '@responder/store';
+import { type FinishResult, IncidentStore, RunStore, type StepMove, type StepStart } from '@responder/store';
 import { type AppConfig, runsWorkers } from '../config/config';
 import { ACTIONS, APP_CONFIG, CATALOG, RUNBOOKS } from '../tokens';
 import { LazySignal } from './lazy-signal';

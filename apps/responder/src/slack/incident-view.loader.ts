@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Catalog } from '@responder/domain';
+import type { Catalog, RunRecord } from '@responder/domain';
 import type { IncidentView, RunView, StepView } from '@responder/slack';
-import { IncidentStore, RunStore, type RunRecord } from '@responder/store';
+import { IncidentStore, RunStore } from '@responder/store';
 import type { AppConfig } from '../config/config';
 import { RunEngine } from '../engine/run-engine.service';
 import { APP_CONFIG, CATALOG } from '../tokens';
