@@ -7,3 +7,4 @@ export * from './action';
 export * from './expression';
 export * from './template';
 export * from './run';
+export * from './redact';

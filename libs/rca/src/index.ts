@@ -1,4 +1,3 @@
 export * from './model';
 export * from './rca';
-export * from './redact';
 export * from './load';

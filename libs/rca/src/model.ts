@@ -1,7 +1,6 @@
 import { type Verdict, latestVerdict } from '@responder/diagnosis';
-import type { Incident, IncidentStatus, TimelineEntry } from '@responder/domain';
+import { type Incident, type IncidentStatus, type TimelineEntry, redactDeep } from '@responder/domain';
 import { day, ms, stamp } from './format';
-import { redactDeep } from './redact';
 
 export interface RcaStep {
   id: string;
