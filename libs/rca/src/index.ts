@@ -1,3 +1,3 @@
 export * from './model';
 export * from './rca';
-export * from './load';
+export * from './input';

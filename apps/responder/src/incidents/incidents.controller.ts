@@ -1,6 +1,6 @@
 import { BadRequestException, Body, Controller, Get, Header, NotFoundException, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { type Verdict, latestVerdict } from '@responder/diagnosis';
-import { type RcaModel, buildRca, loadRcaInput, renderRca } from '@responder/rca';
+import { type RcaModel, buildRca, renderRca } from '@responder/rca';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { INCIDENT_STATUSES, type Incident, type RunRecord, type TimelineEntry, problemsToText, redactDeep, toProblems } from '@responder/domain';
@@ -8,6 +8,7 @@ import { IncidentStore, RunStore } from '@responder/store';
 import { RunEngine } from '../engine/run-engine.service';
 import { BearerTokenGuard } from '../http/bearer-token.guard';
 import { schemaOf } from '../http/openapi-schema';
+import { loadRcaInput } from '../rca/load-rca-input';
 import { NotesService, noteFields } from './notes.service';
 
 const listQuery = z

@@ -1,11 +1,12 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Catalog } from '@responder/domain';
-import { loadRcaInput, renderRca } from '@responder/rca';
+import { renderRca } from '@responder/rca';
 import { type ApprovalClick, type IncidentCommand, type Reply, type SlackHandlers, commandHelpMessage, incidentListMessage, incidentStatusMessage } from '@responder/slack';
 import { IncidentStore, RunStore } from '@responder/store';
 import { type ApprovalAnswer, ApprovalService } from '../engine/approval.service';
 import { AutomationService } from '../engine/automation.service';
 import { NOTE_MAX_CHARS, NotesService } from '../incidents/notes.service';
+import { loadRcaInput } from '../rca/load-rca-input';
 import { ManualRunService } from '../runbooks/manual-run.service';
 import { CATALOG } from '../tokens';
 import { ClickInbox, type InboxClick } from './click-inbox';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { loadRcaInput, renderRca } from '@responder/rca';
+import { renderRca } from '@responder/rca';
 import {
   type IncidentView,
   type RunView,
@@ -20,6 +20,7 @@ import {
 } from '@responder/slack';
 import { IncidentStore, RunStore } from '@responder/store';
 import type { AppConfig } from '../config/config';
+import { loadRcaInput } from '../rca/load-rca-input';
 import { APP_CONFIG, REDIS } from '../tokens';
 import { IncidentViewLoader } from './incident-view.loader';
 import { RetryLater, type SlackJob, SlackOutbox } from './slack-outbox';
