@@ -8,3 +8,4 @@ export * from './expression';
 export * from './template';
 export * from './run';
 export * from './redact';
+export * from './verdict';

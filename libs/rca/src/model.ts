@@ -1,5 +1,4 @@
-import { type Verdict, latestVerdict } from '@responder/diagnosis';
-import { type Incident, type IncidentStatus, type TimelineEntry, redactDeep } from '@responder/domain';
+import { type Incident, type IncidentStatus, type TimelineEntry, type Verdict, latestVerdict, redactDeep } from '@responder/domain';
 import { day, ms, stamp } from './format';
 
 export interface RcaStep {

@@ -1,9 +1,8 @@
 import { BadRequestException, Body, Controller, Get, Header, NotFoundException, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { type Verdict, latestVerdict } from '@responder/diagnosis';
 import { type RcaModel, buildRca, renderRca } from '@responder/rca';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { INCIDENT_STATUSES, type Incident, type RunRecord, type TimelineEntry, problemsToText, redactDeep, toProblems } from '@responder/domain';
+import { INCIDENT_STATUSES, type Incident, type RunRecord, type TimelineEntry, type Verdict, latestVerdict, problemsToText, redactDeep, toProblems } from '@responder/domain';
 import { IncidentStore, RunStore } from '@responder/store';
 import { RunEngine } from '../engine/run-engine.service';
 import { BearerTokenGuard } from '../http/bearer-token.guard';
