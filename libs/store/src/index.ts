@@ -4,3 +4,4 @@ export * from './redis-health';
 export * from './run.store';
 export * from './change-feed';
 export * from './api-token.store';
+export * from './slack-message.store';
