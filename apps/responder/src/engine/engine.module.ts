@@ -6,6 +6,7 @@ import { APP_CONFIG, REDIS } from '../tokens';
 import { ApprovalService } from './approval.service';
 import { AutomationService } from './automation.service';
 import { EngineController } from './engine.controller';
+import { PlanListener } from './plan-listener';
 import { RunEngine } from './run-engine.service';
 import { StepQueue } from './step-queue';
 
@@ -17,6 +18,7 @@ import { StepQueue } from './step-queue';
     RunEngine,
     ApprovalService,
     AutomationService,
+    PlanListener,
   ],
   controllers: [EngineController],
   exports: [RunStore, RunEngine, ApprovalService, AutomationService],

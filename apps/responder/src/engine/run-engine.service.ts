@@ -218,7 +218,8 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 
   /**
-   * Called by the intake when an alarm opened an incident or attached to one (or arrived again).
+   * Called by the plan listener (plan-listener.ts: the change feed) when an alarm reached an incident
+   * that a runbook has not run on yet, and by the sweep.
    * An alarm storm on one incident asks for one plan at a time, not one per alarm (addCoalesced):
    * a plan reads the incident as it is when it runs.
    */
