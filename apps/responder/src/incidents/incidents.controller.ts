@@ -4,7 +4,7 @@ import { ApiBearerAuth, ApiBody, ApiOperation, ApiProduces, ApiQuery, ApiRespons
 import { z } from 'zod';
 import { INCIDENT_STATUSES, type Incident, type RunRecord, type TimelineEntry, type Verdict, latestVerdict, problemsToText, redactDeep, toProblems } from '@responder/domain';
 import { IncidentStore, RunStore } from '@responder/store';
-import { RunEngine } from '../engine/run-engine.service';
+import { RunEngine } from '../engine';
 import { BearerTokenGuard } from '../http/bearer-token.guard';
 import { schemaOf } from '../http/openapi-schema';
 import { loadRcaInput } from '../rca/load-rca-input';

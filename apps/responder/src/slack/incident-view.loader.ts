@@ -3,7 +3,7 @@ import type { Catalog, RunRecord } from '@responder/domain';
 import type { IncidentView, RunView, StepView } from '@responder/slack';
 import { IncidentStore, RunStore } from '@responder/store';
 import type { AppConfig } from '../config/config';
-import { RunEngine } from '../engine/run-engine.service';
+import { RunEngine } from '../engine';
 import { APP_CONFIG, CATALOG } from '../tokens';
 
 /** Reads an incident, its runs and the kill switch into the plain view the message builders render. */

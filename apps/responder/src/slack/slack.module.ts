@@ -3,7 +3,7 @@ import type Redis from 'ioredis';
 import { SlackWeb } from '@responder/slack';
 import { SlackMessageStore } from '@responder/store';
 import { type AppConfig, runsWorkers } from '../config/config';
-import { APPROVER_DIRECTORY, type ApproverDirectory } from '../engine/approver-directory';
+import { APPROVER_DIRECTORY, type ApproverDirectory } from '../engine';
 import { APP_CONFIG, REDIS } from '../tokens';
 import { ClickInbox } from './click-inbox';
 import { IncidentViewLoader } from './incident-view.loader';
