@@ -40,6 +40,8 @@ export interface AwsOverlay {
   on(key: string, rule: OverlayRule): void;
   /** How many calls of `service:Operation` the service made (answered here or forwarded). */
   calls(key: string): number;
+  /** Every `service:Operation` called so far, with its count. */
+  allCalls(): Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -74,7 +76,12 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-export async function startAwsOverlay(motoUrl: string): Promise<AwsOverlay> {
+export interface OverlayOptions {
+  /** Latency of every call without a rule of its own (`delayMs`): the benchmarks inject AWS's here. */
+  latencyMs?: number;
+}
+
+export async function startAwsOverlay(motoUrl: string, options: OverlayOptions = {}): Promise<AwsOverlay> {
   const rules = new Map<string, OverlayRule>();
   const counts = new Map<string, number>();
 
@@ -84,7 +91,7 @@ export async function startAwsOverlay(motoUrl: string): Promise<AwsOverlay> {
     const key = `${op.service}:${op.operation}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
     const rule = rules.get(key);
-    const delay = rule?.delayMs?.() ?? 0;
+    const delay = rule?.delayMs?.() ?? options.latencyMs ?? 0;
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     const answered = rule?.answer?.(op);
     if (answered) {
@@ -116,6 +123,7 @@ export async function startAwsOverlay(motoUrl: string): Promise<AwsOverlay> {
     url: `http://127.0.0.1:${port}`,
     on: (key, rule) => void rules.set(key, rule),
     calls: (key) => counts.get(key) ?? 0,
+    allCalls: () => new Map(counts),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
