@@ -69,6 +69,9 @@ export class PlanListener implements OnApplicationBootstrap, BeforeApplicationSh
 
   private async follow(): Promise<void> {
     let grouped = false;
+    // Changes this consumer read and did not acknowledge: at boot (a restart under the same name), and
+    // after an error (a read whose answer timed out has handed its changes to this consumer already).
+    let pending = true;
     let lastClaim = 0;
     for (let delay = 250; !this.stopping.signal.aborted; ) {
       try {
@@ -84,11 +87,19 @@ export class PlanListener implements OnApplicationBootstrap, BeforeApplicationSh
           claimed = await this.feed.claimStale(GROUP, this.consumer, CLAIM_IDLE_MS);
           lastClaim = Date.now();
         }
-        const changes = [...claimed, ...(await this.feed.read(GROUP, this.consumer, { blockMs: BLOCK_MS, count: 200 }))];
-        await this.feed.ack(GROUP, await this.handle(changes));
+        let changes: Change[];
+        if (pending) {
+          changes = await this.feed.readPending(GROUP, this.consumer, 200);
+          // Those left unacknowledged on purpose (a plan that could not be queued) wait for the claim.
+          pending = false;
+        } else {
+          changes = await this.feed.read(GROUP, this.consumer, { blockMs: BLOCK_MS, count: 200 });
+        }
+        await this.feed.ack(GROUP, await this.handle([...claimed, ...changes]));
         delay = 250;
       } catch (err) {
         if (this.stopping.signal.aborted) return;
+        pending = true;
         const message = (err as Error).message;
         if (/NOGROUP/.test(message)) {
           this.logger.warn(`the change feed's consumer group '${GROUP}' is gone (Redis restarted empty or was flushed?): recreating it and sweeping open incidents`);
