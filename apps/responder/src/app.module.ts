@@ -10,6 +10,7 @@ import { HealthController } from './health/health.controller';
 import { OidcVerifier } from './http/oidc.verifier';
 import { IncidentsModule } from './incidents/incidents.module';
 import { NOTE_MAX_CHARS, NotesService } from './incidents/notes.service';
+import { PostmortemService, postmortemBody } from './incidents/postmortem.service';
 import { IntakeModule } from './intake';
 import { loggerParams } from './logging';
 import { MetricsController } from './metrics/metrics.controller';
@@ -54,7 +55,7 @@ export class AppModule {
         },
         { provide: ApiTokenStore, inject: [REDIS], useFactory: (redis: Redis) => new ApiTokenStore(redis, config.redis.prefix) },
         OidcVerifier,
-        { provide: INCIDENT_ACTIONS, inject: [NotesService, ManualRunService], useFactory: incidentActions },
+        { provide: INCIDENT_ACTIONS, inject: [NotesService, PostmortemService, ManualRunService], useFactory: incidentActions },
       ],
       exports: [APP_CONFIG, CATALOG, RUNBOOKS, ACTIONS, MetricsService, IncidentStore, ApiTokenStore, OidcVerifier, INCIDENT_ACTIONS],
     };
@@ -69,11 +70,16 @@ export class AppModule {
 @Module({})
 class CoreModule {}
 
-/** Slack's `/incident note` and `/incident run`, bound to the services the HTTP API uses. */
-function incidentActions(notes: NotesService, manualRuns: ManualRunService): IncidentActions {
+/** Slack's `/incident note`, `postmortem` and `run`, bound to the services the HTTP API uses. */
+function incidentActions(notes: NotesService, postmortems: PostmortemService, manualRuns: ManualRunService): IncidentActions {
   return {
     noteMaxChars: NOTE_MAX_CHARS,
     addNote: async (incidentId, { author, text }) => (await notes.add(incidentId, { author, text, source: 'slack' })) !== null,
+    parsePostmortem: (input) => {
+      const parsed = postmortemBody.safeParse(input);
+      return parsed.success ? { ok: true, change: parsed.data } : { ok: false, messages: parsed.error.issues.map((i) => i.message) };
+    },
+    setPostmortem: (incidentId, change, by) => postmortems.set(incidentId, change, by, 'slack'),
     startRun: (request) => manualRuns.start(request),
   };
 }

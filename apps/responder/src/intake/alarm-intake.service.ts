@@ -1,6 +1,7 @@
 import { BadRequestException, Inject, Injectable, Logger } from '@nestjs/common';
 import { ALARM_DETAIL_TYPE, type AlarmEvent, type InputProblem, type Parsed, CatalogMatcher, type Catalog, parseAlarmEvent, problemsToText } from '@responder/domain';
 import { IncidentStore, type IngestResult } from '@responder/store';
+import { OutcomeRecorder } from '../incidents';
 import { MetricsService } from '../metrics/metrics.service';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG, CATALOG } from '../tokens';
@@ -36,6 +37,7 @@ export class AlarmIntakeService {
   constructor(
     private readonly store: IncidentStore,
     private readonly metrics: MetricsService,
+    private readonly outcomes: OutcomeRecorder,
     @Inject(CATALOG) catalog: Catalog,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
@@ -81,7 +83,11 @@ export class AlarmIntakeService {
     }
     if (!match) this.metrics.unroutedAlarms.inc();
     if (result.outcome === 'opened') this.metrics.incidentsOpened.inc({ routed: match ? 'true' : 'false' });
-    if (result.outcome === 'resolved') this.metrics.incidentsResolved.inc();
+    if (result.outcome === 'resolved') {
+      this.metrics.incidentsResolved.inc();
+      // After the answer: the outcome needs the runs read, and the intake answers EventBridge in time.
+      if (result.incidentId) void this.outcomes.resolved(result.incidentId);
+    }
     this.logger.log(
       { eventId: alarm.eventId, alarm: alarm.alarmName, state: alarm.state, service: match?.service.name ?? null, incidentId: result.incidentId, outcome: result.outcome, source },
       `alarm ${alarm.alarmName} ${alarm.state}: ${result.outcome}`,
