@@ -59,7 +59,7 @@ export class ChangeFeed {
    * before waiting for new ones. A change trimmed from the stream meanwhile is left out.
    */
   async readPending(group: string, consumer: string, count: number): Promise<Change[]> {
-    const reply = (await this.redis.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', this.key, '0')) as Array<[string, Array<[string, string[] | null]>]> | null;
+    const reply = await this.redis.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', this.key, '0');
     return reply ? reply.flatMap(([, entries]) => entries.filter((e): e is [string, string[]] => e[1] !== null).map(toChange)) : [];
   }
 
