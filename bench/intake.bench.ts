@@ -18,7 +18,8 @@
  * key prefix of its own, which is deleted at the end. Its output goes to .bench/intake-*.log.
  *
  * Then the same load against the floor (bench/support/express-intake.ts): plain Express doing the
- * same Redis writes (the same ingest through the same store, the same coalesced plan job),
+ * same Redis writes (the same ingest script through the same store; the service's intake queues no
+ * plan job, the engine plans from the change feed),
  * and nothing else. The service's figures are printed against it as ratios.
  *
  * Exit code 1 when an accepted event is missing from Redis or stored twice, or when any request

@@ -6,6 +6,7 @@ import { INGEST_KEY, startApp } from '../support/app';
 import { client } from '../support/engine';
 import { testRedis } from '../support/redis';
 import { createTestActions } from '../support/test-actions';
+import { PlanListener } from '../../apps/responder/src/engine/plan-listener';
 import { RunEngine } from '../../apps/responder/src/engine/run-engine.service';
 import { StepQueue } from '../../apps/responder/src/engine/step-queue';
 
@@ -18,6 +19,12 @@ name: swept
 triggers: { services: [sweep] }
 steps:
   - { id: look, action: test.diagnose, with: { value: 1 } }
+`,
+  `
+name: heard
+triggers: { services: [held] }
+steps:
+  - { id: look, action: test.diagnose, with: { value: 2 } }
 `,
 ];
 
@@ -33,12 +40,14 @@ afterAll(async () => {
 describe('an event stored whose plan could not be queued', () => {
   it('is answered 202, and its run starts without a second delivery', async () => {
     const queue = app.get(StepQueue);
-    // The store write succeeded; the next call, queueing the plan, meets a connection that dropped.
+    // The store write succeeded; queueing the plan meets a connection that dropped.
     const add = jest.spyOn(queue, 'plan').mockRejectedValueOnce(new Error('Connection is closed.'));
     const res = await request(app.getHttpServer()).post('/events/eventbridge').set('x-api-key', INGEST_KEY).send(alarmEvent({ alarmName: 'sweep-5xx' }));
     expect(res.status).toBe(202);
     const { incidentId, outcome } = res.body as { incidentId: string; outcome: string };
     expect(outcome).toBe('opened');
+    // The engine hears of the change from the change feed, after the answer: wait for its first try.
+    for (let waited = 0; add.mock.calls.length === 0 && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
     await expect(add.mock.results[0]?.value).rejects.toThrow('Connection is closed.');
 
     const run = await client(app).waitRun(incidentId, ['succeeded'], 20_000);
@@ -54,5 +63,23 @@ describe('an event stored whose plan could not be queued', () => {
     const incidentId = await client(app).alarm('sweep-latency'); // joins the incident above
     await client(app).waitRun(incidentId, ['succeeded'], 20_000);
     expect(await app.get(RunEngine).sweepUnplanned()).toEqual([]);
+  }, 30_000);
+
+  it('leaves a change unacknowledged while its plan cannot be queued (it is read again), and acknowledges the others', async () => {
+    const add = jest.spyOn(app.get(StepQueue), 'plan').mockRejectedValue(new Error('Connection is closed.'));
+    let incidentId: string;
+    try {
+      incidentId = await client(app).alarm('held-5xx');
+      const done = await app.get(PlanListener).handle([
+        { id: '1-1', incidentId, type: 'alarm.received' },
+        { id: '1-2', incidentId, type: 'step.succeeded' },
+        { id: '1-3', incidentId: 'inc_00000000000000000000', type: 'alarm.received' },
+      ]);
+      // The alarm change waits to be read again; a step move plans nothing, and neither does an incident that does not exist.
+      expect(done).toEqual(['1-3']);
+    } finally {
+      add.mockRestore();
+    }
+    await client(app).waitRun(incidentId, ['succeeded'], 20_000);
   }, 30_000);
 });

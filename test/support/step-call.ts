@@ -1,6 +1,5 @@
-import type { Action } from '@responder/domain';
+import { type Action, type StepState } from '@responder/domain';
 import type { RunbookStep } from '@responder/runbooks';
-import type { StepState } from '@responder/store';
 import type { GateOutcome, StepCall } from '../../apps/responder/src/engine/gates';
 
 /** A mutating step on its way through the gates, for the gates' unit specs. */

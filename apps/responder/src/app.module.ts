@@ -9,14 +9,18 @@ import type { AppConfig } from './config/config';
 import { HealthController } from './health/health.controller';
 import { OidcVerifier } from './http/oidc.verifier';
 import { IncidentsModule } from './incidents/incidents.module';
-import { IntakeModule } from './intake/intake.module';
+import { NOTE_MAX_CHARS, NotesService } from './incidents/notes.service';
+import { PostmortemService, postmortemBody } from './incidents/postmortem.service';
+import { IntakeModule } from './intake';
 import { loggerParams } from './logging';
 import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
 import { RedisModule } from './redis/redis.module';
+import { ManualRunService } from './runbooks/manual-run.service';
 import { RunbooksModule } from './runbooks/runbooks.module';
 import { ACTIONS, APP_CONFIG, CATALOG, REDIS, RUNBOOKS } from './tokens';
-import { EngineModule } from './engine/engine.module';
+import { EngineModule } from './engine';
+import { INCIDENT_ACTIONS, type IncidentActions } from './slack/incident-actions';
 import { SlackModule } from './slack/slack.module';
 
 export interface AppOptions {
@@ -51,8 +55,9 @@ export class AppModule {
         },
         { provide: ApiTokenStore, inject: [REDIS], useFactory: (redis: Redis) => new ApiTokenStore(redis, config.redis.prefix) },
         OidcVerifier,
+        { provide: INCIDENT_ACTIONS, inject: [NotesService, PostmortemService, ManualRunService], useFactory: incidentActions },
       ],
-      exports: [APP_CONFIG, CATALOG, RUNBOOKS, ACTIONS, MetricsService, IncidentStore, ApiTokenStore, OidcVerifier],
+      exports: [APP_CONFIG, CATALOG, RUNBOOKS, ACTIONS, MetricsService, IncidentStore, ApiTokenStore, OidcVerifier, INCIDENT_ACTIONS],
     };
     return {
       module: AppModule,
@@ -64,3 +69,17 @@ export class AppModule {
 
 @Module({})
 class CoreModule {}
+
+/** Slack's `/incident note`, `postmortem` and `run`, bound to the services the HTTP API uses. */
+function incidentActions(notes: NotesService, postmortems: PostmortemService, manualRuns: ManualRunService): IncidentActions {
+  return {
+    noteMaxChars: NOTE_MAX_CHARS,
+    addNote: async (incidentId, { author, text }) => (await notes.add(incidentId, { author, text, source: 'slack' })) !== null,
+    parsePostmortem: (input) => {
+      const parsed = postmortemBody.safeParse(input);
+      return parsed.success ? { ok: true, change: parsed.data } : { ok: false, messages: parsed.error.issues.map((i) => i.message) };
+    },
+    setPostmortem: (incidentId, change, by) => postmortems.set(incidentId, change, by, 'slack'),
+    startRun: (request) => manualRuns.start(request),
+  };
+}

@@ -1,5 +1,5 @@
-import { diagnose, ruledOut } from './diagnose';
-import { CAUSES } from './model';
+import { CAUSES, ruledOut } from '@responder/domain';
+import { diagnose } from './diagnose';
 import { CAUSE_RULES } from './registry';
 import { at, deployedAt, metric, ok, scenario, sig } from './testing';
 

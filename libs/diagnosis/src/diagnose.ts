@@ -1,6 +1,7 @@
 import { readFacts } from './facts';
 import { findGaps } from './gaps';
-import type { DiagnosisInput, Hypothesis, Verdict } from './model';
+import type { Hypothesis, Verdict } from '@responder/domain';
+import type { DiagnosisInput } from './model';
 import { CAUSE_RULES } from './registry';
 import type { CauseRule } from './rule';
 
@@ -8,8 +9,6 @@ import type { CauseRule } from './rule';
 export const MIN_CONFIDENCE = 0.5;
 /** ...and this far ahead of the next one; otherwise the verdict is `unknown` (abstain, don't guess). */
 export const MIN_LEAD = 0.2;
-/** A hypothesis this weak, with evidence against it, was considered and ruled out. */
-export const RULED_OUT_BELOW = 0.3;
 
 /** The diagnostics' outputs → ranked hypotheses and a verdict. Pure and deterministic. */
 export function diagnose(input: DiagnosisInput, rules: readonly CauseRule[] = CAUSE_RULES): Verdict {
@@ -38,9 +37,4 @@ function abstention(hypotheses: Hypothesis[], gaps: number): string {
 
 function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
-}
-
-/** Hypotheses considered and ruled out: weak, with named evidence against them (e.g. a decoy deployment). */
-export function ruledOut(verdict: Pick<Verdict, 'cause' | 'hypotheses'>): Hypothesis[] {
-  return verdict.hypotheses.filter((h) => h.cause !== verdict.cause && h.confidence < RULED_OUT_BELOW && h.against.length > 0);
 }

@@ -1,4 +1,5 @@
-import type { DiagnosisInput, Gap } from './model';
+import type { Gap } from '@responder/domain';
+import type { DiagnosisInput } from './model';
 
 /** The diagnostics the verdict reads (production-down's step ids), in the order gaps are listed. */
 export const DIAGNOSTIC_STEPS = ['alb', 'ecs', 'metrics', 'logs', 'deploy', 'aurora', 'changes'] as const;

@@ -1,5 +1,5 @@
 import type { Facts } from './facts';
-import type { AgainstItem, Cause, EvidenceItem, Hypothesis } from './model';
+import type { AgainstItem, Cause, EvidenceItem, Hypothesis } from '@responder/domain';
 
 /** One cause: reads the facts, names the evidence for and against, or returns null when nothing points to it. */
 export interface CauseRule {

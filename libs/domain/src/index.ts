@@ -7,3 +7,6 @@ export * from './yaml-source';
 export * from './action';
 export * from './expression';
 export * from './template';
+export * from './run';
+export * from './redact';
+export * from './verdict';

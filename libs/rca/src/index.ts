@@ -1,6 +1,5 @@
 export * from './model';
 export * from './rca';
-export * from './redact';
-export * from './load';
+export * from './input';
 export * from './impact';
 export * from './outcome';

@@ -1,9 +1,7 @@
-import { type Verdict, latestVerdict } from '@responder/diagnosis';
-import type { Incident, IncidentStatus, PostmortemStatus, TimelineEntry } from '@responder/domain';
+import { type Incident, type IncidentStatus, type PostmortemStatus, type TimelineEntry, type Verdict, latestVerdict, redactDeep } from '@responder/domain';
 import { day, ms, stamp } from './format';
 import { type RcaFailedRequests, failedRequests } from './impact';
 import { type RcaOutcome, classifyOutcome } from './outcome';
-import { redactDeep } from './redact';
 
 export interface RcaStep {
   id: string;

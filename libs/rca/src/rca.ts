@@ -1,4 +1,4 @@
-import { ruledOut } from '@responder/diagnosis';
+import { ruledOut } from '@responder/domain';
 import { clock, day, ms, stamp } from './format';
 import { type RcaInput, type RcaMetricFigure, type RcaModel, type RcaPart, type RcaProse, buildRca, duration } from './model';
 

@@ -1,5 +1,4 @@
-import type { IncidentAlarm } from '@responder/domain';
-import type { RunStatus, StepStatus } from '@responder/store';
+import type { IncidentAlarm, RunStatus, StepStatus } from '@responder/domain';
 
 /**
  * What the Slack message builders render: plain data, read from the stores by the reporter

@@ -53,6 +53,16 @@ export class ChangeFeed {
     return entries.filter((e): e is [string, string[]] => e !== null).map(toChange);
   }
 
+  /**
+   * This consumer's changes read and not acknowledged yet (a read whose answer was lost to a
+   * timeout, a failure before the ack), oldest first: a reader that met an error reads these again
+   * before waiting for new ones. A change trimmed from the stream meanwhile is left out.
+   */
+  async readPending(group: string, consumer: string, count: number): Promise<Change[]> {
+    const reply = await this.redis.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', this.key, '0');
+    return reply ? reply.flatMap(([, entries]) => entries.filter((e): e is [string, string[]] => e[1] !== null).map(toChange)) : [];
+  }
+
   async ack(group: string, ids: string[]): Promise<void> {
     if (ids.length > 0) await this.redis.xack(this.key, group, ...ids);
   }

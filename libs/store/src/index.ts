@@ -6,3 +6,4 @@ export * from './change-feed';
 export * from './api-token.store';
 export * from './redis-client';
 export { decideIngest, parseEventRecord, eventRecord } from './ingest/dedupe';
+export * from './slack-message.store';

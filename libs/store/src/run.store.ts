@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { ApprovalDetail, Pause, RunHead, RunRecord, RunStatus, StepResultText, StepState, StepStatus, StepStatusMap } from '@responder/domain';
 import { StoreKeys } from './keys';
 import type { RedisClient } from './redis-client';
 import {
@@ -19,98 +20,11 @@ import {
   TRANSITION_STEP_LUA,
 } from './run-scripts';
 
-export type StepStatus =
-  | 'pending'
-  | 'awaiting_approval'
-  | 'queued'
-  | 'running'
-  | 'succeeded'
-  /** A mutating step in dry-run mode: planned and reported, never called (nothing changed). */
-  | 'dry-run'
-  | 'failed'
-  | 'skipped'
-  | 'rejected'
-  | 'timed_out'
-  | 'cancelled';
-
-export const TERMINAL_STEP_STATUSES: ReadonlySet<StepStatus> = new Set(['succeeded', 'dry-run', 'failed', 'skipped', 'rejected', 'timed_out', 'cancelled']);
-
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'aborted';
-
 /** A running cooldown: who holds it (`runId/stepId`), what ran, when, and the seconds left. */
 export interface Cooldown {
   secondsLeft: number;
   data: { holder: string; at: string; action?: string; resource?: string; runId?: string; step?: string; incidentId?: string } & Record<string, unknown>;
 }
-
-export interface Approval {
-  /** The person (catalog person id, or the one name of a person the catalog does not declare). */
-  by: string;
-  at: string;
-  paramsHash: string;
-  /** The channel: a Slack button, or the API (and CLI) with a personal token or an OIDC token. */
-  via?: 'slack' | 'token' | 'oidc';
-  /** The name the credential carried (a Slack user id, a token's user), when it is not `by`. */
-  as?: string;
-}
-
-/** How an approval came: stored with it and on its timeline entry. */
-export type ApprovalDetail = Pick<Approval, 'via' | 'as'>;
-
-/**
- * A step's state as stored. Params and output are JSON strings so that Redis' Lua (whose cjson
- * turns an empty array into an empty object) never rewrites them.
- */
-export interface StepState {
-  status: StepStatus;
-  action: string;
-  mutating: boolean;
-  attempts?: number;
-  paramsJson?: string;
-  paramsHash?: string;
-  /** What a mutating step will do, for approvers ("UpdateService prod/checkout desiredCount 4 → 8"). */
-  plan?: string;
-  resource?: string;
-  approval?: 'pending' | 'granted' | 'rejected' | 'timed_out' | 'policy' | 'not_required';
-  approvedBy?: string;
-  approvals?: Approval[];
-  approversNeeded?: number;
-  /** Why people are asked (the catalog's autonomy, a policy that does not hold, the runbook). */
-  approvalWhy?: string;
-  requestedAt?: string;
-  queuedAt?: string;
-  startedAt?: string;
-  finishedAt?: string;
-  outputJson?: string;
-  summary?: string;
-  error?: string;
-  reason?: string;
-  dryRun?: boolean;
-}
-
-/** What a step left for the steps after it: its output (JSON text), or why it failed or was skipped. */
-export type StepResultText = Pick<StepState, 'outputJson' | 'error' | 'reason'>;
-
-/** What the engine needs of a run to move its steps on (without the steps' states). */
-export interface RunHead {
-  id: string;
-  incidentId: string;
-  runbook: string;
-  /** The incident's service when the run was planned ('' for an unrouted incident). */
-  service?: string;
-  status: RunStatus;
-  inputsJson: string;
-}
-
-export interface RunRecord extends RunHead {
-  trigger: string;
-  createdAt: string;
-  finishedAt?: string;
-  steps: Record<string, StepState>;
-}
-
-/** stepId → status. */
-export type StepStatusMap = Record<string, StepStatus>;
 
 /**
  * One compare-and-set move of a step (see `moveSteps`): from one of `from` to the patched state,
@@ -149,12 +63,6 @@ export type StepStart =
   | { kind: 'gated'; run: RunHead; state: StepState; paused: Pause | null }
   /** A read-only step, now running. */
   | { kind: 'started'; run: RunHead; state: StepState };
-
-export interface Pause {
-  by: string;
-  reason?: string;
-  at: string;
-}
 
 type Cmd = (...args: (string | number)[]) => Promise<unknown>;
 interface RunCommands {

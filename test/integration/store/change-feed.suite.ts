@@ -56,6 +56,20 @@ export function changeFeedSuite(target: () => StoreTarget): void {
       expect((await redis.xrange(`${prefix}:incident:inc_D:timeline`, '-', '+')).map(([, f]) => f[1])).toEqual(['run.planned', 'step.started', 'step.succeeded', 'step.queued']);
     });
 
+    it("gives a consumer back its own changes read and not acknowledged (a read whose answer was lost)", async () => {
+      await feed.ensureGroup('lost');
+      await runs.appendTimeline('inc_L', 'note', {});
+      await runs.appendTimeline('inc_M', 'note', {});
+      expect(await feed.read('lost', 'c1', { blockMs: 100, count: 10 })).toHaveLength(2);
+      // The answer never reached the reader: its new reads are empty, its pending ones are not.
+      expect(await feed.read('lost', 'c1', { blockMs: 50, count: 10 })).toEqual([]);
+      const pending = await feed.readPending('lost', 'c1', 10);
+      expect(pending.map((c) => c.incidentId)).toEqual(['inc_L', 'inc_M']);
+      expect(await feed.readPending('lost', 'c2', 10)).toEqual([]);
+      await feed.ack('lost', [pending[0].id]);
+      expect((await feed.readPending('lost', 'c1', 10)).map((c) => c.incidentId)).toEqual(['inc_M']);
+    });
+
     it('gives the changes a crashed consumer never acknowledged to another', async () => {
       await feed.ensureGroup('crash');
       await runs.appendTimeline('inc_C', 'note', {});

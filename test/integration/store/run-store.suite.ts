@@ -1,4 +1,5 @@
-import { type RedisClient, RunStore, type StepMove, type StepState } from '@responder/store';
+import { type StepState } from '@responder/domain';
+import { type RedisClient, RunStore, type StepMove } from '@responder/store';
 import type { StoreTarget } from './target';
 
 /**

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import Redis from 'ioredis';
-import { buildRca, loadRcaInput, renderRcaMarkdown } from '@responder/rca';
+import { buildRca, rcaInput, renderRcaMarkdown } from '@responder/rca';
 import { IncidentStore, RunStore } from '@responder/store';
 import { EXIT, type CliIo } from './io';
 
@@ -15,12 +15,15 @@ export async function rca(id: string, opts: { output?: string; json?: boolean },
   const redis = new Redis(env.REDIS_URL || 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, commandTimeout: 10_000 });
   try {
     await redis.connect();
-    const input = await loadRcaInput(new IncidentStore(redis, { prefix, dedupeTtlSeconds: 60, unattachedMaxLen: 1 }), new RunStore(redis, prefix), id);
-    if (!input) {
+    const incidents = new IncidentStore(redis, { prefix, dedupeTtlSeconds: 60, unattachedMaxLen: 1 });
+    const incident = await incidents.get(id);
+    if (!incident) {
       err(`no incident ${id} (under the Redis prefix "${prefix}")\n`);
       return EXIT.failed;
     }
-    const model = buildRca(input);
+    // The same reads and the same rcaInput call as the service's loadRcaInput (apps/responder/src/rca).
+    const [timeline, runs] = await Promise.all([incidents.timeline(id), new RunStore(redis, prefix).runsOfIncident(id)]);
+    const model = buildRca(rcaInput(incident, timeline, runs));
     const text = opts.json ? `${JSON.stringify(model, null, 2)}\n` : renderRcaMarkdown(model);
     if (opts.output) writeFileSync(opts.output, text);
     else out(text);

@@ -1,6 +1,5 @@
-import type { Action, ActionContext } from '@responder/domain';
+import { type Action, type ActionContext, type RunHead } from '@responder/domain';
 import type { RunbookStep } from '@responder/runbooks';
-import type { RunHead } from '@responder/store';
 import type { StepResult } from './gates';
 import { LazySignal } from './lazy-signal';
 

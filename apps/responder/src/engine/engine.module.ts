@@ -10,6 +10,7 @@ import { JobRouter, jobHandlerProviders } from './jobs';
 import { PlanSweep } from './plan-sweep';
 import { RunContextLoader } from './run-context';
 import { RunCoordinator } from './run-coordinator';
+import { PlanListener } from './plan-listener';
 import { RunEngine } from './run-engine.service';
 import { RunbookRegistry } from './runbook-registry';
 import { StepExecutor } from './step-executor';
@@ -30,6 +31,7 @@ import { StepQueue } from './step-queue';
     RunEngine,
     ApprovalService,
     AutomationService,
+    PlanListener,
   ],
   controllers: [EngineController],
   exports: [RunStore, RunEngine, ApprovalService, AutomationService],

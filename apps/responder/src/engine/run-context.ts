@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { Incident } from '@responder/domain';
+import { type Incident, type RunHead, type RunRecord, type StepResultText, type StepStatusMap } from '@responder/domain';
 import { type RunbookStep, type StepContext, buildContext, stepReads } from '@responder/runbooks';
-import { IncidentStore, RunStore, type RunHead, type RunRecord, type StepResultText, type StepStatusMap } from '@responder/store';
+import { IncidentStore, RunStore } from '@responder/store';
 import { RunbookRegistry } from './runbook-registry';
 
 /**

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { type Incident, PermanentActionError } from '@responder/domain';
+import { type Incident, PermanentActionError, type RunHead, type RunStatus, type StepState, type StepStatusMap } from '@responder/domain';
 import { type Runbook, type RunbookStep, resolveInputs } from '@responder/runbooks';
-import { IncidentStore, RunStore, type MovesResult, type RunHead, type RunStatus, type StepMove, type StepState, type StepStatusMap } from '@responder/store';
+import { IncidentStore, RunStore, type MovesResult, type StepMove } from '@responder/store';
 import { type Planned, decideRun, planReady } from './decider/step-decider';
 import { runGraph } from './decider/run-graph';
 import { RunContextLoader } from './run-context';

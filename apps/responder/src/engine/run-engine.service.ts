@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { Incident } from '@responder/domain';
+import { type Incident, type RunRecord } from '@responder/domain';
 import type { Runbook, RunbookStep } from '@responder/runbooks';
-import type { RunRecord } from '@responder/store';
 import type { AppConfig } from '../config/config';
 import { StepHandler } from './jobs';
 import { PlanSweep } from './plan-sweep';
@@ -43,9 +42,9 @@ export class RunEngine {
   }
 
   /**
-   * Called by the intake when an alarm opened an incident or attached to one (or arrived again).
-   * An alarm storm on one incident asks for one plan at a time, not one per alarm: a plan reads
-   * the incident as it is when it runs.
+   * Called by the plan listener (plan-listener.ts: the change feed) when an alarm reached an incident
+   * that a runbook has not run on yet, and by the sweep. An alarm storm on one incident asks for one
+   * plan at a time, not one per alarm: a plan reads the incident as it is when it runs.
    */
   async incidentChanged(incidentId: string): Promise<void> {
     if (this.registry.hasRunbooks) await this.queue.plan(incidentId);

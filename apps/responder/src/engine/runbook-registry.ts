@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Action, Catalog, Incident } from '@responder/domain';
+import { type Action, type Catalog, type Incident, type RunHead } from '@responder/domain';
 import { type Runbook, type RunbookStep, triggerMatches } from '@responder/runbooks';
-import type { RunHead } from '@responder/store';
 import type { AppConfig } from '../config/config';
 import { PermanentJobError } from '../queue';
 import { ACTIONS, APP_CONFIG, CATALOG, RUNBOOKS } from '../tokens';

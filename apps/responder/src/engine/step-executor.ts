@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { PermanentActionError } from '@responder/domain';
+import { PermanentActionError, type RunHead, type StepState, type Pause } from '@responder/domain';
 import type { Runbook, RunbookStep } from '@responder/runbooks';
-import { IncidentStore, RunStore, type RunHead, type StepMove, type StepState, type Pause } from '@responder/store';
+import { IncidentStore, RunStore, type StepMove } from '@responder/store';
 import type { AppConfig } from '../config/config';
 import { PermanentJobError, type QueuedJob } from '../queue';
 import { APP_CONFIG } from '../tokens';

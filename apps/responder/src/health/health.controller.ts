@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type Redis from 'ioredis';
-import { SqsIntakeService } from '../intake/sqs-intake.service';
+import { SqsIntakeService } from '../intake';
 import { REDIS } from '../tokens';
 
 @ApiTags('operations')

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { type OutcomeStats, type RcaOutcome, buildRca, loadRcaInput, outcomeStats } from '@responder/rca';
+import { type OutcomeStats, type RcaOutcome, buildRca, outcomeStats } from '@responder/rca';
 import { IncidentStore, RunStore } from '@responder/store';
+import { loadRcaInput } from '../rca/load-rca-input';
 
 /** Incidents read at most per stats request (newest first); the answer says when there were more. */
 export const STATS_MAX_INCIDENTS = 1000;

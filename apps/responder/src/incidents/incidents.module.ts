@@ -6,7 +6,7 @@ import { OutcomeRecorder } from './outcome-recorder';
 import { PostmortemService } from './postmortem.service';
 import { RetentionSweeper } from './retention.sweeper';
 
-/** The incidents API, notes from humans, and the retention sweep. Global: Slack's `/incident note` and `/incident postmortem` use NotesService and PostmortemService. */
+/** The incidents API, notes from humans, and the retention sweep. Global: Slack's `/incident note` and `/incident postmortem` use NotesService and PostmortemService (bound in app.module.ts). */
 @Global()
 @Module({
   controllers: [IncidentsController],

@@ -1,7 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { PHASES, buildRca, loadRcaInput } from '@responder/rca';
+import { PHASES, buildRca } from '@responder/rca';
 import { IncidentStore, RunStore } from '@responder/store';
 import { MetricsService } from '../metrics/metrics.service';
+import { loadRcaInput } from '../rca/load-rca-input';
 
 /**
  * Counts a resolved incident's outcome and observes its phases in /metrics, once, when the intake

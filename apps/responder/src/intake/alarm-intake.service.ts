@@ -1,8 +1,7 @@
 import { BadRequestException, Inject, Injectable, Logger } from '@nestjs/common';
 import { ALARM_DETAIL_TYPE, type AlarmEvent, type InputProblem, type Parsed, CatalogMatcher, type Catalog, parseAlarmEvent, problemsToText } from '@responder/domain';
-import { IncidentStore, type IngestOutcome, type IngestResult } from '@responder/store';
-import { RunEngine } from '../engine/run-engine.service';
-import { OutcomeRecorder } from '../incidents/outcome-recorder';
+import { IncidentStore, type IngestResult } from '@responder/store';
+import { OutcomeRecorder } from '../incidents';
 import { MetricsService } from '../metrics/metrics.service';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG, CATALOG } from '../tokens';
@@ -26,6 +25,9 @@ export class InvalidEventError extends BadRequestException {
 /**
  * Alarm intake, shared by the HTTP endpoint and the SQS poller: validate, route to a service
  * through the catalog, and record (dedupe, open/attach/resolve) in one atomic store operation.
+ * That operation also notes the incident on the store's change feed, which is how the engine
+ * hears of it (engine/plan-listener.ts): the intake calls nothing else, so an event once stored
+ * cannot lose its plan to a failure after the write.
  */
 @Injectable()
 export class AlarmIntakeService {
@@ -35,7 +37,6 @@ export class AlarmIntakeService {
   constructor(
     private readonly store: IncidentStore,
     private readonly metrics: MetricsService,
-    private readonly engine: RunEngine,
     private readonly outcomes: OutcomeRecorder,
     @Inject(CATALOG) catalog: Catalog,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -76,11 +77,8 @@ export class AlarmIntakeService {
     stop({ outcome: result.outcome });
     if (result.deduplicated) {
       this.metrics.eventsDeduplicated.inc({ source, reason: 'event_id' });
+      // The first delivery's change is on the feed (written with it): the engine plans from that.
       this.logger.debug({ eventId: alarm.eventId, incidentId: result.incidentId }, 'repeated delivery ignored');
-      // If the first delivery stored the event but failed to hand it to the engine (and answered
-      // 503), this retry does it; planning is idempotent (one run per runbook per incident). A
-      // first delivery that neither opened the incident nor attached an alarm had nothing to plan.
-      if (result.incidentId && plans(result.firstOutcome ?? 'opened')) await this.queuePlan(result.incidentId);
       return result;
     }
     if (!match) this.metrics.unroutedAlarms.inc();
@@ -90,26 +88,11 @@ export class AlarmIntakeService {
       // After the answer: the outcome needs the runs read, and the intake answers EventBridge in time.
       if (result.incidentId) void this.outcomes.resolved(result.incidentId);
     }
-    if (plans(result.outcome) && result.incidentId) await this.queuePlan(result.incidentId);
     this.logger.log(
       { eventId: alarm.eventId, alarm: alarm.alarmName, state: alarm.state, service: match?.service.name ?? null, incidentId: result.incidentId, outcome: result.outcome, source },
       `alarm ${alarm.alarmName} ${alarm.state}: ${result.outcome}`,
     );
     return result;
-  }
-
-  /**
-   * The event is stored: a failure to queue its plan must not make the sender deliver it again
-   * (it would be a duplicate, and the plan would wait for it). The engine's sweep of unplanned
-   * incidents plans it (RunEngine.sweepUnplanned).
-   */
-  private async queuePlan(incidentId: string): Promise<void> {
-    try {
-      await this.engine.incidentChanged(incidentId);
-    } catch (err) {
-      this.metrics.planQueueFailures.inc();
-      this.logger.warn({ incidentId }, `incident ${incidentId} stored, but queueing its plan failed (${(err as Error).message}): the engine's sweep plans it`);
-    }
   }
 }
 
@@ -131,9 +114,4 @@ function otherDetailType(body: unknown): string | null {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
   const detailType = (body as Record<string, unknown>)['detail-type'];
   return typeof detailType === 'string' && detailType !== ALARM_DETAIL_TYPE ? detailType : null;
-}
-
-/** Whether an alarm with this outcome can start a runbook: it opened an incident or joined one. */
-function plans(outcome: IngestOutcome): boolean {
-  return outcome === 'opened' || outcome === 'attached';
 }

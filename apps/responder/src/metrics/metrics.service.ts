@@ -35,7 +35,7 @@ export class MetricsService {
   });
   readonly planQueueFailures = new Counter({
     name: 'responder_plan_queue_failures_total',
-    help: 'Stored alarm events whose plan could not be queued (the engine sweep plans them)',
+    help: 'Changed incidents whose plan could not be queued (read again later; the engine sweep plans them)',
     registers: [this.registry],
   });
 

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Catalog } from '@responder/domain';
 import { resolveInputs } from '@responder/runbooks';
 import { IncidentStore, RunStore } from '@responder/store';
-import { RunEngine } from '../engine/run-engine.service';
+import { RunEngine } from '../engine';
 import { CATALOG } from '../tokens';
 
 export interface ManualRunRequest {

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type Catalog, peopleOf } from '@responder/domain';
+import { type Catalog, type RunRecord, peopleOf } from '@responder/domain';
 import type { IncidentView, RunView, StepView } from '@responder/slack';
-import { IncidentStore, RunStore, type RunRecord } from '@responder/store';
+import { IncidentStore, RunStore } from '@responder/store';
 import type { AppConfig } from '../config/config';
-import { RunEngine } from '../engine/run-engine.service';
+import { RunEngine } from '../engine';
 import { APP_CONFIG, CATALOG } from '../tokens';
 
 /** Reads an incident, its runs and the kill switch into the plain view the message builders render. */

@@ -1,15 +1,13 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Catalog } from '@responder/domain';
-import { loadRcaInput, renderRca } from '@responder/rca';
+import { renderRca } from '@responder/rca';
 import { type ApprovalClick, type IncidentCommand, type Reply, type SlackHandlers, commandHelpMessage, incidentListMessage, incidentStatusMessage } from '@responder/slack';
 import { IncidentStore, RunStore } from '@responder/store';
-import { type ApprovalAnswer, ApprovalService, CHANNEL_TEXT } from '../engine/approvals/approval.service';
-import { AutomationService } from '../engine/automation.service';
-import { NOTE_MAX_CHARS, NotesService } from '../incidents/notes.service';
-import { PostmortemService, postmortemBody } from '../incidents/postmortem.service';
-import { ManualRunService } from '../runbooks/manual-run.service';
+import { type ApprovalAnswer, ApprovalService, AutomationService, CHANNEL_TEXT } from '../engine';
+import { loadRcaInput } from '../rca/load-rca-input';
 import { CATALOG } from '../tokens';
 import { ClickInbox, type InboxClick } from './click-inbox';
+import { INCIDENT_ACTIONS, type IncidentActions } from './incident-actions';
 import { IncidentViewLoader } from './incident-view.loader';
 import { SlackOutbox } from './slack-outbox';
 
@@ -32,9 +30,7 @@ export class SlackHandlersService implements SlackHandlers, OnApplicationBootstr
     private readonly runs: RunStore,
     private readonly views: IncidentViewLoader,
     private readonly outbox: SlackOutbox,
-    private readonly notes: NotesService,
-    private readonly postmortems: PostmortemService,
-    private readonly manualRuns: ManualRunService,
+    @Inject(INCIDENT_ACTIONS) private readonly actions: IncidentActions,
     private readonly inbox: ClickInbox,
     @Inject(CATALOG) private readonly catalog: Catalog,
   ) {}
@@ -110,9 +106,9 @@ export class SlackHandlersService implements SlackHandlers, OnApplicationBootstr
 
   private async note(incidentId: string | undefined, text: string, userId: string): Promise<string> {
     if (!incidentId || !text) return 'Usage: /incident note <incident id> <text>';
-    if (text.length > NOTE_MAX_CHARS) return `That note is ${text.length} characters; the limit is ${NOTE_MAX_CHARS}.`;
-    const entry = await this.notes.add(incidentId, { author: userId, text, source: 'slack' });
-    return entry ? `Note added to ${incidentId}'s timeline (it will be in the RCA).` : `No incident ${incidentId}.`;
+    if (text.length > this.actions.noteMaxChars) return `That note is ${text.length} characters; the limit is ${this.actions.noteMaxChars}.`;
+    const added = await this.actions.addNote(incidentId, { author: userId, text });
+    return added ? `Note added to ${incidentId}'s timeline (it will be in the RCA).` : `No incident ${incidentId}.`;
   }
 
   /**
@@ -125,9 +121,9 @@ export class SlackHandlersService implements SlackHandlers, OnApplicationBootstr
     const what = field?.toLowerCase();
     if (!incidentId || (what !== 'owner' && what !== 'status') || !value) return usage;
     const owner = what === 'owner' ? (/^<@([A-Z0-9]+)(?:\|[^>]*)?>$/.exec(value)?.[1] ?? value.replace(/^@/, '')) : undefined;
-    const parsed = postmortemBody.safeParse(what === 'owner' ? { owner } : { status: value.toLowerCase() });
-    if (!parsed.success) return `${what === 'owner' ? 'Owner' : 'Status'} refused: ${parsed.error.issues.map((i) => i.message).join('; ')}. ${usage}`;
-    const result = await this.postmortems.set(incidentId, parsed.data, userId, 'slack');
+    const parsed = this.actions.parsePostmortem(what === 'owner' ? { owner } : { status: value.toLowerCase() });
+    if (!parsed.ok) return `${what === 'owner' ? 'Owner' : 'Status'} refused: ${parsed.messages.join('; ')}. ${usage}`;
+    const result = await this.actions.setPostmortem(incidentId, parsed.change, userId);
     if (result.outcome === 'missing') return `No incident ${incidentId}.`;
     const state = `${result.status === 'review' ? 'in review' : result.status}, owner ${result.owner ? (/^[UW][A-Z0-9]+$/.test(result.owner) ? `<@${result.owner}>` : result.owner) : 'none'}`;
     return result.outcome === 'unchanged' ? `The postmortem of ${incidentId} was already ${state}.` : `Postmortem of ${incidentId}: ${state} (on the timeline; the RCA shows it at its top).`;
@@ -141,7 +137,7 @@ export class SlackHandlersService implements SlackHandlers, OnApplicationBootstr
       this.logger.warn({ user: userId, runbook, service }, `Slack run of ${runbook} for ${service} by ${userId} refused: not an approver`);
       return `Sorry, only ${service}'s approvers may start a runbook for it.`;
     }
-    const answer = await this.manualRuns.start({ runbook, service, by: userId });
+    const answer = await this.actions.startRun({ runbook, service, by: userId });
     if (answer.ok) return `Started ${runbook} for ${service} in incident ${answer.incidentId}${answer.incidentOpened ? ' (opened for this run)' : ''}: follow it in the incident's thread.`;
     return answer.code === 'already_running' ? `Incident ${answer.incidentId} already has a run of ${runbook}.` : `Could not start ${runbook}: ${answer.message}.`;
   }

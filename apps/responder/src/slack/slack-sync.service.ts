@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type Redis from 'ioredis';
-import { loadRcaInput, renderRca } from '@responder/rca';
+import { renderRca } from '@responder/rca';
 import {
   type IncidentView,
   type RunView,
@@ -18,9 +17,10 @@ import {
   resolutionMessage,
   stakeholderMessage,
 } from '@responder/slack';
-import { IncidentStore, RunStore } from '@responder/store';
+import { IncidentStore, RunStore, SlackMessageStore } from '@responder/store';
 import type { AppConfig } from '../config/config';
-import { APP_CONFIG, REDIS } from '../tokens';
+import { loadRcaInput } from '../rca/load-rca-input';
+import { APP_CONFIG } from '../tokens';
 import { IncidentViewLoader } from './incident-view.loader';
 import { RetryLater, type SlackJob, SlackOutbox } from './slack-outbox';
 
@@ -38,8 +38,8 @@ interface PostedApproval {
 /**
  * Brings Slack in line with an incident's state: one message per incident (posted once, then
  * updated in place), findings and approval requests in its thread, stakeholder updates, the
- * resolution summary and the RCA draft. What was posted is recorded in `<prefix>:slack:<id>`
- * right after Slack accepts it, so a sync run again (a retry, the next change) updates instead of
+ * resolution summary and the RCA draft. What was posted is recorded in the store's Slack message
+ * ledger (SlackMessageStore) right after Slack accepts it, so a sync run again (a retry, the next change) updates instead of
  * posting twice. Syncs of one incident never run concurrently (SlackOutbox.sync).
  */
 @Injectable()
@@ -50,7 +50,7 @@ export class SlackSync {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(REDIS) private readonly redis: Redis,
+    private readonly ledger: SlackMessageStore,
     private readonly views: IncidentViewLoader,
     private readonly web: SlackWeb,
     private readonly outbox: SlackOutbox,
@@ -70,10 +70,6 @@ export class SlackSync {
     }
   }
 
-  private key(incidentId: string): string {
-    return `${this.config.redis.prefix}:slack:${incidentId}`;
-  }
-
   async sync(incidentId: string): Promise<void> {
     const view = await this.views.load(incidentId);
     if (!view) return;
@@ -83,11 +79,10 @@ export class SlackSync {
       this.noChannel.add(view.service ?? '');
       return;
     }
-    const key = this.key(incidentId);
-    const posted = await this.redis.hgetall(key);
+    const posted = await this.ledger.posted(incidentId);
     const record = async (field: string, value: string) => {
       posted[field] = value;
-      await this.redis.hset(key, field, value);
+      await this.ledger.record(incidentId, { [field]: value });
     };
 
     // The incident message: the thread everything else replies in.
@@ -95,7 +90,7 @@ export class SlackSync {
     const mainDigest = digest(main);
     if (!posted.main) {
       const { channel, ts } = await this.web.postMessage({ channel: target, ...main });
-      await this.redis.hset(key, 'channel', channel, 'main', ts, 'main.digest', mainDigest);
+      await this.ledger.record(incidentId, { channel, main: ts, 'main.digest': mainDigest });
       Object.assign(posted, { channel, main: ts, 'main.digest': mainDigest });
     } else if (posted['main.digest'] !== mainDigest) {
       await this.web.updateMessage({ channel: posted.channel, ts: posted.main, ...main });
@@ -238,13 +233,12 @@ export class SlackSync {
     const run = view?.runs.find((r) => r.id === data.runId);
     const step = run?.steps.find((s) => s.id === data.step);
     if (!view || !run || !step || step.status !== 'awaiting_approval' || step.paramsHash !== data.paramsHash) return;
-    const key = this.key(data.incidentId);
     const field = `reminder:${run.id}:${step.id}:${data.paramsHash}`;
-    const [channel, main, done] = await this.redis.hmget(key, 'channel', 'main', field);
+    const [channel, main, done] = await this.ledger.fields(data.incidentId, 'channel', 'main', field);
     if (done) return;
     if (!channel || !main) throw new RetryLater(5000, `incident ${data.incidentId} has no Slack message yet`);
     const { ts } = await this.web.postMessage({ channel, threadTs: main, ...approvalReminderMessage(view, run, step) });
-    await this.redis.hset(key, field, ts);
+    await this.ledger.record(data.incidentId, { [field]: ts });
   }
 }
 

@@ -1,8 +1,10 @@
 import { Global, Inject, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import type Redis from 'ioredis';
 import { SlackWeb } from '@responder/slack';
+import { SlackMessageStore } from '@responder/store';
 import { type AppConfig, runsWorkers } from '../config/config';
-import { APPROVER_DIRECTORY, type ApproverDirectory } from '../engine/approvals/approver-directory';
-import { APP_CONFIG } from '../tokens';
+import { APPROVER_DIRECTORY, type ApproverDirectory } from '../engine';
+import { APP_CONFIG, REDIS } from '../tokens';
 import { ClickInbox } from './click-inbox';
 import { IncidentViewLoader } from './incident-view.loader';
 import { SlackBolt } from './slack-bolt';
@@ -35,6 +37,7 @@ function userGroupDirectory(web: SlackWeb): ApproverDirectory {
   providers: [
     { provide: SlackWeb, inject: [APP_CONFIG], useFactory: (config: AppConfig) => new SlackWeb({ token: config.slack!.botToken, apiUrl: config.slack!.apiUrl }) },
     { provide: APPROVER_DIRECTORY, inject: [SlackWeb], useFactory: userGroupDirectory },
+    { provide: SlackMessageStore, inject: [REDIS, APP_CONFIG], useFactory: (redis: Redis, config: AppConfig) => new SlackMessageStore(redis, config.redis.prefix) },
     IncidentViewLoader,
     SlackOutbox,
     SlackSync,

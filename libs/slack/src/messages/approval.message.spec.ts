@@ -6,7 +6,7 @@ import {
   approvalSupersededMessage,
   approvalTimedOutMessage,
 } from './approval.message';
-import { ALICE, BOB, INCIDENT_ID, NO_APPROVERS, PARAMS_HASH, RUN_ID, SECRETS, SECRET_TEXT, STEPS, makeRun, makeView, mrkdwnOf, textsOf } from './fixtures';
+import { ALICE, BOB, INCIDENT_ID, NO_APPROVERS, PARAMS_HASH, RUN_ID, SECRETS, SECRET_TEXT, STEPS, makeRun, makeView, mrkdwnOf, textsOf } from '../../../../test/fixtures/slack/views';
 import type { SlackMessage } from './format';
 import { APPROVE_ACTION_ID, REJECT_ACTION_ID, type StepView } from '../view';
 

@@ -1,6 +1,6 @@
 import { commandHelpMessage, incidentListMessage, incidentStatusMessage } from './command.message';
 import { incidentMessage } from './incident.message';
-import { INCIDENT_ID, NOW, OPENED, makeView, mrkdwnOf, textsOf } from './fixtures';
+import { INCIDENT_ID, NOW, OPENED, makeView, mrkdwnOf, textsOf } from '../../../../test/fixtures/slack/views';
 
 describe('/incident replies', () => {
   it('answers an empty list with "No open incidents."', () => {

@@ -17,7 +17,7 @@ import {
   textsOf,
   verifyOutput,
   verifyRecoveredOutput,
-} from './fixtures';
+} from '../../../../test/fixtures/slack/views';
 import type { StepView } from '../view';
 
 const view = makeView();

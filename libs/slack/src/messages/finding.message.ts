@@ -1,4 +1,4 @@
-import { redactSecrets } from '@responder/rca';
+import { redactSecrets } from '@responder/domain';
 import type { KnownBlock } from '@slack/types';
 import type { IncidentView, RunView, StepView } from '../view';
 import {

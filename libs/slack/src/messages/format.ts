@@ -1,4 +1,4 @@
-import { redactSecrets } from '@responder/rca';
+import { redactSecrets } from '@responder/domain';
 import type { KnownBlock, SectionBlock } from '@slack/types';
 
 /** What every builder returns: `text` is the notification and fallback text, `blocks` what Slack shows. */

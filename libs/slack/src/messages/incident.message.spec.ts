@@ -1,5 +1,5 @@
 import { incidentMessage } from './incident.message';
-import { ALICE, INCIDENT_ID, NOW, SECRETS, SECRET_TEXT, STEPS, alarm, makeRun, makeStep, makeView, mrkdwnOf, resolvedView, textsOf } from './fixtures';
+import { ALICE, INCIDENT_ID, NOW, SECRETS, SECRET_TEXT, STEPS, alarm, makeRun, makeStep, makeView, mrkdwnOf, resolvedView, textsOf } from '../../../../test/fixtures/slack/views';
 import type { StepView } from '../view';
 
 describe('incidentMessage', () => {

@@ -32,7 +32,7 @@ import {
   resolvedView,
   textsOf,
   verifyOutput,
-} from './fixtures';
+} from '../../../../test/fixtures/slack/views';
 import type { StepView } from '../view';
 
 /** Plants the secret text and markup in every free-text field a view has. */

@@ -1,5 +1,5 @@
 import { resolutionMessage } from './resolution.message';
-import { ALICE, BOB, INCIDENT_ID, STEPS, makeRun, resolvedView } from './fixtures';
+import { ALICE, BOB, INCIDENT_ID, STEPS, makeRun, resolvedView } from '../../../../test/fixtures/slack/views';
 
 describe('resolutionMessage', () => {
   it('renders what was done, what was not, and where the RCA is', () => {

@@ -1,5 +1,5 @@
 import { plainDuration, stakeholderMessage } from './stakeholder.message';
-import { ALARM_ARN, SECRETS, SECRET_TEXT, STEPS, TG_ARN, alarm, makeRun, makeView, resolvedView, textsOf } from './fixtures';
+import { ALARM_ARN, SECRETS, SECRET_TEXT, STEPS, TG_ARN, alarm, makeRun, makeView, resolvedView, textsOf } from '../../../../test/fixtures/slack/views';
 import type { StakeholderPhase } from './stakeholder.message';
 
 const phases: StakeholderPhase[] = ['opened', 'mitigated', 'resolved'];

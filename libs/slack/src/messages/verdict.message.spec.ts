@@ -1,6 +1,6 @@
 import { findingMessage } from './finding.message';
 import { incidentMessage } from './incident.message';
-import { SECRETS, SECRET_TEXT, STEPS, makeRun, makeStep, makeView, mrkdwnOf, textsOf } from './fixtures';
+import { SECRETS, SECRET_TEXT, STEPS, makeRun, makeStep, makeView, mrkdwnOf, textsOf } from '../../../../test/fixtures/slack/views';
 import type { StepView } from '../view';
 
 const FINISHED = '2026-11-22T18:06:00.000Z';

@@ -1,4 +1,4 @@
-import { type Verdict, latestVerdict, ruledOut } from '@responder/diagnosis';
+import { type Verdict, latestVerdict, ruledOut } from '@responder/domain';
 import type { SectionBlock } from '@slack/types';
 import type { IncidentView } from '../view';
 import { LIMITS, code, safe, safeLine, section, truncate } from './format';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { type ApprovalChannel, type Catalog, type Person, peopleOf } from '@responder/domain';
+import { type ApprovalChannel, type Catalog, type Person, type RunRecord, type StepState, peopleOf } from '@responder/domain';
 import { paramsHash, renderParams, type RunbookStep } from '@responder/runbooks';
-import { IncidentStore, RunStore, type RunRecord, type StepState } from '@responder/store';
+import { IncidentStore, RunStore } from '@responder/store';
 import { CATALOG } from '../../tokens';
 import { RunContextLoader } from '../run-context';
 import { RunCoordinator } from '../run-coordinator';

@@ -1,6 +1,5 @@
-import { type Action, type Incident, formatSourceProblem } from '@responder/domain';
+import { type Action, type Incident, formatSourceProblem, type StepStatusMap } from '@responder/domain';
 import { type Runbook, buildContext, parseRunbook } from '@responder/runbooks';
-import type { StepStatusMap } from '@responder/store';
 import { testActionDescriptors } from '../../../../../test/support/test-actions';
 import { type DeciderEnv, type Planned, decideRun, planReady } from './step-decider';
 

@@ -1,5 +1,6 @@
 import { type Runbook, type RunbookStep, type StepDecision, readySteps, runState } from '@responder/runbooks';
-import type { StepMove, StepStatusMap } from '@responder/store';
+import { type StepStatusMap } from '@responder/domain';
+import type { StepMove } from '@responder/store';
 import { type DeciderEnv, type Planned, prepareStep, skipMove, stepEvent } from './prepare-step';
 import { runGraph } from './run-graph';
 

@@ -1,5 +1,5 @@
-import { PermanentActionError } from '@responder/domain';
-import type { RunHead, RunStore } from '@responder/store';
+import { PermanentActionError, type RunHead } from '@responder/domain';
+import type { RunStore } from '@responder/store';
 import type { Gate, GateOutcome, StepCall } from './gate';
 
 /** What the cooldown gate needs to know of the run beyond the store. */

@@ -1,6 +1,5 @@
-import type { Action } from '@responder/domain';
+import { type Action, type Pause, type RunHead, type StepState } from '@responder/domain';
 import type { RunbookStep } from '@responder/runbooks';
-import type { Pause, RunHead, StepState } from '@responder/store';
 
 /** What an action returned (or, for a dry run, what it would have done). */
 export interface StepResult {

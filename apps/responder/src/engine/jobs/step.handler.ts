@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { RunStore, TERMINAL_STEP_STATUSES } from '@responder/store';
+import { TERMINAL_STEP_STATUSES } from '@responder/domain';
+import { RunStore } from '@responder/store';
 import type { FailedJob, QueuedJob } from '../../queue';
 import { stepEvent } from '../decider/prepare-step';
 import { runGraph } from '../decider/run-graph';

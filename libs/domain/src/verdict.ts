@@ -1,10 +1,59 @@
-import { CAUSES, type Cause, type Gap, type Hypothesis, type Verdict } from './model';
-
 /**
- * Reading a verdict back from where it was stored (a `diagnose` step's output): the API, the RCA
- * and Slack show the latest one. Tolerant: a malformed output is no verdict, a malformed item is
- * left out.
+ * The verdict: what the `diagnose` step outputs (libs/diagnosis computes it; runbooks/README.md
+ * documents it), and how the API, the RCA and Slack read it back. Types and pure readers only.
  */
+
+export const CAUSES = ['deployment', 'capacity', 'memory', 'dependency', 'database', 'health-check', 'infrastructure', 'configuration-change'] as const;
+export type Cause = (typeof CAUSES)[number];
+
+/** One finding for a hypothesis: which step showed it, in a sentence, and where a console page shows it. */
+export interface EvidenceItem {
+  step: string;
+  text: string;
+  link?: string;
+}
+
+export interface AgainstItem {
+  step: string;
+  text: string;
+}
+
+export interface Hypothesis {
+  cause: Cause;
+  confidence: number;
+  summary: string;
+  evidence: EvidenceItem[];
+  against: AgainstItem[];
+}
+
+/** A check that could not inform the verdict: failed (with the IAM action for access denied), refused or not configured. */
+export interface Gap {
+  step: string;
+  reason: string;
+}
+
+export interface Verdict {
+  cause: Cause | 'unknown';
+  confidence: number;
+  summary: string;
+  /** Best first. */
+  hypotheses: Hypothesis[];
+  gaps: Gap[];
+  /** When the alarm's metric (else 5xx / latency) really started to move; null when no metric showed it. */
+  impactStartedAt: string | null;
+}
+
+/** A hypothesis this weak, with evidence against it, was considered and ruled out. */
+export const RULED_OUT_BELOW = 0.3;
+
+/** Hypotheses considered and ruled out: weak, with named evidence against them (e.g. a decoy deployment). */
+export function ruledOut(verdict: Pick<Verdict, 'cause' | 'hypotheses'>): Hypothesis[] {
+  return verdict.hypotheses.filter((h) => h.cause !== verdict.cause && h.confidence < RULED_OUT_BELOW && h.against.length > 0);
+}
+
+// Reading a verdict back from where it was stored (a `diagnose` step's output): the API, the RCA
+// and Slack show the latest one. Tolerant: a malformed output is no verdict, a malformed item is
+// left out.
 
 const DIAGNOSE_ACTION = 'diagnose';
 

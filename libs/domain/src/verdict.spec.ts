@@ -1,4 +1,4 @@
-import { latestVerdict, verdictOf } from './stored';
+import { latestVerdict, verdictOf } from './verdict';
 
 const verdict = (cause: string, confidence = 0.9) => ({ cause, confidence, summary: `${cause}.`, hypotheses: [{ cause, confidence, summary: cause, evidence: [{ step: 'deploy', text: 'x', link: 'https://l' }, { bad: 1 }], against: [] }], gaps: [{ step: 'logs', reason: 'r' }], impactStartedAt: null });
 

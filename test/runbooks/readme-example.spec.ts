@@ -2,11 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { awsActions } from '@responder/aws/actions';
 import { formatSourceProblem, parseCatalog } from '@responder/domain';
-import { knownActions } from './builtin-actions';
-import { policyGrants } from './plan';
-import { parseRunbook } from './runbook';
+import { knownActions, parseRunbook, policyGrants } from '@responder/runbooks';
 
-const ROOT = join(__dirname, '..', '..', '..');
+const ROOT = join(__dirname, '..', '..');
 
 describe('runbooks/README.md', () => {
   it('its complete example is a valid runbook for the actions this build has', () => {

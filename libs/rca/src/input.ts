@@ -1,20 +1,18 @@
-import type { IncidentStore, RunRecord, RunStore } from '@responder/store';
+import type { Incident, RunRecord, TimelineEntry } from '@responder/domain';
 import type { RcaInput, RcaRun } from './model';
 
 /**
- * Reads what renderRca needs from the stores: the one place the API and the CLI build it, so that
- * both return the same document. Null when the incident does not exist. The draft is dated by the
- * incident's last timeline entry (not the clock), so the same incident gives the same document.
+ * What renderRca needs, from what the stores hold: the one place the API and the CLI build it (each
+ * reads the incident, its timeline and its runs, and calls this), so that both return the same
+ * document. The draft is dated by the incident's last timeline entry (not the clock), so the same
+ * incident gives the same document.
  */
-export async function loadRcaInput(incidents: IncidentStore, runs: RunStore, incidentId: string, now?: Date): Promise<RcaInput | null> {
-  const incident = await incidents.get(incidentId);
-  if (!incident) return null;
-  const [timeline, records] = await Promise.all([incidents.timeline(incidentId), runs.runsOfIncident(incidentId)]);
+export function rcaInput(incident: Incident, timeline: TimelineEntry[], runs: RunRecord[], now?: Date): RcaInput {
   const last = timeline.at(-1)?.at;
   return {
     incident,
     timeline,
-    runs: records.map(toRcaRun),
+    runs: runs.map(toRcaRun),
     now: now ?? (last ? new Date(last) : new Date()),
   };
 }
