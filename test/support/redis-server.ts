@@ -1,20 +1,37 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Redis from 'ioredis';
 import { freePort } from './net';
 
+export interface OwnRedisOptions {
+  /**
+   * Persistence as production runs it: AOF (`appendonly yes`, `appendfsync everysec`) in a
+   * directory of its own, so that restart() comes back with the data. Default: none, a restart is empty.
+   */
+  aof?: boolean;
+}
+
 /**
  * A redis-server of the test's own, on a free port, for tests that pause, flush or restart Redis
- * (the shared one on 6379 serves every other test file). No persistence: a restart is empty.
+ * (the shared one on 6379 serves every other test file). Without `aof`, no persistence: a restart is empty.
  */
 export class OwnRedisServer {
   private child: ChildProcess | null = null;
   /** True between pause() and resume(). */
   paused = false;
+  private readonly dir: string | null;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    options: OwnRedisOptions,
+  ) {
+    this.dir = options.aof ? mkdtempSync(join(tmpdir(), 'redis-aof-')) : null;
+  }
 
-  static async start(): Promise<OwnRedisServer> {
-    const server = new OwnRedisServer(await freePort());
+  static async start(options: OwnRedisOptions = {}): Promise<OwnRedisServer> {
+    const server = new OwnRedisServer(await freePort(), options);
     await server.spawn();
     return server;
   }
@@ -24,7 +41,8 @@ export class OwnRedisServer {
   }
 
   private async spawn(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const persistence = this.dir ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', this.dir] : ['--appendonly', 'no'];
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence], { stdio: 'ignore' });
     this.child = child;
     const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on('error', () => undefined);
@@ -55,20 +73,42 @@ export class OwnRedisServer {
     this.paused = false;
   }
 
-  /** Kills the server and starts a new, empty one on the same port. */
+  /** Kills the server and starts a new, empty one on the same port (a server started with `aof` is emptied too). */
   async restartEmpty(): Promise<void> {
     await this.stop();
+    if (this.dir) {
+      rmSync(this.dir, { recursive: true, force: true });
+      mkdirSync(this.dir);
+    }
     await this.spawn();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the server and starts it again on the same port, on the same files: `SIGTERM` (a
+   * shutdown: the AOF is flushed first) or `SIGKILL` (a crash: with everysec, the last second of
+   * writes may be lost). `downMs`: how long it stays down in between.
+   */
+  async restart(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM', downMs = 0): Promise<void> {
+    if (!this.dir) throw new Error('restart() keeps data only with { aof: true }; use restartEmpty()');
+    await this.stop(signal);
+    if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+    await this.spawn();
+  }
+
+  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGKILL'): Promise<void> {
     const child = this.child;
     this.child = null;
     if (!child || child.exitCode !== null) return;
     if (this.paused) this.resume();
     await new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
-      child.kill('SIGKILL');
+      child.kill(signal);
     });
+  }
+
+  /** Stops the server and removes its files. */
+  async destroy(): Promise<void> {
+    await this.stop();
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 }
