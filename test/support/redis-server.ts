@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
@@ -15,19 +15,22 @@ export interface OwnRedisOptions {
 
 /**
  * A redis-server of the test's own, on a free port, for tests that pause, flush or restart Redis
- * (the shared one on 6379 serves every other test file). Without `aof`, no persistence: a restart is empty.
+ * (the shared one on 6379 serves every other test file), in a directory of its own. Without `aof`, no
+ * persistence: a restart is empty, unless restartFrom() gives it a snapshot.
  */
 export class OwnRedisServer {
   private child: ChildProcess | null = null;
   /** True between pause() and resume(). */
   paused = false;
-  private readonly dir: string | null;
+  private readonly dir: string;
+  private readonly aof: boolean;
 
   private constructor(
     readonly port: number,
     options: OwnRedisOptions,
   ) {
-    this.dir = options.aof ? mkdtempSync(join(tmpdir(), 'redis-aof-')) : null;
+    this.aof = options.aof === true;
+    this.dir = mkdtempSync(join(tmpdir(), 'own-redis-'));
   }
 
   static async start(options: OwnRedisOptions = {}): Promise<OwnRedisServer> {
@@ -41,7 +44,8 @@ export class OwnRedisServer {
   }
 
   private async spawn(): Promise<void> {
-    const persistence = this.dir ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', this.dir] : ['--appendonly', 'no'];
+    // Without AOF nothing is written unless asked (snapshot()); a dump.rdb in the directory is loaded at start.
+    const persistence = ['--dir', this.dir, '--dbfilename', 'dump.rdb', ...(this.aof ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'])];
     const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence], { stdio: 'ignore' });
     this.child = child;
     const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -76,10 +80,32 @@ export class OwnRedisServer {
   /** Kills the server and starts a new, empty one on the same port (a server started with `aof` is emptied too). */
   async restartEmpty(): Promise<void> {
     await this.stop();
-    if (this.dir) {
-      rmSync(this.dir, { recursive: true, force: true });
-      mkdirSync(this.dir);
+    rmSync(this.dir, { recursive: true, force: true });
+    mkdirSync(this.dir);
+    await this.spawn();
+  }
+
+  /** The data as it is now (SAVE), for restartFrom(): what a replica that stopped replicating here would hold. */
+  async snapshot(): Promise<Buffer> {
+    const redis = new Redis(this.url, { maxRetriesPerRequest: 0 });
+    try {
+      await redis.save();
+    } finally {
+      redis.disconnect();
     }
+    return readFileSync(join(this.dir, 'dump.rdb'));
+  }
+
+  /**
+   * Kills the server and starts it again with the data of `snapshot` only: a failover to a replica
+   * that lost the writes made after it (servers without `aof`).
+   */
+  async restartFrom(snapshot: Buffer): Promise<void> {
+    if (this.aof) throw new Error('restartFrom() is for servers without aof (an AOF would be loaded instead of the snapshot)');
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+    mkdirSync(this.dir);
+    writeFileSync(join(this.dir, 'dump.rdb'), snapshot);
     await this.spawn();
   }
 
@@ -89,7 +115,7 @@ export class OwnRedisServer {
    * writes may be lost). `downMs`: how long it stays down in between.
    */
   async restart(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM', downMs = 0): Promise<void> {
-    if (!this.dir) throw new Error('restart() keeps data only with { aof: true }; use restartEmpty()');
+    if (!this.aof) throw new Error('restart() keeps data only with { aof: true }; use restartEmpty() or restartFrom()');
     await this.stop(signal);
     if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
     await this.spawn();
@@ -109,6 +135,6 @@ export class OwnRedisServer {
   /** Stops the server and removes its files. */
   async destroy(): Promise<void> {
     await this.stop();
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }

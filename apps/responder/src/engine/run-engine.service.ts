@@ -517,7 +517,8 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
     }
     // One call reads the run's head and the step, and starts a read-only step.
     const start = await this.runs.startStep(runId, stepId);
-    if (start.kind === 'missing') return;
+    // Dropped, not retried: nothing can bring the run back.
+    if (start.kind === 'missing') return this.vanished(runId, undefined, stepId);
     if (start.kind === 'settled') {
       // Decided already: a job run again after its worker died between the step's last move and
       // what follows it moves the run on (a no-op when nothing is left).
@@ -624,11 +625,24 @@ export class RunEngine implements OnApplicationBootstrap, BeforeApplicationShutd
   private async follow(run: RunHead, runbook: Runbook, finished: Finished | null): Promise<void> {
     if (!finished) return this.advance(run.id);
     const { speculated, result } = finished;
+    if (!result.applied[0] && !(await this.runs.runStatuses(run.id))) return this.vanished(run.id, run.incidentId);
     if (finished.endedRun) this.logger.log({ runId: run.id, incidentId: run.incidentId }, `run ${run.id} succeeded`);
     await this.afterMoves(run, speculated, result.applied.slice(1));
     // No statuses: this step succeeded and every step waiting for it is queued; what else is ready
     // did not become so through this step, and the run goes on (a queued step is not settled).
     if (result.statuses) await this.advanceFrom(run, runbook, result.statuses, result.runStatus);
+  }
+
+  /**
+   * A step's job, or its result, for a run Redis no longer has (it came back without its last
+   * writes: a failover to a replica that lagged, a restart without persistence): dropped with a
+   * warning. The incident, if Redis kept it, is planned again by the sweep.
+   */
+  private vanished(runId: string, incidentId?: string, stepId?: string): void {
+    this.logger.warn(
+      { runId, incidentId, step: stepId },
+      `run ${runId}${incidentId ? ` of incident ${incidentId}` : ''} is no longer in the store (Redis lost its last writes?): ${stepId ? `the job of step ${stepId}` : "a step's result"} is dropped`,
+    );
   }
 
   /** Remembers a hint for a job, forgetting the oldest beyond MAX_HINTS (jobs other replicas took). */

@@ -16,7 +16,8 @@ import { closeQueue } from '../redis/close-queue';
 export type SlackJob =
   | { name: 'sync'; data: { incidentId: string } }
   | { name: 'remind'; data: { incidentId: string; runId: string; step: string; paramsHash: string } }
-  | { name: 'ephemeral'; data: { channel: string; user: string; text: string } };
+  | { name: 'ephemeral'; data: { channel: string; user: string; text: string } }
+  | { name: 'lost'; data: { incidentId: string; channel: string; threadTs: string } };
 
 export const SLACK_QUEUE = 'slack';
 /** Retried for days with a capped backoff: a Slack outage delays messages and loses none. */
@@ -74,6 +75,11 @@ export class SlackOutbox implements BeforeApplicationShutdown {
     await this.queue.add('ephemeral', data);
   }
 
+  /** A note in the thread of an incident Redis lost (one per incident while the job is kept). */
+  async lost(data: Extract<SlackJob, { name: 'lost' }>['data']): Promise<void> {
+    await this.queue.add('lost', data, { jobId: `lost-${data.incidentId}` });
+  }
+
   startWorker(processor: (job: SlackJob) => Promise<void>): void {
     if (this.worker) return;
     // No command timeout: BullMQ's blocking fetch runs on a duplicate of it (see timedConnection).
@@ -84,6 +90,10 @@ export class SlackOutbox implements BeforeApplicationShutdown {
       connection: workerConnection,
       prefix: `${this.config.redis.prefix}:bull`,
       concurrency: 8,
+      // As the engine's: a sync whose process died (or that Redis, restored from a replica, still
+      // shows as running) holds the incident's later syncs behind it until this runs out.
+      lockDuration: this.config.engine.stalledMs,
+      stalledInterval: Math.max(1000, Math.floor(this.config.engine.stalledMs / 2)),
       settings: { backoffStrategy: (attemptsMade: number) => Math.min(1000 * 2 ** Math.max(0, attemptsMade - 1), MAX_BACKOFF_MS) },
     });
     this.worker.on('error', (err) => this.logger.warn(`worker: ${err.message}`));

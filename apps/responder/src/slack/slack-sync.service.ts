@@ -15,6 +15,7 @@ import {
   approvalTimedOutMessage,
   findingMessage,
   incidentMessage,
+  lostIncidentMessage,
   resolutionMessage,
   stakeholderMessage,
 } from '@responder/slack';
@@ -24,6 +25,8 @@ import { APP_CONFIG, REDIS } from '../tokens';
 import { IncidentViewLoader } from './incident-view.loader';
 import { RetryLater, type SlackJob, SlackOutbox } from './slack-outbox';
 
+/** Incident threads remembered in memory (see SlackSync.threads). */
+const THREADS = 10_000;
 const FINISHED = new Set(['succeeded', 'dry-run', 'failed']);
 const DECIDED = new Set(['queued', 'running', 'succeeded', 'dry-run', 'failed', 'rejected', 'timed_out', 'cancelled']);
 
@@ -47,6 +50,11 @@ export class SlackSync {
   private readonly logger = new Logger('SlackSync');
   /** Services already warned about (once per process, not once per change). */
   private readonly noChannel = new Set<string>();
+  /**
+   * The threads of the incidents this process synced last (at most THREADS), kept out of Redis:
+   * the one place to find them when Redis loses an incident with its Slack record.
+   */
+  private readonly threads = new Map<string, { channel: string; threadTs: string }>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -67,7 +75,21 @@ export class SlackSync {
       case 'ephemeral':
         await this.web.postEphemeral(job.data);
         return;
+      case 'lost':
+        await this.web.postMessage({ channel: job.data.channel, threadTs: job.data.threadTs, ...lostIncidentMessage(job.data.incidentId) });
+        return;
     }
+  }
+
+  /** The Slack thread of an incident this process synced, if it still remembers it. */
+  threadOf(incidentId: string): { channel: string; threadTs: string } | undefined {
+    return this.threads.get(incidentId);
+  }
+
+  private rememberThread(incidentId: string, channel: string, threadTs: string): void {
+    this.threads.delete(incidentId);
+    this.threads.set(incidentId, { channel, threadTs });
+    if (this.threads.size > THREADS) this.threads.delete(this.threads.keys().next().value!);
   }
 
   private key(incidentId: string): string {
@@ -102,6 +124,7 @@ export class SlackSync {
       await record('main.digest', mainDigest);
     }
     const thread = { channel: posted.channel, threadTs: posted.main };
+    this.rememberThread(incidentId, thread.channel, thread.threadTs);
 
     for (const run of view.runs) {
       for (const step of run.steps) {
