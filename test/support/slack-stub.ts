@@ -120,6 +120,7 @@ export class SlackStub {
   private readonly posted = new Map<string, StubMessage>();
   private readonly channelIds = new Map<string, string>();
   private readonly failures = new Map<string, StubFailure[]>();
+  private outageFailure: StubFailure | undefined;
   private readonly pendingUploads = new Map<string, { filename: string; length: number; content?: Buffer }>();
   private readonly sockets = new Set<WsConnection>();
   // Never reset: a ts stays unique for the life of the stub, so an update aimed at a message from
@@ -204,6 +205,15 @@ export class SlackStub {
     this.failures.set(method, queue);
   }
 
+  /**
+   * Until `outage(null)`, every Web API call (and upload) answers this way and has no other effect,
+   * after the ones queued by failNext(): Slack down (`{ status: 500 }`) or rate-limiting every call
+   * (`{ status: 429, retryAfter: 1 }`). response_url posts are not affected.
+   */
+  outage(failure: StubFailure | null): void {
+    this.outageFailure = failure ?? undefined;
+  }
+
   /** Forgets everything recorded and every pending failure; userGroups and channel IDs stay. */
   reset(): void {
     this.calls.length = 0;
@@ -213,6 +223,7 @@ export class SlackStub {
     this.socketAcks.length = 0;
     this.posted.clear();
     this.failures.clear();
+    this.outageFailure = undefined;
     this.pendingUploads.clear();
   }
 
@@ -448,7 +459,7 @@ export class SlackStub {
   }
 
   private takeFailure(method: string): StubFailure | undefined {
-    return this.failures.get(method)?.shift();
+    return this.failures.get(method)?.shift() ?? (method === 'respond' ? undefined : this.outageFailure);
   }
 
   private answerFailure(res: ServerResponse, failure: StubFailure): void {
