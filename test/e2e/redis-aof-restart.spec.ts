@@ -32,8 +32,8 @@ beforeAll(async () => {
   redis.on('error', () => undefined);
   world = await seedProdWorld(process.env.MOTO_URL!, ['steady']);
   overlay = await startAwsOverlay(process.env.MOTO_URL!);
-  // The ECS diagnostics take 2 s (as a slow API would): the restart lands while they are in flight.
-  overlay.on('ecs:DescribeServices', { delayMs: () => 2000 });
+  // The ECS diagnostics take 1.5 s (as a slow API would): the restart lands while they are in flight.
+  overlay.on('ecs:DescribeServices', { delayMs: () => 1500 });
   cloudtrail = await startCloudTrailStub();
   process.env.AWS_ENDPOINT_URL = overlay.url;
   process.env.AWS_ENDPOINT_URL_CLOUDTRAIL = cloudtrail.url;
@@ -88,9 +88,13 @@ it('a Redis restart with AOF mid-run: the run finishes, no accepted event is los
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
-  await new Promise((r) => setTimeout(r, 500));
-  await server.restart('SIGTERM', 1000);
+  await new Promise((r) => setTimeout(r, 300));
+  const down = Date.now();
+  await server.restart('SIGTERM', 2000);
+  const up = Date.now();
   await sending;
+  // The ECS diagnostics' answers came while Redis was away: their results had to wait for it.
+  expect(overlay.log().filter((c) => c.key === 'ecs:DescribeServices' && c.at > down && c.at < up).length).toBeGreaterThan(0);
   const accepted = await Promise.all(delivered);
   const refused = accepted.reduce((n, a) => n + a.refused, 0);
   // The restart was felt (some deliveries were refused with 503 and sent again), and every one got through.
@@ -119,6 +123,11 @@ it('a Redis restart with AOF mid-run: the run finishes, no accepted event is los
   const starts = startsPerStep(timeline);
   for (const id of [...PROD_DOWN_AWS_STEPS, 'diagnose', 'settle']) expect([id, starts[id]]).toEqual([id, 1]);
   expect(overlay.calls('ecs:UpdateService')).toBe(1);
+  // The diagnostics whose jobs lost their lock in the outage were resumed (and read AWS again); the
+  // rollback, after it, neither resumed nor needed reconciling.
+  const resumed = timeline.filter((e) => e.type === 'step.resumed').map((e) => e.data.step);
+  expect(resumed.every((s) => ['ecs', 'metrics', 'deploy', 'changes', 'logs'].includes(String(s)))).toBe(true);
+  expect(timeline.filter((e) => e.type === 'step.reconciling' || e.type === 'step.not_called')).toEqual([]);
   expect(timeline.filter((e) => e.type === 'step.succeeded' && e.data.step === 'rollback')).toHaveLength(1);
 
   // Slack: the incident once, the rollback once in its thread.

@@ -49,8 +49,8 @@ export interface AwsOverlay {
   on(key: string, rule: OverlayRule): void;
   /** How many calls of `service:Operation` the service made (answered here or forwarded). */
   calls(key: string): number;
-  /** Every call received (each attempt of the SDK's retry is one), with the status answered, oldest first. */
-  log(): Array<OverlayRequest & { key: string; status: number }>;
+  /** Every call received (each attempt of the SDK's retry is one), with the status answered and when (epoch ms), oldest first. */
+  log(): Array<OverlayRequest & { key: string; status: number; at: number }>;
   close(): Promise<void>;
 }
 
@@ -106,7 +106,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 export async function startAwsOverlay(motoUrl: string): Promise<AwsOverlay> {
   const rules = new Map<string, OverlayRule>();
   const counts = new Map<string, number>();
-  const log: Array<OverlayRequest & { key: string; status: number }> = [];
+  const log: Array<OverlayRequest & { key: string; status: number; at: number }> = [];
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
@@ -118,7 +118,7 @@ export async function startAwsOverlay(motoUrl: string): Promise<AwsOverlay> {
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     const answered = rule?.answer?.(op);
     if (answered) {
-      log.push({ ...op, key, status: answered.status });
+      log.push({ ...op, key, status: answered.status, at: Date.now() });
       res.writeHead(answered.status, { 'content-type': answered.contentType, 'x-amzn-requestid': randomUUID() }).end(answered.body);
       return;
     }
@@ -129,7 +129,7 @@ export async function startAwsOverlay(motoUrl: string): Promise<AwsOverlay> {
     const upstream = await fetch(`${motoUrl}${req.url ?? '/'}`, { method: req.method, headers, body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body });
     const reply: OverlayReply = { status: upstream.status, contentType: upstream.headers.get('content-type') ?? 'application/octet-stream', body: await upstream.text() };
     const out = rule?.transform ? rule.transform(op, reply) : reply;
-    log.push({ ...op, key, status: out.status });
+    log.push({ ...op, key, status: out.status, at: Date.now() });
     // AWS names every request (x-amzn-RequestId; S3 and the query protocols say it otherwise): keep
     // moto's, so the actions' requestId reaches the RCA as it would against AWS.
     const requestId = upstream.headers.get('x-amzn-requestid') ?? upstream.headers.get('x-amz-request-id') ?? randomUUID();
