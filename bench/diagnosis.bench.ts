@@ -47,6 +47,7 @@ import { startSlackStub } from '../test/support/slack-stub';
 import { client } from '../test/support/engine';
 import { freePort } from '../test/support/net';
 import { deleteByPrefix } from '../test/support/redis';
+import { writeSummary } from './support/service';
 
 const ROOT = resolve(__dirname, '..');
 const RUNS = positiveInt('BENCH_RUNS', 20);
@@ -221,6 +222,18 @@ async function main(): Promise<void> {
     const slackMs = rows.map((r) => r.slackMs).filter((v): v is number => v !== null);
     if (slackMs.length === 0) console.log('  alarm → verdict in Slack: never shown (no diagnose step, or the reporter did not post it within 30 s)');
     else console.log(`  alarm → verdict in Slack  p50 ${percentile(slackMs, 50)} ms  p99 ${percentile(slackMs, 99)} ms  (${slackMs.length} of ${rows.length} incidents; the stand-in answers at once)`);
+    writeSummary({
+      title: 'Alarm → verdict (production-down diagnostics, 200 ms per AWS call)',
+      rows: [
+        {
+          what: `alarm → verdict stored, p50 / p99 (${rows.length} incidents, +${DELAY_MS} ms per AWS call)`,
+          value: `${percentile(ms, 50)} / ${percentile(ms, 99)} ms`,
+          floor: `${percentile(floor, 50)} / ${percentile(floor, 99)} ms (longest chain of sequential AWS calls × ${DELAY_MS} ms)`,
+          against: `${percentile(ratios, 50).toFixed(2)}× / ${percentile(ratios, 99).toFixed(2)}×, +${percentile(rows.map((r) => r.ms - r.floorMs), 50)} ms at p50`,
+        },
+        ...(slackMs.length > 0 ? [{ what: 'alarm → verdict shown in Slack, p50 / p99', value: `${percentile(slackMs, 50)} / ${percentile(slackMs, 99)} ms`, floor: 'the same critical path' }] : []),
+      ],
+    });
   } finally {
     await app?.close();
     const redis = new Redis(REDIS_URL);

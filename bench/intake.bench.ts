@@ -11,10 +11,15 @@
  *   BENCH_WORKERS=2                            # the service as n node:cluster workers on one port
  *   BENCH_MAIN=path/to/main.js                 # another build of the service (A/B comparisons)
  *   BENCH_ENFORCE_TARGETS=1                    # exit 1 when below the throughput / latency targets
+ *   BENCH_FLOOR=0                              # skip the floor (a minimal Express intake, below)
  *   REDIS_URL=redis://host:6379                # default redis://127.0.0.1:6379
  *
  * The service runs as a child process (the same `node dist/.../main.js` as `npm start`) under a
  * key prefix of its own, which is deleted at the end. Its output goes to .bench/intake-*.log.
+ *
+ * Then the same load against the floor (bench/support/express-intake.ts): plain Express doing the
+ * same Redis writes (the same ingest script through the same store, the same coalesced plan job),
+ * and nothing else. The service's figures are printed against it as ratios.
  *
  * Exit code 1 when an accepted event is missing from Redis or stored twice, or when any request
  * got a non-2xx answer, an error or a timeout.
@@ -30,6 +35,7 @@ import { parseAlarmEvent } from '@responder/domain';
 import { alarmEvent } from '../test/support/events';
 import { deleteByPrefix } from '../test/support/redis';
 import { freePort } from '../test/support/net';
+import { writeSummary } from './support/service';
 
 const ROOT = resolve(__dirname, '..');
 const MAIN = resolve(ROOT, process.env.BENCH_MAIN ?? 'dist/apps/responder/apps/responder/src/main.js');
@@ -127,14 +133,43 @@ interface CpuSample {
   self: NodeJS.CpuUsage;
 }
 
+type Target = 'service' | 'floor';
+const FLOOR = join(ROOT, 'bench', 'support', 'express-intake.ts');
+
+interface Figures {
+  code: number;
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
 async function main(): Promise<number> {
+  const service = await measure('service');
+  if (process.env.BENCH_FLOOR === '0') return service.code;
+  const floor = await measure('floor');
+  const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a');
+  console.log('\nThe service against the floor (a minimal Express intake doing the same Redis writes), same load, same run:');
+  console.log(`  accepted req/s   service ${Math.round(service.rps)}, floor ${Math.round(floor.rps)}: ${ratio(service.rps, floor.rps)} of the floor`);
+  console.log(`  latency p50/p99  service ${service.p50}/${service.p99} ms, floor ${floor.p50}/${floor.p99} ms: p99 ${ratio(service.p99, floor.p99)} the floor's`);
+  writeSummary({
+    title: 'Intake (POST /events/eventbridge)',
+    rows: [
+      { what: `accepted events/s (${CONNECTIONS} connections, ~30% duplicates)`, value: String(Math.round(service.rps)), floor: `${Math.round(floor.rps)} (minimal Express intake, same Redis writes)`, against: `${ratio(service.rps, floor.rps)} of the floor` },
+      { what: 'latency p50 / p99', value: `${service.p50} / ${service.p99} ms`, floor: `${floor.p50} / ${floor.p99} ms`, against: `p99 ${ratio(service.p99, floor.p99)} the floor's` },
+    ],
+  });
+  return Math.max(service.code, floor.code);
+}
+
+async function measure(target: Target): Promise<Figures> {
+  console.log(`\n=== ${target === 'service' ? 'the service (built, as npm start runs it)' : 'the floor (bench/support/express-intake.ts)'}`);
   const prefix = `bench:${randomBytes(4).toString('hex')}`;
   const ingestKey = randomBytes(24).toString('base64url');
   const apiToken = randomBytes(24).toString('base64url');
   const port = await freePort();
   mkdirSync(OUT_DIR, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const logFile = join(OUT_DIR, `intake-${stamp}.log`);
+  const logFile = join(OUT_DIR, `intake-${target}-${stamp}.log`);
   const profDir = join(OUT_DIR, `prof-${stamp}`);
 
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: true });
@@ -151,7 +186,7 @@ async function main(): Promise<number> {
   });
 
   try {
-    child = startService({ port, prefix, ingestKey, apiToken, logFile, profDir });
+    child = startService({ target, port, prefix, ingestKey, apiToken, logFile, profDir });
     await waitReady(child, port, logFile);
 
     const next = eventSource();
@@ -166,7 +201,7 @@ async function main(): Promise<number> {
     const profile = CPU_PROF ? await stopForProfile(child, profDir) : null;
     if (profile) child = null;
 
-    return report({ warmup, measured, seen, stored, cpu: cpuDelta(before, after), logFile, profile });
+    return report({ target, warmup, measured, seen, stored, cpu: cpuDelta(before, after), logFile, profile });
   } finally {
     await cleanup();
   }
@@ -175,7 +210,7 @@ async function main(): Promise<number> {
 // ---------------------------------------------------------------------------------------------
 // The service
 
-function startService(o: { port: number; prefix: string; ingestKey: string; apiToken: string; logFile: string; profDir: string }): ChildProcess {
+function startService(o: { target: Target; port: number; prefix: string; ingestKey: string; apiToken: string; logFile: string; profDir: string }): ChildProcess {
   const log = openSync(o.logFile, 'w');
   // Only what the service needs: a developer's SQS_QUEUE_URL or Slack token must not leak in.
   const env: NodeJS.ProcessEnv = {
@@ -190,6 +225,11 @@ function startService(o: { port: number; prefix: string; ingestKey: string; apiT
     API_TOKEN: o.apiToken,
     LOG_LEVEL,
   };
+  if (o.target === 'floor') {
+    const proc = spawn(process.execPath, ['--import', 'tsx', FLOOR], { cwd: ROOT, env, stdio: ['ignore', log, log] });
+    closeSync(log);
+    return proc;
+  }
   if (WORKERS > 1) {
     if (CPU_PROF) throw new Error('BENCH_CPU_PROF profiles a single process: leave BENCH_WORKERS unset');
     // The primary only forks and forwards SIGTERM; it exits once its workers have.
@@ -467,6 +507,7 @@ function cpuDelta(a: CpuSample, b: CpuSample): string {
 // The report
 
 function report(o: {
+  target: Target;
   warmup: Phase | null;
   measured: Phase;
   seen: Seen;
@@ -474,7 +515,7 @@ function report(o: {
   cpu: string;
   logFile: string;
   profile: string | null;
-}): number {
+}): Figures {
   const { result: r, counts: c } = o.measured;
   const { seen: t, stored: s } = o;
   const cpu = os.cpus()[0];
@@ -496,7 +537,7 @@ function report(o: {
     if (p.result.errors > 0 || p.result.timeouts > 0) failures.push(`${name}: ${p.result.errors} errors, ${p.result.timeouts} timeouts`);
   };
 
-  console.log('\nResponder intake benchmark: POST /events/eventbridge');
+  console.log(`\nResponder intake benchmark: POST /events/eventbridge, ${o.target === 'service' ? 'the service' : 'the floor (minimal Express intake)'}`);
   line('machine', `${os.cpus().length} cores, ${cpu?.model ?? 'unknown cpu'}, node ${process.version}, ${os.platform()} ${os.release()}`);
   line(
     'config',
@@ -542,14 +583,15 @@ function report(o: {
   console.log('');
   if (failures.length === 0) console.log(`  nothing lost: ${t.accepted.size} accepted = ${storedAccepted} stored, each once`);
   else for (const f of failures) console.error(`  !!! MISMATCH: ${f}`);
-  console.log(
+  if (o.target === 'service') console.log(
     below.length === 0
       ? `  targets met (>= ${TARGET_RPS} accepted/s, p99 < ${TARGET_P99_MS} ms)`
       : `  BELOW TARGET: ${below.join('; ')}${ENFORCE_TARGETS ? '' : ' (set BENCH_ENFORCE_TARGETS=1 to fail on this)'}`,
   );
   console.log(`  service log: ${relative(process.cwd(), o.logFile)}`);
   if (o.profile) summariseProfile(o.profile);
-  return failures.length > 0 || (ENFORCE_TARGETS && below.length > 0) ? 1 : 0;
+  const code = failures.length > 0 || (o.target === 'service' && ENFORCE_TARGETS && below.length > 0) ? 1 : 0;
+  return { code, rps, p50: r.latency.p50, p99: r.latency.p99 };
 }
 
 interface ProfileNode {

@@ -32,7 +32,7 @@ import { startCloudTrailStub } from '../test/support/cloudtrail-stub';
 import { deleteByPrefix } from '../test/support/redis';
 import { startAwsOverlay } from '../test/scenarios/support/aws-overlay';
 import { alarmEvent } from '../test/support/events';
-import { REGION, type SandboxProduction, seedSandbox } from './seed-sandbox';
+import { REGION, type SandboxProduction, deployedMinutesAgo, sandboxCatalog, seedSandbox } from './seed-sandbox';
 import { freePort } from '../test/support/net';
 
 const ROOT = resolve(__dirname, '..');
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     `target group checkout-blue (${prod.instances.stopped} stopped), ${prod.logGroup}, Aurora ${prod.auroraCluster}`);
 
   const catalogFile = join(DIR, 'service-catalog.yaml');
-  writeFileSync(catalogFile, catalog(prod));
+  writeFileSync(catalogFile, sandboxCatalog(prod));
   const runbook = readFileSync(join(ROOT, 'runbooks', 'production-down.yaml'), 'utf8')
     .replace('settle_seconds: { default: 120,', `settle_seconds: { default: ${SETTLE_SECONDS},`)
     .replace('verify_seconds: { default: 300,', `verify_seconds: { default: ${VERIFY_SECONDS},`);
@@ -100,26 +100,10 @@ async function main(): Promise<void> {
   const logFile = join(DIR, 'service.log');
   // moto has no CloudTrail LookupEvents: the changes step reads the stand-in (no changes seeded).
   const cloudtrail = await startCloudTrailStub({ region: REGION });
-  // moto stamps the deployment of :42 "now" (it cannot date one in the past), while the seeded 5xx
-  // began 8 minutes ago: the service reads ECS through a stand-in in front of moto that tells it the
-  // deployment landed 10 minutes ago, before the impact, as a real bad deploy would have.
-  const landedAt = Date.now() - 10 * 60_000;
+  // The service reads AWS through a stand-in in front of moto that dates the deployment of :42 ten
+  // minutes back, before the seeded impact (moto stamps it "now").
   const overlay = await startAwsOverlay(motoUrl);
-  overlay.on('ecs:DescribeServices', {
-    transform: (_req, reply) => {
-      if (reply.status !== 200) return reply;
-      const body = JSON.parse(reply.body) as { services?: Record<string, unknown>[] };
-      for (const svc of body.services ?? []) {
-        if (svc.serviceName !== prod.service) continue;
-        const desired = Number(svc.desiredCount);
-        svc.deployments = [
-          { id: 'ecs-svc/4711', status: 'PRIMARY', taskDefinition: svc.taskDefinition, desiredCount: desired, runningCount: 0, pendingCount: 0, failedTasks: 0,
-            createdAt: (landedAt - 3 * 60_000) / 1000, updatedAt: landedAt / 1000, launchType: 'EC2', rolloutState: 'COMPLETED', rolloutStateReason: 'ECS deployment ecs-svc/4711 completed.' },
-        ];
-      }
-      return { ...reply, body: JSON.stringify(body) };
-    },
-  });
+  overlay.on('ecs:DescribeServices', deployedMinutesAgo(prod, 10));
   const service = startService({ motoUrl: overlay.url, cloudtrailUrl: cloudtrail.url, catalogFile, ingestKey, apiToken, logFile });
   await waitFor(
     `the service on ${base} (GET /ready; its log: ${rel(logFile)})`,
@@ -162,33 +146,6 @@ async function main(): Promise<void> {
 
   if (EXIT) return shutdown(0);
   log('moto_server and the service keep running; Ctrl-C stops both.');
-}
-
-function catalog(prod: SandboxProduction): string {
-  return `# Written by npm run sandbox (scripts/sandbox.ts) for the resources it seeded in moto_server.
-approverGroups:
-  checkout-oncall:
-    users: [alice@example.com, bob@example.com]
-  platform-oncall:
-    users: [carol@example.com]
-
-services:
-  checkout:
-    description: Checkout API (sandbox, in moto_server)
-    alarms:
-      names: [checkout-alb-5xx, checkout-down]
-      patterns: ["checkout-*"]
-    ecs: { cluster: ${prod.cluster}, service: ${prod.service} }
-    loadBalancer:
-      arn: ${prod.loadBalancerArn}
-      targetGroups:
-        - ${prod.targetGroupArn}
-    logGroups: [${prod.logGroup}]
-    aurora: { cluster: ${prod.auroraCluster} }
-    approvers: [checkout-oncall, platform-oncall]
-    autonomy: { deploy.rollback: auto }
-    limits: { minTasks: 2, maxTasks: 24, scaleUpFactor: 2, cooldownMinutes: 10, autoRollbackWindowMinutes: 30 }
-`;
 }
 
 function startService(o: { motoUrl: string; cloudtrailUrl: string; catalogFile: string; ingestKey: string; apiToken: string; logFile: string }): ChildProcess {

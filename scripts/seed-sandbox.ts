@@ -24,6 +24,7 @@ import {
   RegisterTargetsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { CreateDBClusterCommand, CreateDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
+import type { OverlayRule } from '../test/scenarios/support/aws-overlay';
 
 export const REGION = 'us-east-1';
 const MIN = 60_000;
@@ -37,6 +38,58 @@ export interface SandboxProduction {
   instances: { running: string; stopped: string };
   logGroup: string;
   auroraCluster: string;
+}
+
+/** The catalog for the seeded resources (the real ARNs), with the recent-deploy rollback left to policy. */
+export function sandboxCatalog(prod: SandboxProduction): string {
+  return `# Written by scripts/seed-sandbox.ts for the resources it seeded in moto_server.
+approverGroups:
+  checkout-oncall:
+    users: [alice@example.com, bob@example.com]
+  platform-oncall:
+    users: [carol@example.com]
+
+services:
+  checkout:
+    description: Checkout API (sandbox, in moto_server)
+    alarms:
+      names: [checkout-alb-5xx, checkout-down]
+      patterns: ["checkout-*"]
+    ecs: { cluster: ${prod.cluster}, service: ${prod.service} }
+    loadBalancer:
+      arn: ${prod.loadBalancerArn}
+      targetGroups:
+        - ${prod.targetGroupArn}
+    logGroups: [${prod.logGroup}]
+    aurora: { cluster: ${prod.auroraCluster} }
+    approvers: [checkout-oncall, platform-oncall]
+    autonomy: { deploy.rollback: auto }
+    limits: { minTasks: 2, maxTasks: 24, scaleUpFactor: 2, cooldownMinutes: 10, autoRollbackWindowMinutes: 30 }
+`;
+}
+
+/**
+ * moto stamps the deployment of :42 "now" (it cannot date one in the past), while the seeded 5xx
+ * began 8 minutes ago: an overlay rule (test/scenarios/support/aws-overlay.ts) in front of moto that
+ * tells the service the deployment landed `minutes` ago, before the impact, as a real bad deploy would have.
+ */
+export function deployedMinutesAgo(prod: SandboxProduction, minutes: number): OverlayRule {
+  const landedAt = Date.now() - minutes * MIN;
+  return {
+    transform: (_req, reply) => {
+      if (reply.status !== 200) return reply;
+      const body = JSON.parse(reply.body) as { services?: Record<string, unknown>[] };
+      for (const svc of body.services ?? []) {
+        if (svc.serviceName !== prod.service) continue;
+        const desired = Number(svc.desiredCount);
+        svc.deployments = [
+          { id: 'ecs-svc/4711', status: 'PRIMARY', taskDefinition: svc.taskDefinition, desiredCount: desired, runningCount: 0, pendingCount: 0, failedTasks: 0,
+            createdAt: (landedAt - 3 * MIN) / 1000, updatedAt: landedAt / 1000, launchType: 'EC2', rolloutState: 'COMPLETED', rolloutStateReason: 'ECS deployment ecs-svc/4711 completed.' },
+        ];
+      }
+      return { ...reply, body: JSON.stringify(body) };
+    },
+  };
 }
 
 export async function seedSandbox(endpoint: string): Promise<SandboxProduction> {

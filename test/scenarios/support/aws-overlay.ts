@@ -51,6 +51,8 @@ export interface AwsOverlay {
   calls(key: string): number;
   /** Every call received (each attempt of the SDK's retry is one), with the status answered and when (epoch ms), oldest first. */
   log(): Array<OverlayRequest & { key: string; status: number; at: number }>;
+  /** Every `service:Operation` called so far, with its count. */
+  allCalls(): Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -103,7 +105,12 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-export async function startAwsOverlay(motoUrl: string): Promise<AwsOverlay> {
+export interface OverlayOptions {
+  /** Latency of every call without a rule of its own (`delayMs`): the benchmarks inject AWS's here. */
+  latencyMs?: number;
+}
+
+export async function startAwsOverlay(motoUrl: string, options: OverlayOptions = {}): Promise<AwsOverlay> {
   const rules = new Map<string, OverlayRule>();
   const counts = new Map<string, number>();
   const log: Array<OverlayRequest & { key: string; status: number; at: number }> = [];
@@ -114,7 +121,7 @@ export async function startAwsOverlay(motoUrl: string): Promise<AwsOverlay> {
     const key = `${op.service}:${op.operation}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
     const rule = rules.get(key) ?? rules.get('*');
-    const delay = rule?.delayMs?.() ?? 0;
+    const delay = rule?.delayMs?.() ?? options.latencyMs ?? 0;
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     const answered = rule?.answer?.(op);
     if (answered) {
@@ -149,6 +156,7 @@ export async function startAwsOverlay(motoUrl: string): Promise<AwsOverlay> {
     on: (key, rule) => void rules.set(key, rule),
     calls: (key) => counts.get(key) ?? 0,
     log: () => [...log],
+    allCalls: () => new Map(counts),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
