@@ -68,7 +68,7 @@ function storm(rand: () => number): Change[] {
   const t0 = Date.now() - 60_000;
   const changes: Change[] = [];
   const alarms = SERVICES.flatMap((service) => Array.from({ length: ALARMS_PER_SERVICE }, (_, j) => ({ service, alarm: `${service}-alarm-${j}` })));
-  const counts = alarms.map((_, i) => (i % 2 === 0 ? 49 : 51));
+  const counts: number[] = alarms.map((_, i) => (i % 2 === 0 ? 49 : 51));
   // Some alarms get one change more or fewer (the total stays 5,000): their last state flips.
   for (let i = 0; i + 1 < counts.length; i += 2) if (rand() < 0.5) [counts[i], counts[i + 1]] = [counts[i] + 1, counts[i + 1] - 1];
   for (const [i, { service, alarm }] of alarms.entries()) {
@@ -156,7 +156,7 @@ it('5,000 alarm state changes of 20 services in 10 s, shuffled, with duplicates:
     eventKeys += keys.length;
   } while (cursor !== '0');
   expect(eventKeys).toBe(EVENTS);
-  const incidentIds = await redis.zrange(`${prefix}:incidents`, 0, -1);
+  const incidentIds = await redis.zrange(`${prefix}:incidents`, '0', '-1');
   let received = 0;
   const incidents: Array<{ id: string; service: string; status: string; alarms: Record<string, { state: string }> }> = [];
   for (const id of incidentIds) {
