@@ -148,11 +148,10 @@ export class SlackReporter implements OnApplicationBootstrap, BeforeApplicationS
   /**
    * The incidents of the changes read after `after` that Redis no longer has: each one is named in
    * a warning and, when this process knows its Slack thread, told there (once). The changes are
-   * forgotten: the feed starts again from what Redis has.
+   * then forgotten: the feed starts again from what Redis has.
    */
   private async reportLost(after: string): Promise<void> {
     const ids = [...new Set(this.recent.filter((c) => compareChangeIds(c.id, after) > 0).map((c) => c.incidentId))];
-    this.recent.length = 0;
     for (const incidentId of ids) {
       if (await this.incidents.get(incidentId)) continue;
       const thread = this.slackSync.threadOf(incidentId);
@@ -162,6 +161,8 @@ export class SlackReporter implements OnApplicationBootstrap, BeforeApplicationS
       );
       if (thread) await this.outbox.lost({ incidentId, ...thread });
     }
+    // Only once all were looked up: an error on the way tries again (the note is one job per incident).
+    this.recent.length = 0;
   }
 
   /** Queues a sync of every open incident (each sync is deduplicated per incident); returns how many. */
