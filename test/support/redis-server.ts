@@ -121,6 +121,12 @@ export class OwnRedisServer {
     await this.spawn();
   }
 
+  /** Starts a stopped server again, on the same port and files (with `aof`, the data it had). */
+  async up(): Promise<void> {
+    if (this.child) throw new Error('redis-server is running');
+    await this.spawn();
+  }
+
   async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGKILL'): Promise<void> {
     const child = this.child;
     this.child = null;

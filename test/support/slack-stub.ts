@@ -121,6 +121,7 @@ export class SlackStub {
   private readonly channelIds = new Map<string, string>();
   private readonly failures = new Map<string, StubFailure[]>();
   private outageFailure: StubFailure | undefined;
+  private readonly holds = new Map<string, Array<() => Promise<void>>>();
   private readonly pendingUploads = new Map<string, { filename: string; length: number; content?: Buffer }>();
   private readonly sockets = new Set<WsConnection>();
   // Never reset: a ts stays unique for the life of the stub, so an update aimed at a message from
@@ -214,6 +215,25 @@ export class SlackStub {
     this.outageFailure = failure ?? undefined;
   }
 
+  /**
+   * The next call to `method` waits, before it has any effect, until `release()`: `reached`
+   * resolves once it is waiting. Then it is handled as usual (Slack accepting a post, say, while the
+   * test takes Redis away from the caller).
+   */
+  holdNext(method: string): { reached: Promise<void>; release: () => void } {
+    let release: () => void = () => undefined;
+    let reach: () => void = () => undefined;
+    const reached = new Promise<void>((resolve) => (reach = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const queue = this.holds.get(method) ?? [];
+    queue.push(() => {
+      reach();
+      return released;
+    });
+    this.holds.set(method, queue);
+    return { reached, release };
+  }
+
   /** Forgets everything recorded and every pending failure; userGroups and channel IDs stay. */
   reset(): void {
     this.calls.length = 0;
@@ -288,7 +308,11 @@ export class SlackStub {
     if (req.method !== 'POST') return send(res, 405, { ok: false, error: 'method_not_allowed' });
 
     const api = /^\/api\/([\w.]+)$/.exec(path);
-    if (api) return this.apiCall(api[1], req, res, await parseArgs(contentType, raw));
+    if (api) {
+      const hold = this.holds.get(api[1])?.shift();
+      if (hold) await hold();
+      return this.apiCall(api[1], req, res, await parseArgs(contentType, raw));
+    }
 
     const upload = /^\/upload\/([\w-]+)$/.exec(path);
     if (upload) return this.receiveUpload(upload[1], res, contentType, raw);

@@ -25,6 +25,8 @@ import { APP_CONFIG, REDIS } from '../tokens';
 import { IncidentViewLoader } from './incident-view.loader';
 import { RetryLater, type SlackJob, SlackOutbox } from './slack-outbox';
 
+/** How long a record of what Slack accepted is tried again before the job fails (see SlackSync.keep). */
+const KEEP_MS = 20_000;
 /** Incident threads remembered in memory (see SlackSync.threads). */
 const THREADS = 10_000;
 const FINISHED = new Set(['succeeded', 'dry-run', 'failed']);
@@ -109,7 +111,7 @@ export class SlackSync {
     const posted = await this.redis.hgetall(key);
     const record = async (field: string, value: string) => {
       posted[field] = value;
-      await this.redis.hset(key, field, value);
+      await this.keep(() => this.redis.hset(key, field, value));
     };
 
     // The incident message: the thread everything else replies in.
@@ -117,7 +119,7 @@ export class SlackSync {
     const mainDigest = digest(main);
     if (!posted.main) {
       const { channel, ts } = await this.web.postMessage({ channel: target, ...main });
-      await this.redis.hset(key, 'channel', channel, 'main', ts, 'main.digest', mainDigest);
+      await this.keep(() => this.redis.hset(key, 'channel', channel, 'main', ts, 'main.digest', mainDigest));
       Object.assign(posted, { channel, main: ts, 'main.digest': mainDigest });
     } else if (posted['main.digest'] !== mainDigest) {
       await this.web.updateMessage({ channel: posted.channel, ts: posted.main, ...main });
@@ -267,7 +269,26 @@ export class SlackSync {
     if (done) return;
     if (!channel || !main) throw new RetryLater(5000, `incident ${data.incidentId} has no Slack message yet`);
     const { ts } = await this.web.postMessage({ channel, threadTs: main, ...approvalReminderMessage(view, run, step) });
-    await this.redis.hset(key, field, ts);
+    await this.keep(() => this.redis.hset(key, field, ts));
+  }
+
+  /**
+   * Records what Slack has just accepted. Slack cannot take a post back and has no idempotency key,
+   * so a record that fails (Redis away for a moment: a restart, a failover) is tried again until
+   * Redis answers, for up to about KEEP_MS, rather than failing the job: its retry would post again.
+   */
+  private async keep(write: () => Promise<unknown>): Promise<void> {
+    const deadline = Date.now() + KEEP_MS;
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+      try {
+        await write();
+        return;
+      } catch (err) {
+        if (Date.now() + delay > deadline) throw err;
+        this.logger.warn(`recording a Slack message Slack accepted failed (${(err as Error).message}); again in ${delay} ms`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 }
 
