@@ -346,4 +346,31 @@ describe('Slack', () => {
     expect(upload.text).not.toContain('the cache was cold');
     expect(slack.uploadsIn('#inc-shop', main.ts)).toHaveLength(2);
   });
+
+  it('sets the postmortem owner and status from /incident postmortem: on the timeline as the typing user, and a new RCA version in the thread each time', async () => {
+    const [main] = topLevel('#inc-shop');
+    const before = slack.uploadsIn('#inc-shop', main.ts).length;
+    // Slack escapes a mention as <@U…|name>: the owner is the Slack user id.
+    const owner = await command(`postmortem ${shopIncident} owner <@U0BOB0001|bob>`, 'U0CAROL01', 'pm-owner');
+    expect(owner.response_type).toBe('ephemeral');
+    expect(owner.text).toBe(`Postmortem of ${shopIncident}: draft, owner <@U0BOB0001> (on the timeline; the RCA shows it at its top).`);
+    const entry = (await api.timeline(shopIncident)).find((e) => e.type === 'postmortem.updated');
+    expect(entry?.data).toMatchObject({ by: 'U0CAROL01', owner: 'U0BOB0001', status: 'draft', source: 'slack' });
+    const withOwner = await slack.waitFor(() => slack.uploadsIn('#inc-shop', main.ts)[before], 10_000);
+    expect(withOwner.text).toMatch(/^\*\*Postmortem\*\*: draft; owner: U0BOB0001 \(last set by U0CAROL01 at .+ UTC\)$/m);
+    expect(withOwner.title).toContain(`(version ${before + 1})`);
+
+    const review = await command(`postmortem ${shopIncident} status review`, 'U0BOB0001', 'pm-status');
+    expect(review.text).toBe(`Postmortem of ${shopIncident}: in review, owner <@U0BOB0001> (on the timeline; the RCA shows it at its top).`);
+    const inReview = await slack.waitFor(() => slack.uploadsIn('#inc-shop', main.ts)[before + 1], 10_000);
+    expect(inReview.text).toMatch(/^\*\*Postmortem\*\*: in review; owner: U0BOB0001 \(last set by U0BOB0001 at /m);
+
+    // Refusals change nothing and upload nothing.
+    expect((await command(`postmortem ${shopIncident} status done`, 'U0BOB0001', 'pm-bad')).text).toMatch(/^Status refused: expected one of draft, review, published\. Usage: /);
+    expect((await command(`postmortem ${shopIncident} colour blue`, 'U0BOB0001', 'pm-usage')).text).toMatch(/^Usage: \/incident postmortem <incident id> owner @user/);
+    expect((await command('postmortem inc_NOPE status review', 'U0BOB0001', 'pm-missing')).text).toBe('No incident inc_NOPE.');
+    expect((await command(`postmortem ${shopIncident} status review`, 'U0BOB0001', 'pm-again')).text).toBe(`The postmortem of ${shopIncident} was already in review, owner <@U0BOB0001>.`);
+    expect((await api.timeline(shopIncident)).filter((e) => e.type === 'postmortem.updated')).toHaveLength(2);
+    expect(slack.uploadsIn('#inc-shop', main.ts)).toHaveLength(before + 2);
+  });
 });

@@ -28,6 +28,8 @@ scenario({
     automatic: ['rollback'],
     proposed: [],
   },
+  // The rollback works: the alarm clears, and alice takes the postmortem into review.
+  then: { recover: true, postmortem: { owner: 'alice@example.com', status: 'review' } },
   evidence: (o) => {
     expect(o.output('deploy')).toMatchObject({ controller: 'ECS', correlated: true, minutes_before_onset: 9 });
     expect(o.output('metrics')).toMatchObject({ errorsUp: true, impactStartedAt: o.production.at(-6) });

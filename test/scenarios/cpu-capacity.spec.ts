@@ -19,6 +19,8 @@ scenario({
     automatic: [],
     proposed: ['scale-up'],
   },
+  // The on-call approves the scale-up, and the alarm clears.
+  then: { approve: ['scale-up'], recover: true },
   evidence: (o) => {
     expect(o.output('metrics')).toMatchObject({ cpuHigh: true });
     expect(o.output('ecs')).toMatchObject({ desired: 4, running: 4, missing: 0, oomKills: 0 });

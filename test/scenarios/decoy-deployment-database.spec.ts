@@ -23,6 +23,8 @@ scenario({
     automatic: [],
     proposed: ['failover'],
   },
+  // The on-call rejects the failover (the database team restarts the writer themselves), and the alarm clears.
+  then: { reject: ['failover'], recover: true },
   evidence: (o) => {
     expect(o.output('aurora')).toMatchObject({ verdict: 'writer-down' });
     expect(o.output('deploy')).toMatchObject({ correlated: true, minutes_before_onset: 6 });

@@ -5,6 +5,8 @@ scenario({
   name: 'nothing wrong',
   metrics: { elb5xx: (m) => (m === -1 ? 3 : null) },
   expect: { cause: 'unknown', gaps: [], automatic: [], proposed: [] },
+  // The blip is over by itself.
+  then: { recover: true },
   evidence: (o) => {
     expect(o.output('ecs')).toMatchObject({ missing: 0, oomKills: 0 });
     expect(o.output('alb')).toMatchObject({ unhealthy: 0 });

@@ -26,6 +26,21 @@ export interface Incident {
   /** The first alarm's own state-change time: the onset. */
   onsetAt: string;
   alarms: IncidentAlarm[];
+  /** The postmortem's life (people set it); absent on an incident read from an older store: a draft with no owner. */
+  postmortem?: PostmortemState;
+}
+
+/** A postmortem is a draft, then in review, then published (`review` reads "in review"). */
+export type PostmortemStatus = 'draft' | 'review' | 'published';
+export const POSTMORTEM_STATUSES: readonly PostmortemStatus[] = ['draft', 'review', 'published'];
+
+export interface PostmortemState {
+  status: PostmortemStatus;
+  /** Who owns the write-up: a catalog user name, an e-mail or a Slack user id; null until someone takes it. */
+  owner: string | null;
+  /** Who last changed the status or the owner (from their credential), and when; null before anyone did. */
+  updatedBy: string | null;
+  updatedAt: string | null;
 }
 
 export type TimelineEventType =

@@ -1,6 +1,8 @@
 import { type Verdict, latestVerdict } from '@responder/diagnosis';
-import type { Incident, IncidentStatus, TimelineEntry } from '@responder/domain';
+import type { Incident, IncidentStatus, PostmortemStatus, TimelineEntry } from '@responder/domain';
 import { day, ms, stamp } from './format';
+import { type RcaFailedRequests, failedRequests } from './impact';
+import { type RcaOutcome, classifyOutcome } from './outcome';
 import { redactDeep } from './redact';
 
 export interface RcaStep {
@@ -108,6 +110,10 @@ export interface RcaAction {
   reason: string | null;
   /** The AWS request id of the call, when the action reported one. */
   requestId: string | null;
+  /** False when no call was made (skipped, rejected, timed out, a dry run, waiting, nothing to change). */
+  called: boolean;
+  /** Why it was not called, in words; null when it was. */
+  notCalled: string | null;
   startedAt: string | null;
   finishedAt: string | null;
   params: Record<string, unknown> | null;
@@ -140,8 +146,12 @@ export interface RcaModel {
   /** The alarm that opened the incident; null for one opened by hand (a manual run) with no alarm yet. */
   alarm: string | null;
   status: IncidentStatus;
-  /** Always true: Responder writes drafts, a human confirms every sentence before publishing. */
+  /** True until the postmortem's owner publishes it: Responder writes drafts, people confirm every sentence. */
   draft: boolean;
+  /** The postmortem's life: its status (draft, in review, published) and owner, set by people. */
+  postmortem: { status: PostmortemStatus; label: 'draft' | 'in review' | 'published'; owner: string | null; updatedBy: string | null; updatedAt: string | null };
+  /** How the incident was mitigated, the times of its phases and, for a deployment, its recovery time. */
+  outcome: RcaOutcome;
   /** The moment the draft describes (the incident's last timeline entry, when loaded from the store). */
   writtenAt: string;
   summary: {
@@ -166,7 +176,7 @@ export interface RcaModel {
   notes: RcaNote[];
   prompts: RcaPromptSection[];
   /** Impact in figures, from the metrics step: the alarm's metric and the 5xx count around the incident. */
-  impact: { alarmMetric: RcaMetricFigure | null; errors5xx: RcaMetricFigure | null };
+  impact: { alarmMetric: RcaMetricFigure | null; errors5xx: RcaMetricFigure | null; failedRequests: RcaFailedRequests };
   /** The timeline condensed to decisions and turning points (the full log stays in `timeline`). */
   decisions: RcaTimelineRow[];
   /** Follow-ups pre-filled where the evidence supports them; owner and due date are for the humans. */
@@ -237,6 +247,10 @@ export function buildRca(raw: RcaInput): RcaModel {
   const reason = str(firstAlarm?.data.reason) ?? incident.alarms[0]?.reason;
   const base = t.onset ?? (timeline[0] ? Date.parse(timeline[0].at) : now.getTime());
   const between = (a?: number, b?: number) => (a !== undefined && b !== undefined ? b - a : null);
+  const pm = incident.postmortem ?? { status: 'draft' as const, owner: null, updatedBy: null, updatedAt: null };
+  const impactStart = impactStartOf(verdict, steps.map(({ step }) => step));
+  const changed = mutating.filter(({ step }) => changedProduction(step));
+  const metricsStep = steps.filter(({ step }) => step.status === 'succeeded' && Array.isArray(step.output?.metrics)).at(-1)?.step;
 
   return {
     incidentId: incident.id,
@@ -244,7 +258,23 @@ export function buildRca(raw: RcaInput): RcaModel {
     service: incident.service,
     alarm: alarmName,
     status: incident.status,
-    draft: true,
+    draft: pm.status !== 'published',
+    postmortem: { status: pm.status, label: pm.status === 'review' ? 'in review' : pm.status, owner: pm.owner, updatedBy: pm.updatedBy, updatedAt: pm.updatedAt },
+    outcome: classifyOutcome({
+      resolved: incident.status === 'resolved',
+      cause: verdict?.cause ?? null,
+      impactStart,
+      onset: t.onset,
+      alarm: t.alarm,
+      verdictAt: ms(timeline.find((e) => e.type === 'step.succeeded' && str(e.data.action) === DIAGNOSE)?.at) ?? ms(steps.find(({ step }) => step.action === DIAGNOSE && step.status === 'succeeded')?.step.finishedAt),
+      firstHuman: t.firstHuman,
+      mitigated: t.mitigated,
+      recoveredAt: t.resolved,
+      changes: changed.map(({ step }) => {
+        const a = approvalOf(step, timeline).outcome;
+        return { step: step.id, approval: a === 'policy' ? 'policy' : a === 'approved' ? 'approved' : 'other' };
+      }),
+    }),
     writtenAt: now.toISOString(),
     summary: {
       whatHappened:
@@ -264,8 +294,7 @@ export function buildRca(raw: RcaInput): RcaModel {
       },
       status: incident.status,
       severity: null,
-      mitigations: mutating
-        .filter(({ step }) => step.status === 'succeeded')
+      mitigations: changed
         .map(({ run, step }) => ({ runbook: run.runbook, step: step.id, description: step.plan ?? step.summary ?? step.action, approval: approvalOf(step, timeline).text })),
     },
     keyTimes: {
@@ -302,7 +331,8 @@ export function buildRca(raw: RcaInput): RcaModel {
       startedAt: step.startedAt ?? null,
       finishedAt: step.finishedAt ?? null,
     })),
-    actions: mutating.map(({ run, step }) => ({
+    // The calls that were made first (in the order they ran), then the steps that made none.
+    actions: [...mutating.filter(({ step }) => notCalledReason(step, timeline) === null), ...mutating.filter(({ step }) => notCalledReason(step, timeline) !== null)].map(({ run, step }) => ({
       runbook: run.runbook,
       step: step.id,
       action: step.action,
@@ -313,6 +343,8 @@ export function buildRca(raw: RcaInput): RcaModel {
       error: step.error ?? null,
       reason: step.reason ?? null,
       requestId: str(step.output?.requestId) ?? null,
+      called: notCalledReason(step, timeline) === null,
+      notCalled: notCalledReason(step, timeline),
       startedAt: step.startedAt ?? null,
       finishedAt: step.finishedAt ?? null,
       params: step.params ?? null,
@@ -321,7 +353,10 @@ export function buildRca(raw: RcaInput): RcaModel {
       .filter((e) => e.type === 'note')
       .map((e) => ({ id: e.id, at: e.at, by: str(e.data.by) ?? str(e.data.author) ?? null, text: str(e.data.text) ?? '', source: str(e.data.source) ?? null })),
     prompts: prompts(input, t, diagnostics.map((d) => d.step), mutating.map((m) => m.step)),
-    impact: impactFigures(steps.map(({ step }) => step)),
+    impact: {
+      ...impactFigures(steps.map(({ step }) => step)),
+      failedRequests: failedRequests(metricsStep ? arr(metricsStep.output?.metrics) : null, t.onset, t.resolved ?? now.getTime(), t.resolved !== undefined ? 'recovery' : 'now'),
+    },
     decisions: timeline
       .filter((e) => TURNING_POINTS.has(e.type) || (e.type === 'step.succeeded' && (mutatingStepIds.has(str(e.data.step) ?? '') || str(e.data.action) === DIAGNOSE)))
       .map((e) => ({ id: e.id, at: e.at, type: e.type, sinceOnsetMs: Date.parse(e.at) - base, event: describe(e), actor: actor(e) })),
@@ -330,7 +365,37 @@ export function buildRca(raw: RcaInput): RcaModel {
   };
 }
 
-function impactFigures(steps: RcaStep[]): RcaModel['impact'] {
+/** A mutating step that changed production: it succeeded for real (not a dry run) and did not report that it had nothing to change. */
+function changedProduction(step: RcaStep): boolean {
+  return isMutating(step) && step.status === 'succeeded' && step.output?.skipped !== true;
+}
+
+/** Why a mutating step made no call, in words; null when it made one (succeeded or failed). */
+function notCalledReason(step: RcaStep, timeline: TimelineEntry[]): string | null {
+  const reason = step.reason ? `: ${step.reason}` : '';
+  switch (step.status) {
+    case 'succeeded':
+      return step.output?.skipped === true ? `nothing to change${str(step.output.reason) ? ` (${str(step.output.reason)})` : ''}${step.summary ? `: ${step.summary}` : ''}` : null;
+    case 'failed':
+      return null;
+    case 'skipped':
+      return step.reason?.startsWith('when was false: ') ? `its condition was false: ${step.reason.slice('when was false: '.length)}` : `skipped${reason}`;
+    case 'rejected':
+      return approvalOf(step, timeline).text;
+    case 'timed_out':
+      return 'no one approved it before the approval timed out';
+    case 'dry-run':
+      return 'a dry run: planned, never called; production was not changed';
+    case 'cancelled':
+      return `cancelled${reason}`;
+    case 'awaiting_approval':
+      return 'not yet: it waits for an approval';
+    default:
+      return `not yet (${step.status})${reason}`;
+  }
+}
+
+function impactFigures(steps: RcaStep[]): Omit<RcaModel['impact'], 'failedRequests'> {
   const metrics = steps.filter((s) => s.status === 'succeeded' && Array.isArray(s.output?.metrics)).at(-1);
   const all = arr(metrics?.output?.metrics);
   const figure = (m: Record<string, unknown> | undefined): RcaMetricFigure | null =>
@@ -413,10 +478,10 @@ function impactStartOf(verdict: Verdict | null, steps: RcaStep[]): number | unde
 function keyTimes({ incident, timeline, runs }: RcaInput, impactStarted: number | undefined): KeyTimes {
   const first = (pred: (e: TimelineEntry) => boolean) => ms(timeline.find(pred)?.at);
   const received = timeline.find((e) => e.type === 'alarm.received');
-  const mutatingIds = new Set(runs.flatMap((r) => r.steps.filter(isMutating).map((s) => s.id)));
+  const mutatingIds = new Set(runs.flatMap((r) => r.steps.filter(changedProduction).map((s) => s.id)));
   const fromRuns = runs
     .flatMap((r) => r.steps)
-    .filter((s) => isMutating(s) && s.status === 'succeeded')
+    .filter(changedProduction)
     .map((s) => ms(s.finishedAt))
     .filter((t): t is number => t !== undefined)
     .sort((a, b) => a - b)[0];
@@ -541,6 +606,8 @@ function describe(e: TimelineEntry): string {
       return `Automation resumed${tail('reason')}`;
     case 'note':
       return `Note: ${s('text') ?? ''}`;
+    case 'postmortem.updated':
+      return `Postmortem ${s('status') === 'review' ? 'in review' : (s('status') ?? 'draft')}${s('owner') ? `, owner ${s('owner')}` : ''}`;
     default:
       return e.type;
   }

@@ -21,7 +21,16 @@ export function renderRcaMarkdown(model: RcaModel): string {
   const writtenAt = Date.parse(model.writtenAt);
 
   block(`# ${md(model.title)}`);
-  block(`> **Draft — check before publishing.** Written by Responder from incident ${code(model.incidentId)}'s timeline at ${stamp(writtenAt)}; every sentence below needs a human to confirm it.`);
+  const pm = model.postmortem;
+  const setBy = pm.updatedBy ? ` (last set by ${text(pm.updatedBy)}${pm.updatedAt ? ` at ${at(pm.updatedAt)}` : ''})` : '';
+  block(
+    `**Postmortem**: ${pm.label}; owner: ${pm.owner ? text(pm.owner) : `${NONE} (none yet: \`/incident postmortem ${model.incidentId} owner @someone\`)`}${setBy}`,
+  );
+  block(
+    model.draft
+      ? `> **Draft — check before publishing.** Written by Responder from incident ${code(model.incidentId)}'s timeline at ${stamp(writtenAt)}; every sentence below needs a human to confirm it.`
+      : `> **Published** by its owner. Written by Responder from incident ${code(model.incidentId)}'s timeline at ${stamp(writtenAt)} and reviewed by people.`,
+  );
 
   block('## Summary');
   const w = summary.impactWindow;
@@ -34,6 +43,7 @@ export function renderRcaMarkdown(model: RcaModel): string {
     `- **Status**: ${summary.status}`,
     `- **Severity**: ${NONE} (to be set by the responders)`,
     `- **Mitigation**: ${summary.mitigations.length ? summary.mitigations.map((m) => `${text(m.description)} (${text(m.approval)})`).join('; ') : 'no mitigating action succeeded.'}`,
+    `- **Outcome**: ${outcomeLine(model)}`,
   );
 
   block('## Impact');
@@ -46,7 +56,7 @@ export function renderRcaMarkdown(model: RcaModel): string {
     `- **Window**: ${w.start ? stamp(Date.parse(w.start)) : NONE} (impact started) to ${w.end ? `${stamp(Date.parse(w.end))} (alarms back to OK)` : 'ongoing'}${w.durationMs !== null ? `, ${duration(w.durationMs)}` : ''}`,
     figure("The alarm's metric", model.impact.alarmMetric),
     model.impact.errors5xx && model.impact.errors5xx.label === model.impact.alarmMetric?.label ? "- **5xx**: the alarm's metric above" : figure('5xx', model.impact.errors5xx),
-    `- **Failed requests**: ${NONE} (not estimated: the diagnostics keep the peak, not the whole series)`,
+    failedLine(model.impact.failedRequests),
     '- **Users and revenue affected**: to be filled in by the responders',
   );
   const chart = xychartOf(model);
@@ -159,9 +169,33 @@ export function renderRcaMarkdown(model: RcaModel): string {
   }
 
   block('## Response and recovery');
+  const o = model.outcome;
+  block(`**Outcome**: ${outcomeLine(model)}.`);
+  const took2 = (v: number | null) => (v === null ? NONE : duration(v));
+  block(
+    '| Phase | Time |',
+    '| --- | --- |',
+    `| Impact started → alarm (time to detect) | ${took2(o.phases.detectMs)} |`,
+    `| Alarm → verdict | ${took2(o.phases.diagnoseMs)} |`,
+    `| Alarm → first human (approval, rejection or note) | ${took2(o.phases.acknowledgeMs)} |`,
+    `| Alarm → mitigation (first change to production) | ${took2(o.phases.mitigateMs)} |`,
+    `| Mitigation → recovery (alarms back to OK) | ${took2(o.phases.recoverMs)} |`,
+    `| Impact started → recovery | ${took2(o.phases.restoreMs)} |`,
+    ...(o.cause === 'deployment' ? [`| Failed deployment recovery time (DORA: impact started → recovery) | ${took2(o.failedDeploymentRecoveryMs)} |`] : []),
+  );
   if (!model.actions.length) block(`${NONE} No mitigating action was planned.`);
   for (const a of model.actions) {
     block(`### ${text(a.runbook)}: ${text(a.step)} (${text(a.action)})`);
+    if (!a.called) {
+      // Nothing was called, so there is no request id to show: say why instead.
+      block(
+        `- Not called: ${text(a.notCalled ?? a.status)}`,
+        `- Approval: ${text(a.approval.text)}`,
+        ...(a.plan ? [`- Plan: ${text(a.plan)}`] : []),
+        ...(a.finishedAt ? [`- Decided: ${at(a.finishedAt)}`] : []),
+      );
+      continue;
+    }
     block(
       `- Approval: ${text(a.approval.text)}`,
       `- Plan: ${a.plan ? text(a.plan) : NONE}`,
@@ -203,6 +237,19 @@ export function renderRcaMarkdown(model: RcaModel): string {
 
   while (out[out.length - 1] === '') out.pop();
   return `${out.join('\n')}\n`;
+}
+
+/** The outcome in words, with the time to recovery when there was one. */
+function outcomeLine(model: RcaModel): string {
+  const o = model.outcome;
+  const restored = o.phases.restoreMs !== null ? `; recovered ${duration(o.phases.restoreMs)} after the impact began` : '';
+  return `${text(o.text)}${restored}`;
+}
+
+/** The failed-request estimate with how it was made, or — with the reason. */
+function failedLine(f: RcaModel['impact']['failedRequests']): string {
+  if (f.estimate === null) return `- **Failed requests**: ${NONE} (${text(f.method)})`;
+  return `- **Failed requests**: about ${f.estimate.toLocaleString('en-US')} (${text(f.method)})`;
 }
 
 /** Prose as markdown: Responder's words as they are, free text escaped, identifiers as code. */

@@ -45,6 +45,32 @@ return { newId, 1 }
 `;
 
 /**
+ * Sets a postmortem's status and/or owner and writes the `postmortem.updated` timeline entry, in
+ * one step: nothing is written for a missing incident, nor when nothing changes (a repeated
+ * request). ARGV: prefix, incidentId, at, by, source, status ('' to keep), owner ('' to keep).
+ * Returns { 'missing' | 'unchanged' | 'changed', status, owner, entryId }.
+ */
+export const SET_POSTMORTEM_LUA = `
+local P = ARGV[1]
+${TIMELINE_LUA}
+local id, at, by, source, status, owner = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local key = P .. ':incident:' .. id
+if redis.call('EXISTS', key) == 0 then return { 'missing', '', '', '' } end
+local current = redis.call('HMGET', key, 'pmStatus', 'pmOwner')
+local oldStatus, oldOwner = current[1] or 'draft', current[2] or ''
+local newStatus, newOwner = oldStatus, oldOwner
+if status ~= '' then newStatus = status end
+if owner ~= '' then newOwner = owner end
+if newStatus == oldStatus and newOwner == oldOwner then return { 'unchanged', newStatus, newOwner, '' } end
+redis.call('HSET', key, 'pmStatus', newStatus, 'pmOwner', newOwner, 'pmUpdatedBy', by, 'pmUpdatedAt', at)
+local data = { by = by, source = source, status = newStatus, previousStatus = oldStatus }
+if newOwner ~= '' then data.owner = newOwner end
+if oldOwner ~= '' then data.previousOwner = oldOwner end
+local entryId = timeline(id, 'postmortem.updated', at, cjson.encode(data))
+return { 'changed', newStatus, newOwner, entryId }
+`;
+
+/**
  * Every key a run owns, after `P:run:RUN` (run-scripts.ts writes them): a key added there must be
  * added here, or the retention sweep leaves it behind. Ledger entries (`P:ledger:RUN:STEP`) are
  * found from the run's steps.

@@ -4,10 +4,11 @@ import {
   type Incident,
   type IncidentAlarm,
   type IncidentStatus,
+  type PostmortemStatus,
   type TimelineEntry,
   newIncidentId,
 } from '@responder/domain';
-import { APPEND_IF_EXISTS_LUA, OPEN_MANUAL_LUA, PURGE_RESOLVED_LUA, RUN_KEY_SUFFIXES } from './incident-scripts';
+import { APPEND_IF_EXISTS_LUA, OPEN_MANUAL_LUA, PURGE_RESOLVED_LUA, RUN_KEY_SUFFIXES, SET_POSTMORTEM_LUA } from './incident-scripts';
 import { INGEST_ALARM_LUA } from './ingest-alarm.script';
 import { StoreKeys, UNROUTED_INDEX } from './keys';
 
@@ -54,7 +55,25 @@ const SCRIPTS = {
   responderAppendIfExists: APPEND_IF_EXISTS_LUA,
   responderOpenManual: OPEN_MANUAL_LUA,
   responderPurgeResolved: PURGE_RESOLVED_LUA,
+  responderSetPostmortem: SET_POSTMORTEM_LUA,
 } as const;
+
+export interface PostmortemChange {
+  status?: PostmortemStatus;
+  owner?: string;
+  /** Who asks (from their credential or Slack user id). */
+  by: string;
+  /** api or slack, for the timeline. */
+  source: string;
+}
+
+export interface PostmortemResult {
+  outcome: 'missing' | 'unchanged' | 'changed';
+  status: PostmortemStatus;
+  owner: string | null;
+  /** The timeline entry written (changed only). */
+  entry: TimelineEntry | null;
+}
 
 export interface ManualOpenInput {
   /** A catalog service: manual runs are for services the catalog knows. */
@@ -163,6 +182,12 @@ export class IncidentStore {
     return { items, total };
   }
 
+  /** Ids of the incidents opened at or after `since`, newest first, at most `limit` (truncated: there were more). */
+  async openedSince(since: Date, limit: number): Promise<{ ids: string[]; truncated: boolean }> {
+    const ids = await this.redis.zrevrangebyscore(this.keys.index({}), '+inf', since.getTime(), 'LIMIT', 0, limit + 1);
+    return { ids: ids.slice(0, limit), truncated: ids.length > limit };
+  }
+
   /** Timeline entries in order; `after` is an entry id (exclusive) for paging. */
   async timeline(id: string, options: { after?: string; limit?: number } = {}): Promise<TimelineEntry[]> {
     const start = options.after ? `(${options.after}` : '-';
@@ -180,6 +205,26 @@ export class IncidentStore {
     const at = new Date().toISOString();
     const entryId = (await this.command('responderAppendIfExists')(this.options.prefix, incidentId, type, at, JSON.stringify(data))) as string | null;
     return entryId ? { id: entryId, at, type, data } : null;
+  }
+
+  /**
+   * Sets the postmortem's status and/or owner, with its `postmortem.updated` timeline entry (and
+   * change-feed notice, which re-uploads the RCA in Slack), atomically. Nothing is written when
+   * nothing changes or the incident does not exist.
+   */
+  async setPostmortem(incidentId: string, change: PostmortemChange): Promise<PostmortemResult> {
+    const at = new Date().toISOString();
+    const [outcome, status, owner, entryId] = (await this.command('responderSetPostmortem')(
+      this.options.prefix,
+      incidentId,
+      at,
+      change.by,
+      change.source,
+      change.status ?? '',
+      change.owner ?? '',
+    )) as [PostmortemResult['outcome'], string, string, string];
+    const entry = outcome === 'changed' ? (await this.redis.xrange(this.keys.timeline(incidentId), entryId, entryId)).map(([eid, fields]) => toEntry(eid, fields))[0] ?? null : null;
+    return { outcome, status: (status || 'draft') as PostmortemStatus, owner: owner || null, entry };
   }
 
   /**
@@ -273,6 +318,12 @@ function toIncident(hash: Record<string, string>, alarms: string[]): Incident {
     openedAt: hash.openedAt,
     resolvedAt: hash.resolvedAt ?? null,
     onsetAt: hash.onsetAt,
+    postmortem: {
+      status: (hash.pmStatus ?? 'draft') as PostmortemStatus,
+      owner: hash.pmOwner ? hash.pmOwner : null,
+      updatedBy: hash.pmUpdatedBy ?? null,
+      updatedAt: hash.pmUpdatedAt ?? null,
+    },
     alarms: alarms
       .map((raw) => JSON.parse(raw) as IncidentAlarm)
       .sort((a, b) => a.stateChangedAt.localeCompare(b.stateChangedAt)),

@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { INGEST_KEY, startApp } from '../../support/app';
-import { type RunView, type StepView, client, eventually } from '../../support/engine';
+import { type RunView, type StepView, client, eventually, personToken } from '../../support/engine';
 import { alarmEvent } from '../../support/events';
 import { testRedis } from '../../support/redis';
 import { type AwsOverlay, startAwsOverlay } from './aws-overlay';
@@ -36,7 +36,7 @@ export interface ScenarioOutcome {
   verdict: Verdict | null;
   /** The verdict as GET /incidents/:id shows it. */
   apiVerdict: Verdict | null;
-  /** The postmortem draft as GET /incidents/:id/rca.md serves it once the run settled. */
+  /** The postmortem as GET /incidents/:id/rca.md serves it once the run settled and people did what `then` says. */
   rca: string;
 }
 
@@ -70,6 +70,13 @@ export interface ScenarioDefinition {
     /** Mutating steps waiting for a person; every other one is not. */
     proposed: string[];
   };
+  /**
+   * What people do once the run settled (after the checks above are taken from the settled run):
+   * approve or reject steps that wait for them (as alice, the on-call approver, with her personal
+   * token), the alarm going back to OK (`recover`), the postmortem's owner and status. The RCA the
+   * scenario keeps (and writes as its golden file) is the one after them.
+   */
+  then?: { approve?: string[]; reject?: string[]; recover?: boolean; postmortem?: { owner?: string; status?: 'draft' | 'review' | 'published' } };
   /** Assertions on the diagnostics' own outputs (what the verdict stands on). */
   evidence?: (o: ScenarioOutcome) => void;
 }
@@ -155,8 +162,11 @@ services:
 }
 
 /** The alarm CloudWatch sends: checkout's ALB 5xx, with the metric it watches. */
-function checkoutAlarm(p: Production): Record<string, unknown> {
-  const event = alarmEvent({ alarmName: 'checkout-alb-5xx', at: p.onset, reason: 'Threshold Crossed: 1 out of the last 1 datapoints was greater than the threshold (10.0)' });
+function checkoutAlarm(p: Production, state: 'ALARM' | 'OK' = 'ALARM'): Record<string, unknown> {
+  const event =
+    state === 'ALARM'
+      ? alarmEvent({ alarmName: 'checkout-alb-5xx', at: p.onset, reason: 'Threshold Crossed: 1 out of the last 1 datapoints was greater than the threshold (10.0)' })
+      : alarmEvent({ alarmName: 'checkout-alb-5xx', state: 'OK', reason: 'Threshold Crossed: 1 out of the last 1 datapoints was not greater than the threshold (10.0)' });
   const metric = (event.detail.configuration as { metrics: { metricStat: { metric: { dimensions: Record<string, string> } } }[] }).metrics[0].metricStat.metric;
   metric.dimensions = { LoadBalancer: p.loadBalancerArn.split(':loadbalancer/')[1] };
   return event;
@@ -183,6 +193,29 @@ async function settled(api: ReturnType<typeof client>, incidentId: string): Prom
   );
 }
 
+/** Does what `then` says, as people would, and waits until the service has taken it in. */
+async function peopleAct(app: INestApplication, api: ReturnType<typeof client>, incidentId: string, then: ScenarioDefinition['then'], token: string, p: Production): Promise<void> {
+  if (!then) return;
+  const server = app.getHttpServer();
+  for (const [verb, steps] of [['approve', then.approve ?? []], ['reject', then.reject ?? []]] as const) {
+    for (const step of steps) {
+      await request(server).post(`/incidents/${incidentId}/steps/${step}/${verb}`).set('Authorization', `Bearer ${token}`).send(verb === 'reject' ? { reason: 'not this one' } : {}).expect(200);
+      await api.waitStep(incidentId, step, TERMINAL_STEP, 60_000);
+    }
+  }
+  if (then.recover) {
+    const ok = checkoutAlarm(p, 'OK');
+    await request(server).post('/events/eventbridge').set('x-api-key', INGEST_KEY).send(ok).expect(202);
+    await eventually('the incident to resolve and its runs to finish', async () => {
+      const incident = (await api.get(`/incidents/${incidentId}`).expect(200)).body as { status: string; runs: RunView[] };
+      return incident.status === 'resolved' && incident.runs.every((r) => r.status !== 'running') ? incident : undefined;
+    }, 60_000);
+  }
+  if (then.postmortem) {
+    await request(server).patch(`/incidents/${incidentId}/postmortem`).set('Authorization', `Bearer ${token}`).send(then.postmortem).expect(200);
+  }
+}
+
 function record(def: ScenarioDefinition, outcome: ScenarioOutcome | null, error: string | null): void {
   const file = process.env.SCENARIO_RESULTS;
   if (!file) return;
@@ -206,7 +239,7 @@ function record(def: ScenarioDefinition, outcome: ScenarioOutcome | null, error:
 export function scenario(def: ScenarioDefinition): void {
   describe(`scenario: ${def.name}`, () => {
     const MOTO_URL = process.env.MOTO_URL!;
-    const { prefix, cleanup } = testRedis(`scenario-${def.name.replace(/\W+/g, '-')}`);
+    const { prefix, cleanup, redis } = testRedis(`scenario-${def.name.replace(/\W+/g, '-')}`);
     let overlay: AwsOverlay | undefined;
     let production: Production | undefined;
     let app: INestApplication | undefined;
@@ -254,6 +287,7 @@ export function scenario(def: ScenarioDefinition): void {
           if (!found) throw new Error(`the run has no step ${id} (steps: ${run.steps.map((s) => s.id).join(', ')})`);
           return found;
         };
+        await peopleAct(app, api, incidentId, def.then, await personToken(redis, prefix, 'alice@example.com'), p);
         const rca = (await api.get(`/incidents/${incidentId}/rca.md`).expect(200)).text;
         outcome = { run, step, output: <T>(id: string) => (step(id).output ?? {}) as T, production: p, verdict, apiVerdict: incident.verdict ?? null, rca };
       } catch (error) {
@@ -286,8 +320,9 @@ export function scenario(def: ScenarioDefinition): void {
 
     it('writes a postmortem: impact from when the metrics moved, the verdict, the request id of each AWS call, diagrams that parse', () => {
       const { rca, run, output } = o();
-      // UPDATE_GOLDEN=1 keeps this real run's document beside the golden files (linted and parsed there).
-      if (process.env.UPDATE_GOLDEN === '1' && def.name === 'bad deployment') writeFileSync(join(ROOT, 'test/fixtures/rca/scenario-bad-deployment.md'), rca);
+      // UPDATE_GOLDEN=1 keeps this real run's document as a golden file (linted and parsed in libs/rca's spec).
+      // Named after the scenario's file: bad-deployment.spec.ts → scenario-bad-deployment.md.
+      if (process.env.UPDATE_GOLDEN === '1') writeFileSync(join(ROOT, `test/fixtures/rca/scenario-${basename(expect.getState().testPath!, '.spec.ts')}.md`), rca);
       const impact = output<{ impactStartedAt?: string | null }>('metrics').impactStartedAt;
       if (impact) expect(rca).toContain(`- **Window**: ${impact.slice(0, 10)} ${impact.slice(11, 19)} UTC (impact started)`);
       expect(rca).toContain('## Root cause and trigger (hypothesis)');

@@ -1,4 +1,5 @@
-import { BadRequestException, Body, Controller, Get, Header, NotFoundException, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { BadRequestException, Body, Controller, ForbiddenException, Get, Header, NotFoundException, Param, Patch, Post, Query, Req, UseGuards } from '@nestjs/common';
+import type { Request } from 'express';
 import { type Verdict, latestVerdict } from '@responder/diagnosis';
 import { type RcaModel, buildRca, loadRcaInput, redactDeep, renderRca } from '@responder/rca';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
@@ -8,7 +9,10 @@ import { IncidentStore, RunStore, type RunRecord } from '@responder/store';
 import { RunEngine } from '../engine/run-engine.service';
 import { BearerTokenGuard } from '../http/bearer-token.guard';
 import { schemaOf } from '../http/openapi-schema';
+import { principalOf } from '../http/principal';
+import { type IncidentStats, IncidentStatsService } from './incident-stats.service';
 import { NotesService, noteFields } from './notes.service';
+import { PostmortemService, postmortemBody } from './postmortem.service';
 
 const listQuery = z
   .object({
@@ -28,6 +32,14 @@ const timelineQuery = z
   .strict();
 
 const noteBody = z.object(noteFields).strict();
+
+const statsQuery = z
+  .object({
+    since: z
+      .string({ message: 'expected since: an ISO 8601 time such as 2024-11-01T00:00:00Z' })
+      .refine((v) => /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(v) && !Number.isNaN(Date.parse(v)), 'expected an ISO 8601 time such as 2024-11-01T00:00:00Z'),
+  })
+  .strict();
 
 function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S> {
   const result = schema.safeParse(query, { reportInput: true });
@@ -50,7 +62,50 @@ export class IncidentsController {
     private readonly runs: RunStore,
     private readonly engine: RunEngine,
     private readonly notes: NotesService,
+    private readonly postmortems: PostmortemService,
+    private readonly stats: IncidentStatsService,
   ) {}
+
+  /**
+   * How the incidents opened since a moment were mitigated (policy, approved, people,
+   * not_mitigated), the median of each phase of their response, and the failed deployment
+   * recovery time of those blamed on a deployment; one item per incident.
+   */
+  @Get('stats')
+  @ApiOperation({ summary: 'Outcomes of the incidents opened since a moment, with the median of each phase (detect, diagnose, acknowledge, mitigate, recover, restore) and the failed deployment recovery time' })
+  @ApiQuery({ name: 'since', required: true, description: 'an ISO 8601 time, e.g. 2024-11-01T00:00:00Z: incidents opened at or after it' })
+  @ApiResponse({
+    status: 200,
+    description:
+      '`{ since, until, truncated, incidents, outcomes: { policy, approved, people, not_mitigated }, phases: { detect|diagnose|acknowledge|mitigate|recover|restore: { count, medianMs } }, failedDeploymentRecovery: { count, medianMs }, items: [{ incidentId, service, status, openedAt, outcome, cause, phases, failedDeploymentRecoveryMs, recovered }] }`',
+  })
+  @ApiResponse({ status: 400, description: 'since missing or not an ISO 8601 time' })
+  async statsSince(@Query() query: unknown): Promise<IncidentStats> {
+    const q = parseQuery(statsQuery, query);
+    return redactDeep(await this.stats.since(new Date(q.since)));
+  }
+
+  /**
+   * The postmortem's owner and/or status (draft, review, published), as the person of the
+   * credential (the shared API_TOKEN names nobody: 403). Written to the timeline; the RCA shows
+   * them at its top and Slack's thread gets the new version.
+   */
+  @Patch(':id/postmortem')
+  @ApiOperation({ summary: "Set the postmortem's owner and/or status (draft, review, published), as the person of the credential" })
+  @ApiBody({ schema: schemaOf(postmortemBody) })
+  @ApiResponse({ status: 200, description: '`{ incidentId, status, owner, changed, entry }` (entry: the `postmortem.updated` timeline entry, null when nothing changed)' })
+  @ApiResponse({ status: 400, description: 'a bad body, naming the field' })
+  @ApiResponse({ status: 403, description: 'the shared API_TOKEN (a person must set it)' })
+  @ApiResponse({ status: 404, description: 'no such incident' })
+  async setPostmortem(@Req() req: Request, @Param('id') id: string, @Body() body: unknown): Promise<{ incidentId: string; status: string; owner: string | null; changed: boolean; entry: TimelineEntry | null }> {
+    const principal = principalOf(req);
+    if (principal.kind !== 'person') throw new ForbiddenException('the shared API_TOKEN cannot set a postmortem: use your personal token (responder tokens create <your catalog user>) or an OIDC token');
+    const result = postmortemBody.safeParse(body ?? {}, { reportInput: true });
+    if (!result.success) throw new BadRequestException(`bad body: ${problemsToText(toProblems(result.error))}`);
+    const set = await this.postmortems.set(id, result.data, principal.identity, 'api');
+    if (set.outcome === 'missing') throw new NotFoundException(`no incident ${id}`);
+    return redactDeep({ incidentId: id, status: set.status, owner: set.owner, changed: set.outcome === 'changed', entry: set.entry });
+  }
 
   /** Newest first. Filters: status, service, unrouted=true; pages with limit and offset. */
   @Get()

@@ -2,6 +2,7 @@ import { BadRequestException, Inject, Injectable, Logger } from '@nestjs/common'
 import { ALARM_DETAIL_TYPE, type AlarmEvent, type InputProblem, type Parsed, CatalogMatcher, type Catalog, parseAlarmEvent, problemsToText } from '@responder/domain';
 import { IncidentStore, type IngestOutcome, type IngestResult } from '@responder/store';
 import { RunEngine } from '../engine/run-engine.service';
+import { OutcomeRecorder } from '../incidents/outcome-recorder';
 import { MetricsService } from '../metrics/metrics.service';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG, CATALOG } from '../tokens';
@@ -35,6 +36,7 @@ export class AlarmIntakeService {
     private readonly store: IncidentStore,
     private readonly metrics: MetricsService,
     private readonly engine: RunEngine,
+    private readonly outcomes: OutcomeRecorder,
     @Inject(CATALOG) catalog: Catalog,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
@@ -83,7 +85,11 @@ export class AlarmIntakeService {
     }
     if (!match) this.metrics.unroutedAlarms.inc();
     if (result.outcome === 'opened') this.metrics.incidentsOpened.inc({ routed: match ? 'true' : 'false' });
-    if (result.outcome === 'resolved') this.metrics.incidentsResolved.inc();
+    if (result.outcome === 'resolved') {
+      this.metrics.incidentsResolved.inc();
+      // After the answer: the outcome needs the runs read, and the intake answers EventBridge in time.
+      if (result.incidentId) void this.outcomes.resolved(result.incidentId);
+    }
     if (plans(result.outcome) && result.incidentId) await this.queuePlan(result.incidentId);
     this.logger.log(
       { eventId: alarm.eventId, alarm: alarm.alarmName, state: alarm.state, service: match?.service.name ?? null, incidentId: result.incidentId, outcome: result.outcome, source },

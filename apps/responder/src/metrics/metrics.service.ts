@@ -1,6 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** 10 s to a day: the phases of a response, from seconds (a verdict) to hours (a recovery by people). */
+const PHASE_BUCKETS = [10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400];
+
 /** Prometheus metrics of the service, on a registry of its own (one per app instance). */
 @Injectable()
 export class MetricsService {
@@ -57,6 +60,27 @@ export class MetricsService {
     help: 'Time from an event received to its answer (validated, stored), by source and outcome',
     labelNames: ['source', 'outcome'] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  /** Incidents resolved, by how they were mitigated (see libs/rca outcome.ts): counted once, when the incident resolves. */
+  readonly incidentOutcomes = new Counter({
+    name: 'responder_incident_outcomes_total',
+    help: 'Incidents resolved, by how they were mitigated: policy (Responder alone, granted by policy), approved (Responder, approved by a person), people (no step of Responder changed production)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly incidentPhases = new Histogram({
+    name: 'responder_incident_phase_seconds',
+    help: 'Phases of the response of each resolved incident: detect (impact started → alarm), diagnose (alarm → verdict), acknowledge (alarm → first human), mitigate (alarm → first change to production), recover (that change → recovery), restore (impact started → recovery)',
+    labelNames: ['phase'] as const,
+    buckets: PHASE_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly failedDeploymentRecovery = new Histogram({
+    name: 'responder_failed_deployment_recovery_seconds',
+    help: 'Failed deployment recovery time (DORA) of each resolved incident the verdict blames on a deployment: impact started → recovery',
+    buckets: PHASE_BUCKETS,
     registers: [this.registry],
   });
 

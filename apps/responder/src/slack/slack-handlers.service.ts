@@ -6,6 +6,7 @@ import { IncidentStore, RunStore } from '@responder/store';
 import { type ApprovalAnswer, ApprovalService } from '../engine/approval.service';
 import { AutomationService } from '../engine/automation.service';
 import { NOTE_MAX_CHARS, NotesService } from '../incidents/notes.service';
+import { PostmortemService, postmortemBody } from '../incidents/postmortem.service';
 import { ManualRunService } from '../runbooks/manual-run.service';
 import { CATALOG } from '../tokens';
 import { ClickInbox, type InboxClick } from './click-inbox';
@@ -32,6 +33,7 @@ export class SlackHandlersService implements SlackHandlers, OnApplicationBootstr
     private readonly views: IncidentViewLoader,
     private readonly outbox: SlackOutbox,
     private readonly notes: NotesService,
+    private readonly postmortems: PostmortemService,
     private readonly manualRuns: ManualRunService,
     private readonly inbox: ClickInbox,
     @Inject(CATALOG) private readonly catalog: Catalog,
@@ -87,6 +89,8 @@ export class SlackHandlersService implements SlackHandlers, OnApplicationBootstr
         return reply({ text: await this.rcaPreview(rest[0]) });
       case 'note':
         return reply({ text: await this.note(rest[0], rest.slice(1).join(' '), command.userId) });
+      case 'postmortem':
+        return reply({ text: await this.postmortem(rest[0], rest[1], rest.slice(2).join(' '), command.userId) });
       case 'run':
         return reply({ text: await this.run(rest[0], rest[1], command.userId) });
       case 'pause':
@@ -112,6 +116,24 @@ export class SlackHandlersService implements SlackHandlers, OnApplicationBootstr
     if (text.length > NOTE_MAX_CHARS) return `That note is ${text.length} characters; the limit is ${NOTE_MAX_CHARS}.`;
     const entry = await this.notes.add(incidentId, { author: userId, text, source: 'slack' });
     return entry ? `Note added to ${incidentId}'s timeline (it will be in the RCA).` : `No incident ${incidentId}.`;
+  }
+
+  /**
+   * `/incident postmortem <id> owner @user` and `… status <draft|review|published>`: who sets it is
+   * the typing Slack user. A mention (`<@U123|alice>`, as Slack escapes it) is stored as the Slack
+   * user id; a plain `@alice` as `alice`.
+   */
+  private async postmortem(incidentId: string | undefined, field: string | undefined, value: string, userId: string): Promise<string> {
+    const usage = 'Usage: /incident postmortem <incident id> owner @user, or /incident postmortem <incident id> status <draft|review|published>';
+    const what = field?.toLowerCase();
+    if (!incidentId || (what !== 'owner' && what !== 'status') || !value) return usage;
+    const owner = what === 'owner' ? (/^<@([A-Z0-9]+)(?:\|[^>]*)?>$/.exec(value)?.[1] ?? value.replace(/^@/, '')) : undefined;
+    const parsed = postmortemBody.safeParse(what === 'owner' ? { owner } : { status: value.toLowerCase() });
+    if (!parsed.success) return `${what === 'owner' ? 'Owner' : 'Status'} refused: ${parsed.error.issues.map((i) => i.message).join('; ')}. ${usage}`;
+    const result = await this.postmortems.set(incidentId, parsed.data, userId, 'slack');
+    if (result.outcome === 'missing') return `No incident ${incidentId}.`;
+    const state = `${result.status === 'review' ? 'in review' : result.status}, owner ${result.owner ? (/^[UW][A-Z0-9]+$/.test(result.owner) ? `<@${result.owner}>` : result.owner) : 'none'}`;
+    return result.outcome === 'unchanged' ? `The postmortem of ${incidentId} was already ${state}.` : `Postmortem of ${incidentId}: ${state} (on the timeline; the RCA shows it at its top).`;
   }
 
   /** A manual run, for the service's approvers: it can open an incident and ask people to act. */

@@ -40,7 +40,7 @@ describe('/incident replies', () => {
     const message = commandHelpMessage();
     expect(message).toMatchSnapshot();
     const text = JSON.stringify(message);
-    for (const usage of ['list', 'status &lt;id&gt;', 'rca &lt;id&gt;', 'note &lt;id&gt; &lt;text&gt;', 'pause [reason]', 'resume', 'run &lt;runbook&gt; &lt;service&gt;']) {
+    for (const usage of ['list', 'status &lt;id&gt;', 'rca &lt;id&gt;', 'note &lt;id&gt; &lt;text&gt;', 'postmortem &lt;id&gt; owner @user', 'postmortem &lt;id&gt; status &lt;draft|review|published&gt;', 'pause [reason]', 'resume', 'run &lt;runbook&gt; &lt;service&gt;']) {
       expect(text).toContain(`/incident ${usage}\``);
     }
   });

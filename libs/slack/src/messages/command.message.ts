@@ -43,6 +43,8 @@ const COMMANDS: ReadonlyArray<readonly [string, string]> = [
   ['status <id>', 'where an incident stands: alarms, runbook steps, approvals'],
   ['rca <id>', 'the RCA draft (markdown) written from the timeline'],
   ['note <id> <text>', 'add a note to the timeline (it goes into the RCA)'],
+  ['postmortem <id> owner @user', "set who owns the postmortem (shown at the top of the RCA)"],
+  ['postmortem <id> status <draft|review|published>', "move the postmortem along; the thread gets the new RCA version"],
   ['pause [reason]', 'kill switch on: no step that changes production starts, on any replica; diagnostics go on'],
   ['resume', 'kill switch off'],
   ['run <runbook> <service>', 'start a runbook by hand for a service'],
@@ -51,5 +53,5 @@ const COMMANDS: ReadonlyArray<readonly [string, string]> = [
 /** `/incident help`, and the answer to a command Responder does not know. */
 export function commandHelpMessage(): SlackMessage {
   const lines = ['*`/incident` commands*', ...COMMANDS.map(([usage, what]) => `• \`/incident ${escapeMrkdwn(usage)}\`: ${what}`)];
-  return { text: '/incident commands: list, status, rca, note, pause, resume, run', blocks: [section(lines.join('\n'))] };
+  return { text: '/incident commands: list, status, rca, note, postmortem, pause, resume, run', blocks: [section(lines.join('\n'))] };
 }
