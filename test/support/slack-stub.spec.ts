@@ -53,6 +53,27 @@ describe('Slack stand-in', () => {
       ]);
     });
 
+    it('during an outage fails every call (after the queued failures), with no effect, until it ends', async () => {
+      // As Responder's adapter has it: a 429 is handed back, not waited out.
+      const web = new WebClient(BOT, { slackApiUrl: stub.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, logLevel: LogLevel.ERROR });
+      stub.failNext('chat.update', 1, { error: 'message_not_found' });
+      stub.outage({ status: 429, retryAfter: 3 });
+
+      await expect(web.chat.update({ channel: 'C1', ts: '1.0', text: 'a' })).rejects.toMatchObject({ data: { error: 'message_not_found' } });
+      await expect(web.chat.update({ channel: 'C1', ts: '1.0', text: 'a' })).rejects.toMatchObject({ code: 'slack_webapi_rate_limited_error', retryAfter: 3 });
+      await expect(web.chat.postMessage({ channel: 'C1', text: 'a' })).rejects.toMatchObject({ code: 'slack_webapi_rate_limited_error' });
+      stub.outage(null);
+      await client().chat.postMessage({ channel: 'C1', text: 'b' });
+
+      expect(stub.messages('C1').map((m) => m.text)).toEqual(['b']);
+      expect(stub.calls.map((c) => [c.method, c.status, c.injected])).toEqual([
+        ['chat.update', 200, true],
+        ['chat.update', 429, true],
+        ['chat.postMessage', 429, true],
+        ['chat.postMessage', 200, false],
+      ]);
+    });
+
     it('gives increasing ts values', async () => {
       const a = await client().chat.postMessage({ channel: 'C1', text: 'a' });
       const b = await client().chat.postMessage({ channel: 'C1', text: 'b' });

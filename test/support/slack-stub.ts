@@ -120,6 +120,8 @@ export class SlackStub {
   private readonly posted = new Map<string, StubMessage>();
   private readonly channelIds = new Map<string, string>();
   private readonly failures = new Map<string, StubFailure[]>();
+  private outageFailure: StubFailure | undefined;
+  private readonly holds = new Map<string, Array<() => Promise<void>>>();
   private readonly pendingUploads = new Map<string, { filename: string; length: number; content?: Buffer }>();
   private readonly sockets = new Set<WsConnection>();
   // Never reset: a ts stays unique for the life of the stub, so an update aimed at a message from
@@ -204,6 +206,34 @@ export class SlackStub {
     this.failures.set(method, queue);
   }
 
+  /**
+   * Until `outage(null)`, every Web API call (and upload) answers this way and has no other effect,
+   * after the ones queued by failNext(): Slack down (`{ status: 500 }`) or rate-limiting every call
+   * (`{ status: 429, retryAfter: 1 }`). response_url posts are not affected.
+   */
+  outage(failure: StubFailure | null): void {
+    this.outageFailure = failure ?? undefined;
+  }
+
+  /**
+   * The next call to `method` waits, before it has any effect, until `release()`: `reached`
+   * resolves once it is waiting. Then it is handled as usual (Slack accepting a post, say, while the
+   * test takes Redis away from the caller).
+   */
+  holdNext(method: string): { reached: Promise<void>; release: () => void } {
+    let release: () => void = () => undefined;
+    let reach: () => void = () => undefined;
+    const reached = new Promise<void>((resolve) => (reach = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const queue = this.holds.get(method) ?? [];
+    queue.push(() => {
+      reach();
+      return released;
+    });
+    this.holds.set(method, queue);
+    return { reached, release };
+  }
+
   /** Forgets everything recorded and every pending failure; userGroups and channel IDs stay. */
   reset(): void {
     this.calls.length = 0;
@@ -213,6 +243,7 @@ export class SlackStub {
     this.socketAcks.length = 0;
     this.posted.clear();
     this.failures.clear();
+    this.outageFailure = undefined;
     this.pendingUploads.clear();
   }
 
@@ -277,7 +308,11 @@ export class SlackStub {
     if (req.method !== 'POST') return send(res, 405, { ok: false, error: 'method_not_allowed' });
 
     const api = /^\/api\/([\w.]+)$/.exec(path);
-    if (api) return this.apiCall(api[1], req, res, await parseArgs(contentType, raw));
+    if (api) {
+      const hold = this.holds.get(api[1])?.shift();
+      if (hold) await hold();
+      return this.apiCall(api[1], req, res, await parseArgs(contentType, raw));
+    }
 
     const upload = /^\/upload\/([\w-]+)$/.exec(path);
     if (upload) return this.receiveUpload(upload[1], res, contentType, raw);
@@ -448,7 +483,7 @@ export class SlackStub {
   }
 
   private takeFailure(method: string): StubFailure | undefined {
-    return this.failures.get(method)?.shift();
+    return this.failures.get(method)?.shift() ?? (method === 'respond' ? undefined : this.outageFailure);
   }
 
   private answerFailure(res: ServerResponse, failure: StubFailure): void {

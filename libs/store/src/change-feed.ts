@@ -63,9 +63,35 @@ export class ChangeFeed {
     return reply ? reply.flatMap(([, entries]) => entries.filter((e): e is [string, string[]] => e[1] !== null).map(toChange)) : [];
   }
 
+  /**
+   * The id of the last change given to a consumer of the group, or null when the group (or the
+   * feed) does not exist. Lower than an id a reader was given means Redis went back in time.
+   */
+  async lastDelivered(group: string): Promise<string | null> {
+    let groups: unknown[][];
+    try {
+      groups = (await this.redis.xinfo('GROUPS', this.key)) as unknown[][];
+    } catch (err) {
+      if (/no such key/i.test((err as Error).message)) return null;
+      throw err;
+    }
+    for (const fields of groups) {
+      if (fields[fields.indexOf('name') + 1] === group) return String(fields[fields.indexOf('last-delivered-id') + 1]);
+    }
+    return null;
+  }
+
   async ack(group: string, ids: string[]): Promise<void> {
     if (ids.length > 0) await this.redis.xack(this.key, group, ...ids);
   }
+}
+
+/** Orders two stream ids (`<ms>-<seq>`): negative when a comes first. */
+export function compareChangeIds(a: string, b: string): number {
+  const [am, as = 0n] = a.split('-').map(BigInt);
+  const [bm, bs = 0n] = b.split('-').map(BigInt);
+  if (am !== bm) return am < bm ? -1 : 1;
+  return as === bs ? 0 : as < bs ? -1 : 1;
 }
 
 function toChange([id, fields]: [string, string[]]): Change {

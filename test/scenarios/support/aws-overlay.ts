@@ -17,6 +17,12 @@ export interface OverlayRequest {
   operation: string;
   /** The JSON body (JSON protocols) or the form fields (query protocol). */
   params: Record<string, unknown>;
+  /** How the SDK spoke: `json` (x-amz-target), `query` (form fields) or `cbor` (Smithy RPC v2). */
+  protocol: 'json' | 'query' | 'cbor';
+  /** The SDK's attempt number of this call (1 for the first; `amz-sdk-request: attempt=N`), 0 when not said. */
+  attempt: number;
+  /** The SDK's id of one call, the same for each of its attempts (`amz-sdk-invocation-id`). */
+  invocationId: string;
 }
 
 export interface OverlayReply {
@@ -36,10 +42,15 @@ export interface OverlayRule {
 
 export interface AwsOverlay {
   url: string;
-  /** `service:Operation`, e.g. `ecs:DescribeServices`. One rule per operation; a later one replaces it. */
+  /**
+   * `service:Operation`, e.g. `ecs:DescribeServices`. One rule per operation; a later one replaces
+   * it. `*` is the rule of every operation that has none of its own.
+   */
   on(key: string, rule: OverlayRule): void;
   /** How many calls of `service:Operation` the service made (answered here or forwarded). */
   calls(key: string): number;
+  /** Every call received (each attempt of the SDK's retry is one), with the status answered and when (epoch ms), oldest first. */
+  log(): Array<OverlayRequest & { key: string; status: number; at: number }>;
   /** Every `service:Operation` called so far, with its count. */
   allCalls(): Map<string, number>;
   close(): Promise<void>;
@@ -52,9 +63,26 @@ export function jsonError(status: number, type: string, message: string): Overla
   return json(status, { __type: type, message });
 }
 
+/**
+ * The error AWS would send in the protocol the call used (JSON `__type`, or the query protocol's
+ * XML ErrorResponse), e.g. `awsError(req, 400, 'ThrottlingException', 'Rate exceeded')`. CBOR
+ * calls get the status alone, which the SDK still classifies by it.
+ */
+export function awsError(req: OverlayRequest, status: number, code: string, message: string): OverlayReply {
+  if (req.protocol === 'json') return jsonError(status, code, message);
+  if (req.protocol === 'query') {
+    const type = status >= 500 ? 'Receiver' : 'Sender';
+    const body = `<ErrorResponse><Error><Type>${type}</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`;
+    return { status, contentType: 'text/xml', body };
+  }
+  return { status, contentType: 'application/cbor', body: '' };
+}
+
 function operationOf(req: IncomingMessage, raw: string): OverlayRequest {
   const scope = /Credential=[^/]+\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(String(req.headers.authorization ?? ''));
   const service = scope?.[1] ?? 'unknown';
+  const attempt = Number(/attempt=(\d+)/.exec(String(req.headers['amz-sdk-request'] ?? ''))?.[1] ?? 0);
+  const invocationId = String(req.headers['amz-sdk-invocation-id'] ?? '');
   const target = req.headers['x-amz-target'];
   if (typeof target === 'string') {
     let params: Record<string, unknown> = {};
@@ -63,11 +91,12 @@ function operationOf(req: IncomingMessage, raw: string): OverlayRequest {
     } catch {
       // not JSON: the rule sees no params
     }
-    return { service, operation: target.split('.').at(-1)!, params };
+    return { service, operation: target.split('.').at(-1)!, params, protocol: 'json', attempt, invocationId };
   }
   const form = Object.fromEntries(new URLSearchParams(raw));
   const cbor = /\/operation\/([A-Za-z]+)$/.exec(req.url ?? '');
-  return { service, operation: typeof form.Action === 'string' ? form.Action : (cbor?.[1] ?? 'unknown'), params: form };
+  const operation = typeof form.Action === 'string' ? form.Action : (cbor?.[1] ?? 'unknown');
+  return { service, operation, params: form, protocol: cbor ? 'cbor' : 'query', attempt, invocationId };
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -84,17 +113,19 @@ export interface OverlayOptions {
 export async function startAwsOverlay(motoUrl: string, options: OverlayOptions = {}): Promise<AwsOverlay> {
   const rules = new Map<string, OverlayRule>();
   const counts = new Map<string, number>();
+  const log: Array<OverlayRequest & { key: string; status: number; at: number }> = [];
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
     const op = operationOf(req, body.toString('utf8'));
     const key = `${op.service}:${op.operation}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
-    const rule = rules.get(key);
+    const rule = rules.get(key) ?? rules.get('*');
     const delay = rule?.delayMs?.() ?? options.latencyMs ?? 0;
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     const answered = rule?.answer?.(op);
     if (answered) {
+      log.push({ ...op, key, status: answered.status, at: Date.now() });
       res.writeHead(answered.status, { 'content-type': answered.contentType, 'x-amzn-requestid': randomUUID() }).end(answered.body);
       return;
     }
@@ -105,6 +136,7 @@ export async function startAwsOverlay(motoUrl: string, options: OverlayOptions =
     const upstream = await fetch(`${motoUrl}${req.url ?? '/'}`, { method: req.method, headers, body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body });
     const reply: OverlayReply = { status: upstream.status, contentType: upstream.headers.get('content-type') ?? 'application/octet-stream', body: await upstream.text() };
     const out = rule?.transform ? rule.transform(op, reply) : reply;
+    log.push({ ...op, key, status: out.status, at: Date.now() });
     // AWS names every request (x-amzn-RequestId; S3 and the query protocols say it otherwise): keep
     // moto's, so the actions' requestId reaches the RCA as it would against AWS.
     const requestId = upstream.headers.get('x-amzn-requestid') ?? upstream.headers.get('x-amz-request-id') ?? randomUUID();
@@ -123,6 +155,7 @@ export async function startAwsOverlay(motoUrl: string, options: OverlayOptions =
     url: `http://127.0.0.1:${port}`,
     on: (key, rule) => void rules.set(key, rule),
     calls: (key) => counts.get(key) ?? 0,
+    log: () => [...log],
     allCalls: () => new Map(counts),
     close: () =>
       new Promise<void>((resolve) => {

@@ -47,7 +47,10 @@ export class SlackHandlersService implements SlackHandlers, OnApplicationBootstr
     const { incidentId, runId, step, paramsHash } = click.value;
     const run = await this.runs.getRunStep(runId, step);
     let answer: ApprovalAnswer;
-    if (!run || run.incidentId !== incidentId) {
+    if (!run && !(await this.incidents.get(incidentId))) {
+      // A button can outlive its incident: Redis may have come back without its last writes.
+      answer = { ok: false, code: 'not_found', message: `incident ${incidentId} is no longer in the store (lost with Redis' last writes?): nothing was done` };
+    } else if (!run || run.incidentId !== incidentId) {
       answer = { ok: false, code: 'not_found', message: `incident ${incidentId} has no step ${step}` };
     } else {
       const ref = `${run.runbook}.${step}`;

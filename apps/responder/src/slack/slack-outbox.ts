@@ -13,7 +13,8 @@ import { APP_CONFIG } from '../tokens';
 export type SlackJob =
   | { name: 'sync'; data: { incidentId: string } }
   | { name: 'remind'; data: { incidentId: string; runId: string; step: string; paramsHash: string } }
-  | { name: 'ephemeral'; data: { channel: string; user: string; text: string } };
+  | { name: 'ephemeral'; data: { channel: string; user: string; text: string } }
+  | { name: 'lost'; data: { incidentId: string; channel: string; threadTs: string } };
 
 export const SLACK_QUEUE = 'slack';
 /** Retried for days with a capped backoff: a Slack outage delays messages and loses none. */
@@ -44,7 +45,9 @@ export class SlackOutbox implements BeforeApplicationShutdown {
       redis: config.redis,
       timedAdds: true,
       jobDefaults: { attempts: ATTEMPTS, backoff: { type: 'capped' }, removeOnComplete: { age: 3600, count: 10_000 }, removeOnFail: { age: 7 * 24 * 3600 } },
-      worker: { concurrency: 8, backoff: (attemptsMade: number) => Math.min(1000 * 2 ** Math.max(0, attemptsMade - 1), MAX_BACKOFF_MS) },
+      // As the engine's: a sync whose process died (or that Redis, restored from a replica, still
+      // shows as running) holds the incident's later syncs behind it until this runs out.
+      worker: { concurrency: 8, lockDurationMs: config.engine.stalledMs, backoff: (attemptsMade: number) => Math.min(1000 * 2 ** Math.max(0, attemptsMade - 1), MAX_BACKOFF_MS) },
       shutdownGraceMs: 10_000,
     });
   }
@@ -64,6 +67,11 @@ export class SlackOutbox implements BeforeApplicationShutdown {
 
   async ephemeral(data: Extract<SlackJob, { name: 'ephemeral' }>['data']): Promise<void> {
     await this.jobs.add({ name: 'ephemeral', data });
+  }
+
+  /** A note in the thread of an incident Redis lost (one per incident while the job is kept). */
+  async lost(data: Extract<SlackJob, { name: 'lost' }>['data']): Promise<void> {
+    await this.jobs.add({ name: 'lost', data }, { id: `lost-${data.incidentId}` });
   }
 
   startWorker(processor: (job: SlackJob) => Promise<void>): void {

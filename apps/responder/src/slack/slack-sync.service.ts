@@ -14,6 +14,7 @@ import {
   approvalTimedOutMessage,
   findingMessage,
   incidentMessage,
+  lostIncidentMessage,
   resolutionMessage,
   stakeholderMessage,
 } from '@responder/slack';
@@ -24,6 +25,10 @@ import { APP_CONFIG } from '../tokens';
 import { IncidentViewLoader } from './incident-view.loader';
 import { RetryLater, type SlackJob, SlackOutbox } from './slack-outbox';
 
+/** How long a record of what Slack accepted is tried again before the job fails (see SlackSync.keep). */
+const KEEP_MS = 20_000;
+/** Incident threads remembered in memory (see SlackSync.threads). */
+const THREADS = 10_000;
 const FINISHED = new Set(['succeeded', 'dry-run', 'failed']);
 const DECIDED = new Set(['queued', 'running', 'succeeded', 'dry-run', 'failed', 'rejected', 'timed_out', 'cancelled']);
 
@@ -47,6 +52,11 @@ export class SlackSync {
   private readonly logger = new Logger('SlackSync');
   /** Services already warned about (once per process, not once per change). */
   private readonly noChannel = new Set<string>();
+  /**
+   * The threads of the incidents this process synced last (at most THREADS), kept out of Redis:
+   * the one place to find them when Redis loses an incident with its Slack record.
+   */
+  private readonly threads = new Map<string, { channel: string; threadTs: string }>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -67,7 +77,21 @@ export class SlackSync {
       case 'ephemeral':
         await this.web.postEphemeral(job.data);
         return;
+      case 'lost':
+        await this.web.postMessage({ channel: job.data.channel, threadTs: job.data.threadTs, ...lostIncidentMessage(job.data.incidentId) });
+        return;
     }
+  }
+
+  /** The Slack thread of an incident this process synced, if it still remembers it. */
+  threadOf(incidentId: string): { channel: string; threadTs: string } | undefined {
+    return this.threads.get(incidentId);
+  }
+
+  private rememberThread(incidentId: string, channel: string, threadTs: string): void {
+    this.threads.delete(incidentId);
+    this.threads.set(incidentId, { channel, threadTs });
+    if (this.threads.size > THREADS) this.threads.delete(this.threads.keys().next().value!);
   }
 
   async sync(incidentId: string): Promise<void> {
@@ -82,7 +106,7 @@ export class SlackSync {
     const posted = await this.ledger.posted(incidentId);
     const record = async (field: string, value: string) => {
       posted[field] = value;
-      await this.ledger.record(incidentId, { [field]: value });
+      await this.keep(() => this.ledger.record(incidentId, { [field]: value }));
     };
 
     // The incident message: the thread everything else replies in.
@@ -90,13 +114,14 @@ export class SlackSync {
     const mainDigest = digest(main);
     if (!posted.main) {
       const { channel, ts } = await this.web.postMessage({ channel: target, ...main });
-      await this.ledger.record(incidentId, { channel, main: ts, 'main.digest': mainDigest });
+      await this.keep(() => this.ledger.record(incidentId, { channel, main: ts, 'main.digest': mainDigest }));
       Object.assign(posted, { channel, main: ts, 'main.digest': mainDigest });
     } else if (posted['main.digest'] !== mainDigest) {
       await this.web.updateMessage({ channel: posted.channel, ts: posted.main, ...main });
       await record('main.digest', mainDigest);
     }
     const thread = { channel: posted.channel, threadTs: posted.main };
+    this.rememberThread(incidentId, thread.channel, thread.threadTs);
 
     for (const run of view.runs) {
       for (const step of run.steps) {
@@ -238,7 +263,26 @@ export class SlackSync {
     if (done) return;
     if (!channel || !main) throw new RetryLater(5000, `incident ${data.incidentId} has no Slack message yet`);
     const { ts } = await this.web.postMessage({ channel, threadTs: main, ...approvalReminderMessage(view, run, step) });
-    await this.ledger.record(data.incidentId, { [field]: ts });
+    await this.keep(() => this.ledger.record(data.incidentId, { [field]: ts }));
+  }
+
+  /**
+   * Records what Slack has just accepted. Slack cannot take a post back and has no idempotency key,
+   * so a record that fails (Redis away for a moment: a restart, a failover) is tried again until
+   * Redis answers, for up to about KEEP_MS, rather than failing the job: its retry would post again.
+   */
+  private async keep(write: () => Promise<unknown>): Promise<void> {
+    const deadline = Date.now() + KEEP_MS;
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+      try {
+        await write();
+        return;
+      } catch (err) {
+        if (Date.now() + delay > deadline) throw err;
+        this.logger.warn(`recording a Slack message Slack accepted failed (${(err as Error).message}); again in ${delay} ms`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 }
 

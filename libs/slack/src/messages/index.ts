@@ -11,6 +11,7 @@ export {
   approvalSupersededMessage,
   approvalTimedOutMessage,
 } from './approval.message';
+export { lostIncidentMessage } from './lost.message';
 export { resolutionMessage } from './resolution.message';
 export { type StakeholderPhase, stakeholderMessage } from './stakeholder.message';
 export { type IncidentListItem, commandHelpMessage, incidentListMessage, incidentStatusMessage } from './command.message';

@@ -194,7 +194,13 @@ export class ApprovalService {
       const step = this.registry.runbook(name)?.steps.find((s) => s.id === stepId);
       if (run && step && run.steps[step.id]) matches.push({ run, step });
     }
-    if (matches.length === 0) return { ok: false, code: 'not_found', message: `incident ${incidentId} has no step ${stepRef}` };
+    if (matches.length === 0) {
+      // A button can outlive its incident: Redis may have come back without its last writes.
+      if (Object.keys(runIds).length === 0 && !(await this.incidents.get(incidentId))) {
+        return { ok: false, code: 'not_found', message: `incident ${incidentId} is no longer in the store (lost with Redis' last writes?): nothing was done` };
+      }
+      return { ok: false, code: 'not_found', message: `incident ${incidentId} has no step ${stepRef}` };
+    }
     if (matches.length > 1) return { ok: false, code: 'ambiguous', message: `${stepRef} names a step in several runs: use <runbook>.${stepId}` };
     const [{ run, step }] = matches;
     return { ok: true, run, step, state: run.steps[step.id] };

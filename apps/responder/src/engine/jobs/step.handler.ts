@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { TERMINAL_STEP_STATUSES } from '@responder/domain';
 import { RunStore } from '@responder/store';
 import type { FailedJob, QueuedJob } from '../../queue';
@@ -17,6 +17,7 @@ const UNQUEUED_RETRY_MAX_MS = 30_000;
 @Injectable()
 export class StepHandler implements JobHandler<'step'> {
   readonly jobName = 'step';
+  private readonly logger = new Logger('Engine');
 
   constructor(
     private readonly registry: RunbookRegistry,
@@ -29,7 +30,13 @@ export class StepHandler implements JobHandler<'step'> {
     const { runId, stepId } = job.data;
     // One call reads the run's head and the step, and starts a read-only step.
     const start = await this.runs.startStep(runId, stepId);
-    if (start.kind === 'missing') return;
+    // A run Redis no longer has (it came back without its last writes: a failover to a replica that
+    // lagged, a restart without persistence): dropped with a warning, not retried, since nothing can
+    // bring the run back. The incident, if Redis kept it, is planned again by the sweep.
+    if (start.kind === 'missing') {
+      this.logger.warn({ runId, step: stepId }, `run ${runId} is no longer in the store (Redis lost its last writes?): the job of step ${stepId} is dropped`);
+      return;
+    }
     if (start.kind === 'settled') {
       // Decided already: a job run again after its worker died between the step's last move and
       // what follows it moves the run on (a no-op when nothing is left).
