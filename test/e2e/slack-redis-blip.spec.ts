@@ -53,7 +53,7 @@ afterAll(async () => {
   await server?.destroy();
 });
 
-// Skipped: flaky on main since the merge with the engine split (2 of 4 clean runs timed out waiting
+// Skipped: flaky on main since the merge with the engine split (2 of 4 runs timed out waiting
 // for the run to finish after the Redis restart). The branch 'fire' has later fixes (6ceff8f) that
 // were not merged in time. Open in issue 16.
 it.skip('a post Slack accepted while Redis was away is recorded once Redis is back, not posted again', async () => {
