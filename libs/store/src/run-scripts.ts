@@ -298,9 +298,51 @@ if not head[1] then return { head, '' } end
 return { head, table.concat(redis.call('HGETALL', statusKey()), ' ') }
 `;
 
-/** startStep (above). KEYS: RUN_KEYS. ARGV: incidentId, runId, stepId, now. */
+/**
+ * startStep (above), and every step's status with a step it started or read (gated): what follows
+ * the step is decided from them (see SETTLE_STEP_LUA). KEYS: RUN_KEYS. ARGV: incidentId, runId,
+ * stepId, now. Returns startStep's reply; started or gated, { kind, head, stateJson, pausedJson|'', statuses }.
+ */
 export const START_STEP_LUA = `${HEAD}${STEPS}${START}
-return (startStep(ARGV[2], ARGV[3], ARGV[4]))
+local reply = startStep(ARGV[2], ARGV[3], ARGV[4])
+if reply[1] == 'started' or reply[1] == 'gated' then
+  reply[4] = reply[4] or ''
+  reply[5] = table.concat(redis.call('HGETALL', statusKey()), ' ')
+end
+return reply
+`;
+
+/**
+ * A step's last move (its outcome) and the moves that follow it, in one call. KEYS: RUN_KEYS.
+ * ARGV: incidentId, runId, now, lastJson ([the move], as in moveSteps), nextJson (moves),
+ * decidedFromJson ({ stepId: status }: the statuses the next moves were decided from, as if the
+ * last move had applied).
+ * The next moves were decided before this call: they are made only if the last move applied, the
+ * run is running, and every other step still has the status they were decided from (a step that
+ * moved meanwhile may change what follows: the caller decides again from the statuses returned).
+ * Returns { applied (the last move's, then one per next move, 1|0), statuses, runStatus }.
+ */
+export const SETTLE_STEP_LUA = `${HEAD}${STEPS}
+local now = ARGV[3]
+local incidentId = redis.call('HGET', runKey, 'incidentId')
+if not incidentId then return { {}, '', false } end
+local last, next = cjson.decode(ARGV[4])[1], cjson.decode(ARGV[5])
+local function asDecided()
+  if redis.call('HGET', runKey, 'status') ~= 'running' then return false end
+  local decidedFrom = cjson.decode(ARGV[6])
+  local all = redis.call('HGETALL', statusKey())
+  for i = 1, #all, 2 do
+    if all[i] ~= last.s and decidedFrom[all[i]] ~= all[i + 1] then return false end
+  end
+  return true
+end
+-- Checked before the last move, which changes its own step only.
+local follow = #next > 0 and asDecided()
+local applied = moveSteps(incidentId, { last }, {}, now)
+if applied[1] == 1 and follow then
+  for _, a in ipairs(moveSteps(incidentId, next, {}, now)) do table.insert(applied, a) end
+end
+return { applied, table.concat(redis.call('HGETALL', statusKey()), ' '), redis.call('HGET', runKey, 'status') }
 `;
 
 /**

@@ -16,6 +16,7 @@ import {
   RELEASE_LOCK_LUA,
   RUN_KEYS,
   RUN_STATUSES_LUA,
+  SETTLE_STEP_LUA,
   START_STEP_LUA,
   TRANSITION_STEP_LUA,
 } from './run-scripts';
@@ -60,9 +61,9 @@ export type StepStart =
   /** Neither queued nor running: decided already, or not yet approved. */
   | { kind: 'settled'; status: StepStatus }
   /** A mutating step, read (not started): its gates come first. */
-  | { kind: 'gated'; run: RunHead; state: StepState; paused: Pause | null }
+  | { kind: 'gated'; run: RunHead; state: StepState; paused: Pause | null; statuses: StepStatusMap }
   /** A read-only step, now running. */
-  | { kind: 'started'; run: RunHead; state: StepState };
+  | { kind: 'started'; run: RunHead; state: StepState; statuses: StepStatusMap };
 
 type Cmd = (...args: (string | number)[]) => Promise<unknown>;
 interface RunCommands {
@@ -78,6 +79,7 @@ interface RunCommands {
   responderMoveSteps: Cmd;
   responderRunStatuses: Cmd;
   responderStartStep: Cmd;
+  responderSettleStep: Cmd;
   responderClaimCooldown: Cmd;
   responderReleaseCooldown: Cmd;
 }
@@ -95,6 +97,7 @@ const SCRIPTS: Record<keyof RunCommands, string> = {
   responderMoveSteps: MOVE_STEPS_LUA,
   responderRunStatuses: RUN_STATUSES_LUA,
   responderStartStep: START_STEP_LUA,
+  responderSettleStep: SETTLE_STEP_LUA,
   responderClaimCooldown: CLAIM_COOLDOWN_LUA,
   responderReleaseCooldown: RELEASE_COOLDOWN_LUA,
 };
@@ -282,7 +285,8 @@ export class RunStore {
    * What a step job does first, in one call: reads the run's head and the step, and moves a
    * read-only step that is queued to running (or, after a crash, running again: step.resumed),
    * with its timeline entry. A mutating step is read with the kill switch, not started: its gates
-   * (kill switch, lock) come before its start.
+   * (kill switch, lock) come before its start. Either comes with every step's status after the start:
+   * what follows the step is decided from them (`settleStep`).
    */
   async startStep(runId: string, stepId: string, at = this.now()): Promise<StepStart> {
     return stepStart((await this.runScript('responderStartStep', runId, runId, stepId, at)) as RawStart);
@@ -305,6 +309,20 @@ export class RunStore {
     const args = this.movesArgs(runId, moves, continueOnFailure, options.statusesUnlessAllApplied ? 'unless-all-applied' : 'always', finishedJson);
     const raw = (await this.runScript('responderMoveSteps', runId, ...args, JSON.stringify({ step: stepId, at }))) as [...RawMoves, string];
     return { started: raw[3] === 'started', finish: movesResult(moves, [raw[0], raw[1], raw[2]]) };
+  }
+
+  /**
+   * A step's last move (its outcome) and the moves that follow it, in one call. `next` was decided
+   * from `decidedFrom` (the statuses read when the step started, with `last` as if applied), before
+   * this call: it is made only if `last` applied, the run is running and every other step's status
+   * is still the one in `decidedFrom`. Otherwise only `last` is made, and the caller decides again
+   * from the statuses returned. `applied` is `last`'s, then one per move of `next`.
+   */
+  async settleStep(runId: string, last: StepMove, next: StepMove[], decidedFrom: StepStatusMap): Promise<MovesResult> {
+    const moves = [last, ...next];
+    const raw = (await this.runScript('responderSettleStep', runId, runId, this.now(), this.movesJson(runId, [last]), this.movesJson(runId, next), JSON.stringify(decidedFrom))) as RawMoves;
+    const result = movesResult(moves, raw);
+    return { ...result, statuses: result.statuses ?? {} };
   }
 
   /**
@@ -556,16 +574,17 @@ export class RunStore {
 }
 
 type RawHead = [string | null, string | null, string | null, string | null, string | null, string | null];
-type RawStart = [string, unknown, unknown, unknown];
+type RawStart = [string, unknown, unknown, unknown, unknown];
 type RawMoves = [number[], string | null, RunStatus | null];
 
-function stepStart([kind, a, b, c]: RawStart): StepStart {
+function stepStart([kind, a, b, c, d]: RawStart): StepStart {
   if (kind === 'settled') return { kind, status: a as StepStatus };
   const run = kind === 'gated' || kind === 'started' ? runHead(a as RawHead) : null;
   if (!run) return { kind: 'missing' };
   const state = normalise(JSON.parse(b as string) as StepState);
-  if (kind === 'started') return { kind, run, state };
-  return { kind: 'gated', run, state, paused: c ? (JSON.parse(c as string) as Pause) : null };
+  const statuses = statusMap(d as string);
+  if (kind === 'started') return { kind, run, state, statuses };
+  return { kind: 'gated', run, state, paused: c ? (JSON.parse(c as string) as Pause) : null, statuses };
 }
 
 function movesResult(moves: StepMove[], [applied, text, runStatus]: RawMoves): FinishResult {

@@ -194,6 +194,27 @@ export function runStoreSuite(target: () => StoreTarget): void {
         expect((await store.moveSteps(old.runId, [succeed('d'), ahead('e', ['d'])], ['c'])).applied).toEqual([true, true]);
       });
 
+      it("settles a step with the moves decided from the statuses at its start, only while no other step's status has changed", async () => {
+        const steps = () => ({ a: pending({ status: 'running' }), b: pending(), c: pending({ status: 'running' }) });
+        const { runId } = await store.createRun({ incidentId: 'inc_M9', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: steps() });
+        const decidedFrom = { a: 'succeeded', b: 'pending', c: 'running' } as const;
+        expect(await store.settleStep(runId, succeed('a'), [queue('b')], decidedFrom)).toEqual({ applied: [true, true], statuses: { a: 'succeeded', b: 'queued', c: 'running' }, runStatus: 'running' });
+        // settled already: what was decided with it is not made either
+        expect((await store.settleStep(runId, succeed('a'), [queue('b', { from: ['queued'], patch: { status: 'skipped' } })], { ...decidedFrom, b: 'queued' })).applied).toEqual([false, false]);
+        expect(await timelineTypes('inc_M9')).toEqual(['run.planned', 'step.succeeded', 'step.queued']);
+
+        // c failed after a started: a settles, and the caller is given the statuses to decide again
+        const moved = await store.createRun({ incidentId: 'inc_M10', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: steps() });
+        expect(await store.transition(moved.runId, 'c', ['running'], { status: 'failed' })).not.toBeNull();
+        expect(await store.settleStep(moved.runId, succeed('a'), [queue('b')], decidedFrom)).toEqual({ applied: [true, false], statuses: { a: 'succeeded', b: 'pending', c: 'failed' }, runStatus: 'running' });
+
+        // a run that ended meanwhile
+        const ended = await store.createRun({ incidentId: 'inc_M11', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: steps() });
+        expect(await store.finishRun(ended.runId, 'aborted', {})).toBe(true);
+        expect((await store.settleStep(ended.runId, succeed('a'), [queue('b')], decidedFrom)).applied).toEqual([true, false]);
+        expect(await timelineTypes('inc_M11')).toEqual(['run.planned', 'run.finished', 'step.succeeded']);
+      });
+
       it('leaves the statuses out of finishStep only when every move applied', async () => {
         const { runId } = await store.createRun({ incidentId: 'inc_M4', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: { a: pending({ status: 'running' }), b: pending(), c: pending() } });
         expect(await store.finishStep(runId, [succeed('a'), queue('b', { after: 0, needsSucceeded: ['a'] })], [])).toEqual({ applied: [true, true], statuses: null, runStatus: 'running' });

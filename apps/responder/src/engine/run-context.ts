@@ -16,8 +16,11 @@ export class RunContextLoader {
     private readonly runs: RunStore,
   ) {}
 
-  /** The context for these steps, with the statuses at hand; null when the incident is gone. */
-  async forSteps(run: RunHead, forSteps: RunbookStep[], statuses: StepStatusMap): Promise<Record<string, unknown> | null> {
+  /**
+   * The context for these steps, with the statuses at hand; null when the incident is gone.
+   * `atHand`: results not stored yet (the outcome of a step being recorded with these steps' moves).
+   */
+  async forSteps(run: RunHead, forSteps: RunbookStep[], statuses: StepStatusMap, atHand: ReadonlyMap<string, StepResultText> = new Map()): Promise<Record<string, unknown> | null> {
     let outputs: Set<string> | 'all' = new Set();
     let readsIncident = run.service === undefined; // a run from before `service` was stored
     for (const step of forSteps) {
@@ -27,12 +30,13 @@ export class RunContextLoader {
       else if (outputs !== 'all') for (const id of reads.outputs) outputs.add(id);
     }
     // The incident (its alarms change as they attach) is read only when the steps at hand read it.
-    const [incident, outputJson] = await Promise.all([
+    const [incident, results] = await Promise.all([
       readsIncident ? this.incidents.get(run.incidentId) : incidentStub(run.incidentId, run.service || null),
-      this.runs.stepOutputs(run.id, outputs === 'all' ? 'all' : [...outputs]),
+      this.runs.stepOutputs(run.id, outputs === 'all' ? 'all' : [...outputs].filter((id) => !atHand.has(id))),
     ]);
     if (!incident) return null;
-    return this.of(incident, JSON.parse(run.inputsJson) as Record<string, unknown>, statuses, outputJson);
+    for (const [id, result] of atHand) if (outputs === 'all' || outputs.has(id)) results.set(id, result);
+    return this.of(incident, JSON.parse(run.inputsJson) as Record<string, unknown>, statuses, results);
   }
 
   /** The context of a run, from the whole run as stored (the approval service's checks). */

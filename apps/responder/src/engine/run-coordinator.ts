@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { type Incident, PermanentActionError, type RunHead, type RunStatus, type StepState, type StepStatusMap } from '@responder/domain';
+import { type Incident, PermanentActionError, type RunHead, type RunStatus, type StepResultText, type StepState, type StepStatus, type StepStatusMap } from '@responder/domain';
 import { type Runbook, type RunbookStep, resolveInputs } from '@responder/runbooks';
-import { IncidentStore, RunStore, type MovesResult, type StepMove } from '@responder/store';
-import { type Planned, decideRun, planReady } from './decider/step-decider';
+import { IncidentStore, RunStore, type StepMove } from '@responder/store';
+import { type Planned, type RunDecision, decideRun, planReady } from './decider/step-decider';
 import { runGraph } from './decider/run-graph';
 import { RunContextLoader } from './run-context';
 import { RunbookRegistry } from './runbook-registry';
@@ -75,12 +75,23 @@ export class RunCoordinator {
     if (runbook) await this.advanceFrom(loaded.run, runbook, loaded.statuses, loaded.run.status);
   }
 
-  /** A step's last move (its outcome), then the rest of the run from the statuses that call returns. */
-  async settleStep(run: RunHead, runbook: Runbook, last: StepMove, afterApplied?: () => Promise<void>): Promise<MovesResult> {
-    const result = await this.runs.moveSteps(run.id, [last]);
+  /**
+   * A step's last move (its outcome) and the moves of the steps it makes ready, in one call. Those
+   * are decided from the statuses read when the step started (`atStart`), as if its move applied,
+   * with its result at hand; the store makes them only if that move applies and no other step's
+   * status has changed since (RunStore.settleStep). Then the run moves on from the statuses the
+   * call returns, as after any move: usually nothing is left, unless another step moved meanwhile.
+   * With `afterApplied` (a note: its entry goes between the step's success and what follows) nothing
+   * is decided ahead.
+   */
+  async settleStep(run: RunHead, runbook: Runbook, last: StepMove, atStart: StepStatusMap, afterApplied?: () => Promise<void>): Promise<void> {
+    const decidedFrom: StepStatusMap = { ...atStart, [last.stepId]: last.patch.status as StepStatus };
+    const decision = run.status === 'running' && !afterApplied ? decideRun(runbook, decidedFrom) : null;
+    const next = decision?.kind === 'ready' ? await this.planSteps(run, runbook, decision, decidedFrom, new Map([[last.stepId, resultOf(last)]])) : [];
+    const result = await this.runs.settleStep(run.id, last, next.map((p) => p.move), decidedFrom);
     if (result.applied[0] && afterApplied) await afterApplied();
+    await this.afterMoves(run, next, result.applied.slice(1));
     await this.advanceFrom(run, runbook, result.statuses, result.runStatus);
-    return result;
   }
 
   /**
@@ -107,10 +118,9 @@ export class RunCoordinator {
           }
           return;
         case 'ready': {
-          const context = decision.toRun.length > 0 ? await this.contexts.forSteps(run, decision.toRun, statuses) : null;
           // Ready steps are moved together, in one call. Another pass is needed only when one settled
           // without running (skipped, or failed to plan): its dependents may be ready.
-          const planned = planReady(runbook, decision.decisions, context, statuses, this.registry);
+          const planned = await this.planSteps(run, runbook, decision, statuses);
           if (planned.length === 0) return;
           const result = await this.runs.moveSteps(run.id, planned.map((p) => p.move));
           await this.afterMoves(run, planned, result.applied);
@@ -119,6 +129,12 @@ export class RunCoordinator {
         }
       }
     }
+  }
+
+  /** The moves of ready steps (the decider's), with the expression context they read. */
+  private async planSteps(run: RunHead, runbook: Runbook, decision: ReadyDecision, statuses: StepStatusMap, atHand?: ReadonlyMap<string, StepResultText>): Promise<Planned[]> {
+    const context = decision.toRun.length > 0 ? await this.contexts.forSteps(run, decision.toRun, statuses, atHand) : null;
+    return planReady(runbook, decision.decisions, context, statuses, this.registry);
   }
 
   /** What follows the moves that applied: queued steps get their job, waiting ones their timeout. */
@@ -151,4 +167,12 @@ export class RunCoordinator {
       await this.advance(runId);
     }
   }
+}
+
+type ReadyDecision = Extract<RunDecision, { kind: 'ready' }>;
+
+/** What a step's move records of its result, for the expressions of the steps decided with it. */
+function resultOf(move: StepMove): StepResultText {
+  const { outputJson, error, reason } = move.patch as StepResultText;
+  return { outputJson, error, reason };
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { PermanentActionError, type RunHead, type StepState, type Pause } from '@responder/domain';
+import { PermanentActionError, type RunHead, type StepState, type StepStatusMap, type Pause } from '@responder/domain';
 import type { Runbook, RunbookStep } from '@responder/runbooks';
 import { IncidentStore, RunStore, type StepMove } from '@responder/store';
 import type { AppConfig } from '../config/config';
@@ -15,13 +15,16 @@ import { RunbookRegistry } from './runbook-registry';
 /** How often a mutating step held by a gate (the kill switch, a lock) looks again. */
 const HOLD_RETRY_MS = 1000;
 
-/** A started read-only step, or a mutating step read with the kill switch (its gates come first). */
-export type StepToRun = { kind: 'started'; state: StepState } | { kind: 'gated'; state: StepState; paused: Pause | null };
+/**
+ * A started read-only step, or a mutating step read with the kill switch (its gates come first);
+ * with every step's status when it was read, from which what follows the step is decided.
+ */
+export type StepToRun = { kind: 'started'; state: StepState; statuses: StepStatusMap } | { kind: 'gated'; state: StepState; paused: Pause | null; statuses: StepStatusMap };
 
 /**
  * Runs one step's job: a read-only step's action at once (it is running already); a mutating
  * step's through the gates (gates/index.ts). Then records the outcome (one compare-and-set with its
- * timeline entry) and hands the run to the coordinator. An action's error is retried by BullMQ as
+ * timeline entry) with the moves that follow it, through the coordinator (RunCoordinator.settleStep). An action's error is retried by BullMQ as
  * the step's `retries` say, and is the step's failure on the last attempt.
  */
 @Injectable()
@@ -66,14 +69,14 @@ export class StepExecutor {
     } catch (err) {
       // Before its start (the kill switch, the lock: Redis), an error is the job's: BullMQ retries it.
       if (!call.started) throw err;
-      return this.failed(job, call, runbook, err);
+      return this.failed(job, call, runbook, start.statuses, err);
     }
     // Outside the try: a failure to record the outcome (Redis) is the job's, not the action's:
     // BullMQ retries the job (a mutating step then finds its ledger done), and the job's handler
     // records the step failed when BullMQ gives up.
     switch (outcome.kind) {
       case 'done':
-        return this.succeeded(call, runbook, outcome.result);
+        return this.succeeded(call, runbook, start.statuses, outcome.result);
       case 'skipped':
         await this.runs.transition(run.id, step.id, ['queued', 'running'], { status: 'skipped', reason: outcome.reason, finishedAt: now() }, stepEvent('step.skipped', { reason: outcome.reason }));
         return this.coordinator.advance(run.id);
@@ -90,7 +93,7 @@ export class StepExecutor {
   }
 
   /** A step's success (or, in dry-run, its own status: nothing changed, and what needs a real change must not follow). */
-  private async succeeded({ run, step }: StepCall, runbook: Runbook, result: StepResult): Promise<void> {
+  private async succeeded({ run, step }: StepCall, runbook: Runbook, atStart: StepStatusMap, result: StepResult): Promise<void> {
     const outputJson = JSON.stringify(result.output);
     const status = result.dryRun ? 'dry-run' : 'succeeded';
     const move: StepMove = {
@@ -101,11 +104,11 @@ export class StepExecutor {
     };
     // A note goes on the timeline right after its step's success, before what follows it.
     const noted = step.action === 'note' ? () => this.runs.appendTimeline(run.incidentId, 'note', { by: 'responder', text: result.output.text, runId: run.id, step: step.id }) : undefined;
-    await this.coordinator.settleStep(run, runbook, move, noted);
+    await this.coordinator.settleStep(run, runbook, move, atStart, noted);
   }
 
   /** An action failed: thrown back to BullMQ for a retry, or the step's failure when it was the last try. */
-  private async failed(job: QueuedJob, { run, step }: StepCall, runbook: Runbook, err: unknown): Promise<void> {
+  private async failed(job: QueuedJob, { run, step }: StepCall, runbook: Runbook, atStart: StepStatusMap, err: unknown): Promise<void> {
     const final = err instanceof PermanentActionError || err instanceof PermanentJobError || job.attemptsMade + 1 >= job.attempts;
     const message = (err as Error).message;
     if (!final) {
@@ -113,7 +116,7 @@ export class StepExecutor {
       throw err;
     }
     const failed: StepMove = { stepId: step.id, from: ['running'], patch: { status: 'failed', error: message, finishedAt: now() }, event: stepEvent('step.failed', { action: step.action, error: message }) };
-    await this.coordinator.settleStep(run, runbook, failed);
+    await this.coordinator.settleStep(run, runbook, failed, atStart);
   }
 
   /** Puts the job back for a second; records why once on the timeline. */
