@@ -113,7 +113,7 @@ function whenReadsStatusOf(step: RunbookStep, needId: string): boolean {
  */
 export function readySteps(runbook: Runbook, statuses: StepStatuses): StepDecision[] {
   if (runState(runbook, statuses).state === 'aborted') return [];
-  const byId = new Map(runbook.steps.map((s) => [s.id, s]));
+  const byId = stepsById(runbook);
   const out: StepDecision[] = [];
   for (const step of runbook.steps) {
     const own = statuses[step.id];
@@ -133,6 +133,15 @@ export function readySteps(runbook: Runbook, statuses: StepStatuses): StepDecisi
     }
   }
   return out;
+}
+
+const byIdOf = new WeakMap<Runbook, ReadonlyMap<string, RunbookStep>>();
+
+/** A loaded runbook's steps by id, built once (the engine asks at every step). */
+function stepsById(runbook: Runbook): ReadonlyMap<string, RunbookStep> {
+  let byId = byIdOf.get(runbook);
+  if (!byId) byIdOf.set(runbook, (byId = new Map(runbook.steps.map((s) => [s.id, s]))));
+  return byId;
 }
 
 /** What a step's `when`, `with` and approval policy read of the run: the engine loads only that. */

@@ -320,7 +320,8 @@ return reply
  * The next moves were decided before this call: they are made only if the last move applied, the
  * run is running, and every other step still has the status they were decided from (a step that
  * moved meanwhile may change what follows: the caller decides again from the statuses returned).
- * Returns { applied (the last move's, then one per next move, 1|0), statuses, runStatus }.
+ * Returns { applied (the last move's, then one per next move, 1|0), statuses|false, runStatus }:
+ * the statuses are left out (false) when every move applied as decided (the caller knows them).
  */
 export const SETTLE_STEP_LUA = `${HEAD}${STEPS}
 local now = ARGV[3]
@@ -337,12 +338,17 @@ local function asDecided()
   return true
 end
 -- Checked before the last move, which changes its own step only.
-local follow = #next > 0 and asDecided()
+local known = asDecided()
 local applied = moveSteps(incidentId, { last }, {}, now)
-if applied[1] == 1 and follow then
-  for _, a in ipairs(moveSteps(incidentId, next, {}, now)) do table.insert(applied, a) end
+known = known and applied[1] == 1
+if known then
+  for _, a in ipairs(moveSteps(incidentId, next, {}, now)) do
+    table.insert(applied, a)
+    if a == 0 then known = false end
+  end
 end
-return { applied, table.concat(redis.call('HGETALL', statusKey()), ' '), redis.call('HGET', runKey, 'status') }
+local statuses = not known and table.concat(redis.call('HGETALL', statusKey()), ' ')
+return { applied, statuses, redis.call('HGET', runKey, 'status') }
 `;
 
 /**

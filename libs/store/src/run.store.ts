@@ -53,7 +53,7 @@ export interface MovesResult {
   runStatus: RunStatus | null;
 }
 
-/** `finishStep`'s answer: the statuses are left out (null) when every move applied. */
+/** `finishStep`'s and `settleStep`'s answer: the statuses are left out (null) when every move applied (as decided). */
 export type FinishResult = Omit<MovesResult, 'statuses'> & { statuses: StepStatusMap | null };
 
 export type StepStart =
@@ -316,13 +316,12 @@ export class RunStore {
    * from `decidedFrom` (the statuses read when the step started, with `last` as if applied), before
    * this call: it is made only if `last` applied, the run is running and every other step's status
    * is still the one in `decidedFrom`. Otherwise only `last` is made, and the caller decides again
-   * from the statuses returned. `applied` is `last`'s, then one per move of `next`.
+   * from the statuses returned. `applied` is `last`'s, then one per move of `next`; the statuses are
+   * left out (null) when every move applied as decided: they are `decidedFrom` with the moves made.
    */
-  async settleStep(runId: string, last: StepMove, next: StepMove[], decidedFrom: StepStatusMap): Promise<MovesResult> {
-    const moves = [last, ...next];
+  async settleStep(runId: string, last: StepMove, next: StepMove[], decidedFrom: StepStatusMap): Promise<FinishResult> {
     const raw = (await this.runScript('responderSettleStep', runId, runId, this.now(), this.movesJson(runId, [last]), this.movesJson(runId, next), JSON.stringify(decidedFrom))) as RawMoves;
-    const result = movesResult(moves, raw);
-    return { ...result, statuses: result.statuses ?? {} };
+    return movesResult([last, ...next], raw);
   }
 
   /**

@@ -198,7 +198,9 @@ export function runStoreSuite(target: () => StoreTarget): void {
         const steps = () => ({ a: pending({ status: 'running' }), b: pending(), c: pending({ status: 'running' }) });
         const { runId } = await store.createRun({ incidentId: 'inc_M9', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: steps() });
         const decidedFrom = { a: 'succeeded', b: 'pending', c: 'running' } as const;
-        expect(await store.settleStep(runId, succeed('a'), [queue('b')], decidedFrom)).toEqual({ applied: [true, true], statuses: { a: 'succeeded', b: 'queued', c: 'running' }, runStatus: 'running' });
+        // as decided: the statuses are the caller's already
+        expect(await store.settleStep(runId, succeed('a'), [queue('b')], decidedFrom)).toEqual({ applied: [true, true], statuses: null, runStatus: 'running' });
+        expect((await store.runStatuses(runId))!.statuses).toEqual({ a: 'succeeded', b: 'queued', c: 'running' });
         // settled already: what was decided with it is not made either
         expect((await store.settleStep(runId, succeed('a'), [queue('b', { from: ['queued'], patch: { status: 'skipped' } })], { ...decidedFrom, b: 'queued' })).applied).toEqual([false, false]);
         expect(await timelineTypes('inc_M9')).toEqual(['run.planned', 'step.succeeded', 'step.queued']);
@@ -207,6 +209,12 @@ export function runStoreSuite(target: () => StoreTarget): void {
         const moved = await store.createRun({ incidentId: 'inc_M10', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: steps() });
         expect(await store.transition(moved.runId, 'c', ['running'], { status: 'failed' })).not.toBeNull();
         expect(await store.settleStep(moved.runId, succeed('a'), [queue('b')], decidedFrom)).toEqual({ applied: [true, false], statuses: { a: 'succeeded', b: 'pending', c: 'failed' }, runStatus: 'running' });
+
+        // nothing decided to follow (c was running): c has succeeded since, so the statuses come back (b may be ready)
+        const join = await store.createRun({ incidentId: 'inc_M12', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: steps() });
+        expect(await store.transition(join.runId, 'c', ['running'], { status: 'succeeded' })).not.toBeNull();
+        expect(await store.settleStep(join.runId, succeed('a'), [], decidedFrom)).toEqual({ applied: [true], statuses: { a: 'succeeded', b: 'pending', c: 'succeeded' }, runStatus: 'running' });
+        expect((await store.settleStep(runId, succeed('c'), [], { ...decidedFrom, b: 'queued', c: 'succeeded' })).statuses).toBeNull();
 
         // a run that ended meanwhile
         const ended = await store.createRun({ incidentId: 'inc_M11', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: steps() });

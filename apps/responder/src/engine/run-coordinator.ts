@@ -91,7 +91,11 @@ export class RunCoordinator {
     const result = await this.runs.settleStep(run.id, last, next.map((p) => p.move), decidedFrom);
     if (result.applied[0] && afterApplied) await afterApplied();
     await this.afterMoves(run, next, result.applied.slice(1));
-    await this.advanceFrom(run, runbook, result.statuses, result.runStatus);
+    // No statuses: every move applied as decided. Then nothing is left to decide unless the decision
+    // was the run's end or a cancel, or a step settled without running (its dependents may be ready).
+    if (result.statuses === null && (decision?.kind === 'wait' || (decision?.kind === 'ready' && !next.some((p) => p.settles)))) return;
+    const statuses = result.statuses ?? { ...decidedFrom, ...Object.fromEntries(next.map((p) => [p.step.id, p.move.patch.status as StepStatus])) };
+    await this.advanceFrom(run, runbook, statuses, result.runStatus);
   }
 
   /**
