@@ -28,6 +28,12 @@ export interface ServiceProcess {
   stop(): Promise<string>;
   /** SIGKILL, then waits for the exit. */
   kill(): Promise<void>;
+  /**
+   * SIGSTOP / SIGCONT: the process stays, frozen (its Redis connections open, its jobs' locks
+   * running out), so that the others are the only ones working for a while.
+   */
+  freeze(): void;
+  thaw(): void;
 }
 
 /**
@@ -82,6 +88,8 @@ export async function startService(name: string, env: Record<string, string>, ti
       child.kill('SIGKILL');
       await exited;
     },
+    freeze: () => void child.kill('SIGSTOP'),
+    thaw: () => void child.kill('SIGCONT'),
   };
 }
 
