@@ -20,8 +20,8 @@ import { type SlackStub, type StubMessage, startSlackStub } from '../support/sla
  * aws-overlay.ts) and one Slack stand-in. Each replica has a Slack bot token and an AWS user-agent
  * app id of its own (`AWS_SDK_UA_APP_ID`), only so that the stand-ins can say which replica posted
  * or called. In turn: an alarm storm with production-down runs and a Slack approval clicked on
- * replicas that did not post it; the kill switch pulled on one replica and holding a step on
- * another; a replica SIGKILLed during the rollback's UpdateService, then another SIGTERMed; a
+ * replicas that did not post it; the kill switch pulled on one replica and honoured by each
+ * (each in turn alone at work, the others frozen); a replica SIGKILLed during the rollback's UpdateService, then another SIGTERMed; a
  * rolling restart of all three during a run. Every step runs once, every mutating AWS call
  * reaches the emulator once, every Slack message is posted once. (`npm run test:fire`.)
  */
