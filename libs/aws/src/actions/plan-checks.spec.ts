@@ -2,25 +2,20 @@ import { codeDeployRollbackHolds, ecsRollbackHolds, failoverHolds, scaleUpHolds 
 
 const TD = (rev: number) => `arn:aws:ecs:us-east-1:123456789012:task-definition/ledger:${rev}`;
 const plan = { cluster: 'prod', service: 'ledger', fromTaskDefinition: TD(2), toTaskDefinition: TD(1) };
-const deployment = (taskDefinition: string, status = 'PRIMARY') => ({ id: `ecs-svc/${taskDefinition.slice(-1)}`, status, taskDefinition });
 
 describe('plan checks', () => {
   describe('an ECS rollback', () => {
     it('holds while the service still runs the plan’s from', () => {
-      expect(ecsRollbackHolds(plan, { taskDefinition: TD(2), deployments: [deployment(TD(2))] as never })).toEqual({ holds: true, checked: `prod/ledger still runs ${TD(2)}` });
+      expect(ecsRollbackHolds(plan, { taskDefinition: TD(2) })).toEqual({ holds: true, checked: `prod/ledger still runs ${TD(2)}` });
     });
     it('does not hold once another revision was deployed, naming it', () => {
-      expect(ecsRollbackHolds(plan, { taskDefinition: TD(3), deployments: [deployment(TD(3)), deployment(TD(2), 'ACTIVE')] as never })).toEqual({
+      expect(ecsRollbackHolds(plan, { taskDefinition: TD(3) })).toEqual({
         holds: false,
         reason: `prod/ledger now runs ${TD(3)}, not the plan's ${TD(2)} (deployed since the plan was made)`,
       });
     });
     it('holds when the service is already on to (the action reports a skip)', () => {
-      expect(ecsRollbackHolds(plan, { taskDefinition: TD(1), deployments: [] }).holds).toBe(true);
-    });
-    it('does not hold while a deployment of a third revision is the primary one', () => {
-      const check = ecsRollbackHolds(plan, { taskDefinition: TD(2), deployments: [deployment(TD(3))] as never });
-      expect(check).toMatchObject({ holds: false });
+      expect(ecsRollbackHolds(plan, { taskDefinition: TD(1) }).holds).toBe(true);
     });
   });
 

@@ -13,17 +13,15 @@ import type { ScaleUpParams } from './ecs-scale-up.action';
 
 /**
  * An ECS rolling rollback holds while the service still runs the plan's `from` (or already runs
- * `to`: the call would be a skip, which the action reports) and no deployment of another revision
- * is under way.
+ * `to`: the call would be a skip, which the action reports). The service's task definition is its
+ * primary deployment's: a deployment since the plan (even one still rolling out) changes it.
  */
-export function ecsRollbackHolds(p: Pick<RollbackParams, 'cluster' | 'service' | 'fromTaskDefinition' | 'toTaskDefinition'>, svc: Pick<EcsService, 'taskDefinition' | 'deployments'>): PlanCheck {
+export function ecsRollbackHolds(p: Pick<RollbackParams, 'cluster' | 'service' | 'fromTaskDefinition' | 'toTaskDefinition'>, svc: Pick<EcsService, 'taskDefinition'>): PlanCheck {
   const name = `${p.cluster}/${p.service}`;
   if (sameTaskDefinition(svc.taskDefinition, p.toTaskDefinition)) return { holds: true, checked: `${name} is already on ${p.toTaskDefinition}` };
   if (!sameTaskDefinition(svc.taskDefinition, p.fromTaskDefinition)) {
     return { holds: false, reason: `${name} now runs ${svc.taskDefinition ?? 'no task definition'}, not the plan's ${p.fromTaskDefinition} (deployed since the plan was made)` };
   }
-  const other = svc.deployments.find((d) => d.taskDefinition !== null && !sameTaskDefinition(d.taskDefinition, p.fromTaskDefinition) && !sameTaskDefinition(d.taskDefinition, p.toTaskDefinition) && d.status === 'PRIMARY');
-  if (other) return { holds: false, reason: `${name} has a newer deployment ${other.id} of ${other.taskDefinition} since the plan was made` };
   return { holds: true, checked: `${name} still runs ${p.fromTaskDefinition}` };
 }
 
