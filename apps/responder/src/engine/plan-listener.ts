@@ -143,19 +143,32 @@ export class PlanListener implements OnApplicationBootstrap, BeforeApplicationSh
     return failed;
   }
 
+  /** Those of these incidents with a step awaiting approval (its plan is checked again by the plan job). */
+  private async awaitingApproval(ids: string[], runs: Record<string, string>[], all: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (const id of ids) {
+      for (const runId of Object.values(runs[all.indexOf(id)])) {
+        const loaded = await this.runs.runStatuses(runId);
+        if (loaded?.run.status === 'running' && Object.values(loaded.statuses).includes('awaiting_approval')) found.add(id);
+      }
+    }
+    return found;
+  }
+
   /**
    * The open incidents among these that a runbook's triggers match and that have no run of it yet:
    * an alarm firing again on an incident already planned asks for nothing (planning is idempotent
    * anyway; this keeps an alarm storm from queueing a plan per alarm), unless it is in `again` and
-   * has a run: its plans awaiting approval are then checked again (one coalesced plan job).
+   * a run of it has a step awaiting approval: that plan is then checked again (the plan job).
    */
   private async unplanned(incidentIds: string[], again: ReadonlySet<string>): Promise<string[]> {
     if (incidentIds.length === 0) return [];
     const [incidents, runs] = await Promise.all([Promise.all(incidentIds.map((id) => this.incidents.get(id))), this.runs.runsOfMany(incidentIds)]);
+    const awaiting = await this.awaitingApproval(incidentIds.filter((id, i) => again.has(id) && Object.keys(runs[i]).length > 0), runs, incidentIds);
     return incidentIds.filter((_, i) => {
       const incident = incidents[i];
       if (!incident || incident.status !== 'open') return false;
-      if (again.has(incident.id) && Object.keys(runs[i]).length > 0) return true;
+      if (awaiting.has(incident.id)) return true;
       const alarmNames = incident.alarms.map((a) => a.name);
       return this.runbooks.some((runbook) => !Object.hasOwn(runs[i], runbook.name) && triggerMatches(runbook, { service: incident.service, alarmNames }));
     });
