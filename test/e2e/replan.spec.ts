@@ -152,6 +152,9 @@ describe('a plan follows new evidence', () => {
     // The approval was given, then the pre-check refused the call: no rollback to :41 was attempted.
     expect(updateServiceCalls() - callsBefore).toBe(0);
     await replannedAndApproved('moved', incidentId, asked, step.paramsHash!, third, callsBefore);
+    const rca = (await api.get(`/incidents/${incidentId}/rca.md`).expect(200)).text;
+    expect(rca).toContain('Plan of step rollback stale before the call: ');
+    expect(rca).toContain('Plan of step rollback checked before the call: ');
   }, 180_000);
 
   it('another alarm on the incident checks the waiting plan again and re-plans it, without a click', async () => {

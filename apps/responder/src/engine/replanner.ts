@@ -68,7 +68,7 @@ export class Replanner {
         { stepId, from: ['failed'], patch: {}, event: stepEvent('step.failed', { action: step.action, error }), after: 0 },
       ]);
       if (!failed.applied[0]) return false;
-      await this.queue.cancelApprovalTimeout(run.id, stepId);
+      await this.queue.cancelApprovalTimeout(run.id, stepId); // a failed step needs none
       this.logger.warn({ incidentId: run.incidentId, runId: run.id, step: stepId }, `step ${stepId}: ${error}`);
       await this.coordinator.advance(run.id);
       return true;
@@ -94,9 +94,11 @@ export class Replanner {
         }),
       ),
     ];
+    // Before the move: its timeout job, if left behind (a crash right after the move), would time out
+    // the new request at the old one's time (same job id). A step that moved meanwhile needs none.
+    await this.queue.cancelApprovalTimeout(run.id, stepId);
     const result = await this.runs.moveSteps(run.id, moves);
     if (!result.applied[0]) return false;
-    await this.queue.cancelApprovalTimeout(run.id, stepId);
     this.logger.log({ incidentId: run.incidentId, runId: run.id, step: stepId, replans }, `the plan of ${stepId} is stale (${reason}): planned again after ${evidence.join(', ') || 'no evidence step'}`);
     await this.coordinator.advance(run.id);
     return true;
