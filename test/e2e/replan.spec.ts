@@ -32,7 +32,7 @@ let app: INestApplication;
 let api: ReturnType<typeof client>;
 
 beforeAll(async () => {
-  world = await seedProdWorld(MOTO_URL, ['moved', 'again', 'steady']);
+  world = await seedProdWorld(MOTO_URL, ['moved', 'again', 'steady', 'churn']);
   // People decide every rollback here (autonomy `ask`), so that a request waits for the deployment.
   writeFileSync(world.catalogFile, readFileSync(world.catalogFile, 'utf8').replaceAll('deploy.rollback: auto', 'deploy.rollback: ask'));
   overlay = await startAwsOverlay(MOTO_URL);
@@ -75,11 +75,11 @@ function click(message: StubMessage) {
   return request(app.getHttpServer()).post('/slack/events').set(signSlackRequest(SIGNING_SECRET, body)).send(body).expect(200);
 }
 
-/** A deployment of a third revision (`:43`) of the service, made by someone else (straight at moto). */
-async function deployThird(service: string): Promise<string> {
+/** A deployment of another revision (`:43` first) of the service, made by someone else (straight at moto). */
+async function deployThird(service: string, tag = 43): Promise<string> {
   const family = world.revisions[service][1].split('/').pop()!.split(':')[0];
   const out = await ecs.send(
-    new RegisterTaskDefinitionCommand({ family, requiresCompatibilities: ['EC2'], networkMode: 'bridge', containerDefinitions: [{ name: 'app', image: `${service}:43`, memory: 512, essential: true }] }),
+    new RegisterTaskDefinitionCommand({ family, requiresCompatibilities: ['EC2'], networkMode: 'bridge', containerDefinitions: [{ name: 'app', image: `${service}:${tag}`, memory: 512, essential: true }] }),
   );
   const arn = out.taskDefinition!.taskDefinitionArn!;
   await ecs.send(new UpdateServiceCommand({ cluster: world.cluster, service, taskDefinition: arn }));
@@ -165,6 +165,33 @@ describe('a plan follows new evidence', () => {
     const stale = await staleEntry(incidentId);
     expect(stale.data).toMatchObject({ trigger: 'alarm', replans: 1 });
     await replannedAndApproved('again', incidentId, asked, step.paramsHash!, third, callsBefore);
+  }, 180_000);
+
+  it('a world that keeps changing: after 3 re-plans the step fails with the reason instead of asking again', async () => {
+    const callsBefore = updateServiceCalls();
+    const { incidentId, step } = await awaitingRollback('churn');
+    let hash = step.paramsHash!;
+    for (let i = 1; i <= 3; i++) {
+      await deployThird('churn', 42 + i);
+      await api.alarm('churn-latency', 'ALARM', new Date(Date.now() + (60 + i) * 60_000));
+      await eventually(`re-plan ${i}`, async () => {
+        const s = await api.step(incidentId, 'rollback');
+        return s?.status === 'awaiting_approval' && s.paramsHash !== hash ? (hash = s.paramsHash!) : undefined;
+      }, 60_000);
+    }
+    const last = await deployThird('churn', 46);
+    await api.alarm('churn-latency', 'ALARM', new Date(Date.now() + 70 * 60_000));
+    const failed = await api.waitStep(incidentId, 'rollback', ['failed'], 60_000);
+    expect(failed.error).toMatch(/^the plan was found stale 3 times; not planned again \(a person should look\): .*now runs /);
+    expect(failed.error).toContain(last);
+    const stale = (await api.timeline(incidentId)).filter((e) => e.type === 'approval.stale' && e.data.step === 'rollback');
+    expect(stale.map((e) => [e.data.replans, e.data.replanned])).toEqual([
+      [1, true],
+      [2, true],
+      [3, true],
+      [4, false],
+    ]);
+    expect(updateServiceCalls() - callsBefore).toBe(0);
   }, 180_000);
 
   it('an unchanged world: plan.checked, and the rollback is made once', async () => {
