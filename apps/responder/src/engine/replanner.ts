@@ -117,7 +117,14 @@ export class Replanner {
       for (const [stepId, state] of Object.entries(run.steps)) {
         const step = runGraph(runbook).byId.get(stepId);
         if (!step || state.status !== 'awaiting_approval') continue;
-        const check = await this.check(this.registry.action(step), step, state.paramsJson);
+        let check: PlanCheck | null;
+        try {
+          check = await this.check(this.registry.action(step), step, state.paramsJson);
+        } catch (err) {
+          // The pre-check before the call still guards it; a failed read here must not fail the plan job.
+          this.logger.warn({ incidentId, runId: run.id, step: stepId }, `could not check the plan of ${stepId} again on a new alarm: ${(err as Error).message}`);
+          continue;
+        }
         if (!check) continue;
         if (check.holds) await this.checked(run, step, check.checked, 'alarm');
         else if (await this.stale(run, stepId, check.reason, ['awaiting_approval'], 'alarm')) replanned.push(`${run.id}/${stepId}`);
