@@ -1,11 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { INGEST_KEY, startApp } from '../support/app';
+import { INGEST_KEY } from '../support/app';
 import { type AlarmEventFixture, alarmEvent } from '../support/events';
 import { testRedis } from '../support/redis';
+import { type ServiceProcess, pool, startService } from '../support/service-process';
 
 /**
  * The 5,000-event storm: 100 alarms of 20 services changing state 5,000 times within 10 seconds
@@ -18,7 +18,8 @@ import { testRedis } from '../support/redis';
  * has one open incident exactly when one of its alarms ends in ALARM, holding every such alarm; a
  * resolved incident's alarms are all OK. Every distinct event is stored once (its dedupe key, and
  * one `alarm.received` in an incident's timeline or in the unattached stream), every duplicate
- * answered as one with the first delivery's incident.
+ * answered as one with the first delivery's incident. The service is the built one in a process of
+ * its own (test/support/service-process.ts), with no runbooks: the storm is the intake's.
  */
 const SERVICES = Array.from({ length: 20 }, (_, i) => `storm${String(i).padStart(2, '0')}`);
 const ALARMS_PER_SERVICE = 5;
@@ -35,13 +36,14 @@ services:
 ${SERVICES.map((s) => `  ${s}: { alarms: { patterns: ["${s}-*"] }, approvers: [oncall] }`).join('\n')}
 `,
 );
+const runbooksDir = mkdtempSync(join(tmpdir(), 'storm-runbooks-'));
 const { redis, prefix, cleanup } = testRedis('storm');
-let app: INestApplication;
+let service: ServiceProcess;
 beforeAll(async () => {
-  ({ app } = await startApp(prefix, { LOG_LEVEL: 'warn' }, { catalogFile }));
+  service = await startService('storm', { REDIS_PREFIX: prefix, SERVICE_CATALOG: catalogFile, RUNBOOKS_DIR: runbooksDir });
 });
 afterAll(async () => {
-  await app?.close();
+  expect(await service?.stop()).toBe('SIGTERM');
   await cleanup();
 });
 
@@ -85,20 +87,6 @@ function storm(rand: () => number): Change[] {
   return changes;
 }
 
-async function pool<T>(tasks: (() => Promise<T>)[], width: number): Promise<T[]> {
-  const out: T[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < tasks.length) {
-        const i = next++;
-        out[i] = await tasks[i]();
-      }
-    }),
-  );
-  return out;
-}
-
 interface Answer {
   incidentId: string | null;
   deduplicated: boolean;
@@ -124,9 +112,7 @@ it('5,000 alarm state changes of 20 services in 10 s, shuffled, with duplicates:
   const outOfOrder = changes.filter((c, i) => i > 0 && changes[i - 1].alarm === c.alarm && position.get(c.event.id)! < position.get(changes[i - 1].event.id)!);
   expect(outOfOrder.length).toBeGreaterThan(EVENTS / 5);
 
-  // Listening once (supertest would otherwise start a server per request).
-  await app.listen(0, '127.0.0.1');
-  const server = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  const server = service.url;
   const sendStart = Date.now();
   const answers = await pool(
     deliveries.map((d) => async () => {

@@ -141,9 +141,9 @@ describe('logs.errors against moto_server', () => {
     expect(output.distinctSignatures).toBe(2);
     expect(output.signatures.map((s) => [s.signature, s.count])).toEqual([
       ['ERROR db timeout after <n> ms to <ip>', 3],
-      ['ERROR payment <uuid> declined password=<redacted>', 1],
+      ['ERROR payment <uuid> declined password=[REDACTED]', 1],
     ]);
-    expect(output.signatures[1].sample).toBe('ERROR payment 3f2c1a9e-8b7d-4c6e-9f10-1234567890ab declined password=<redacted>');
+    expect(output.signatures[1].sample).toBe('ERROR payment 3f2c1a9e-8b7d-4c6e-9f10-1234567890ab declined password=[REDACTED]');
     expect(result.summary).toMatch(new RegExp(`^4 error lines in ${group}, 2 signatures: 3× ERROR db timeout`));
   });
 

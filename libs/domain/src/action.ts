@@ -61,7 +61,21 @@ export interface Action extends ActionDescriptor {
    * Looks at the real state and reports it; must not repeat the change.
    */
   reconcile?(params: Record<string, unknown>, ctx: ActionContext): Promise<ActionResult>;
+  /**
+   * For mutating actions: re-reads what the plan was made on (the service's task definition, its
+   * desired count, the cluster's writer) right before the call, and says whether it still holds.
+   * When it does not, the engine re-plans the step from fresh evidence instead of calling it.
+   * Read-only; never changes anything.
+   */
+  precheck?(params: Record<string, unknown>, ctx: PrecheckContext): Promise<PlanCheck>;
 }
+
+export interface PrecheckContext {
+  signal: AbortSignal;
+}
+
+/** Whether the world a plan was made on still holds: what was checked, or why not. */
+export type PlanCheck = { holds: true; checked: string } | { holds: false; reason: string };
 
 /** An error an action throws when retrying cannot help (AccessDenied, validation). */
 export class PermanentActionError extends Error {

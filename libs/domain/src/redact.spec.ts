@@ -11,6 +11,10 @@ describe('secrets', () => {
     expect(redactSecrets('postgres://app:hunter2@db:5432/app')).toBe('postgres://app:[REDACTED]@db:5432/app');
     expect(redactSecrets('redis://:s3cret@cache:6379')).toBe('redis://:[REDACTED]@cache:6379');
     expect(redactSecrets('mysql://root:toor@db/orders')).toBe('mysql://root:[REDACTED]@db/orders');
+    expect(redactSecrets("secret: 'two words'; next")).toBe("secret: '[REDACTED]'; next");
+    expect(redactSecrets('call failed, Authorization: Basic dXNlcjpwYXNz')).toBe('call failed, Authorization: Basic [REDACTED]');
+    expect(redactSecrets('x-api-key: 1234abcd; retry')).toBe('x-api-key: [REDACTED]; retry');
+    expect(redactSecrets('access_key=abcd1234 region=eu')).toBe('access_key=[REDACTED] region=eu');
     expect(redactSecrets('an ordinary reason with no secret')).toBe('an ordinary reason with no secret');
   });
 

@@ -1,7 +1,10 @@
 const MASK = '[REDACTED]';
 
-/** Key/value secrets (`password=…`, `"token": "…"`): the key stays, so a reader sees what was there. */
-const KEYED = /\b(aws_secret_access_key|aws_session_token|password|passwd|pwd|secret|token|api[_-]?key)("?\s*[=:]\s*"?)[^\s"',;&}]+/gi;
+/**
+ * Key/value secrets (`password=…`, `"token": "…"`, `x-api-key: …`): the key stays, so a reader sees
+ * what was there, and a quoted value keeps its quotes, so JSON stays JSON.
+ */
+const KEYED = /\b(aws_secret_access_key|aws_session_token|password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)(["']?\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s"',;&}]+)/gi;
 
 /**
  * Masks tokens, keys and connection-string credentials in free text. The RCA is shared beyond the
@@ -13,9 +16,9 @@ export function redactSecrets(text: string): string {
     .replace(/\bxox[abpr]-[A-Za-z0-9-]+/g, MASK)
     .replace(/\bxapp-[A-Za-z0-9-]+/g, MASK)
     .replace(/\b(?:AKIA|ASIA)[A-Z0-9]{12,}\b/g, MASK)
-    .replace(/\bBearer\s+[A-Za-z0-9._~+/=-]+/gi, `Bearer ${MASK}`)
+    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${MASK}`)
     .replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^\s:@/]*):([^\s@/]+)@/gi, `$1$2:${MASK}@`)
-    .replace(KEYED, (_m, key: string, sep: string) => `${key}${sep}${MASK}`);
+    .replace(KEYED, (_m, key: string, sep: string, value: string) => `${key}${sep}${/^["']/.test(value) ? `${value[0]}${MASK}${value[0]}` : MASK}`);
 }
 
 /** Every string in a JSON-like value, redacted (keys are kept: they are names, not secrets). */

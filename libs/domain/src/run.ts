@@ -65,6 +65,10 @@ export interface StepState {
   error?: string;
   reason?: string;
   dryRun?: boolean;
+  /** How many times the plan of this mutating step was found stale before its call and made again. */
+  replans?: number;
+  /** Why its last plan was found stale (set while it is re-planned, and kept after). */
+  replanReason?: string;
 }
 
 /** What a step left for the steps after it: its output (JSON text), or why it failed or was skipped. */

@@ -211,6 +211,7 @@ const TURNING_POINTS = new Set([
   'approval.granted',
   'approval.rejected',
   'approval.timed_out',
+  'approval.stale',
   'step.failed',
   'automation.paused',
   'automation.resumed',
@@ -594,7 +595,13 @@ function describe(e: TimelineEntry): string {
     case 'approval.rejected':
       return `${cap(step)} rejected${tail('reason')}`;
     case 'approval.stale':
+      // With a reason: the world the plan was made on changed before the call (Replanner).
+      if (s('reason')) return `Plan of ${step} stale${s('trigger') === 'alarm' ? ' (checked again on a new alarm)' : ' before the call'}: ${s('reason')}; ${d.replanned === false ? 'not planned again' : 'evidence gathered again and a new plan asked for'}`;
       return `Approval of ${step} refused: the plan changed since it was shown`;
+    case 'plan.checked':
+      return `Plan of ${step} checked${s('trigger') === 'alarm' ? ' on a new alarm' : ' before the call'}: ${s('checked') ?? 'still holds'}`;
+    case 'step.rerun':
+      return `${cap(step)} run again${tail('reason')}`;
     case 'approval.refused':
       return `Approval of ${step} refused: not an approver`;
     case 'approval.timed_out':

@@ -63,6 +63,9 @@ export interface StepView {
   reason?: string;
   output?: Record<string, unknown>;
   dryRun?: boolean;
+  /** How many times its plan was found stale before the call and made again, and the last reason. */
+  replans?: number;
+  replanReason?: string;
 }
 
 /** What a button carries: enough to find the step, and the hash of the plan the user saw. */

@@ -23,6 +23,8 @@ export interface OverlayRequest {
   attempt: number;
   /** The SDK's id of one call, the same for each of its attempts (`amz-sdk-invocation-id`). */
   invocationId: string;
+  /** The caller's app id (`app/<id>` in its user agent: the SDK sends `AWS_SDK_UA_APP_ID`), '' when not said. */
+  appId: string;
 }
 
 export interface OverlayReply {
@@ -33,7 +35,7 @@ export interface OverlayReply {
 
 export interface OverlayRule {
   /** How long the call takes before it is answered or forwarded (AWS latency moto does not have). */
-  delayMs?(): number;
+  delayMs?(req: OverlayRequest): number;
   /** Answers instead of moto; undefined lets the call through. */
   answer?(req: OverlayRequest): OverlayReply | undefined;
   /** Rewrites moto's answer. */
@@ -83,6 +85,8 @@ function operationOf(req: IncomingMessage, raw: string): OverlayRequest {
   const service = scope?.[1] ?? 'unknown';
   const attempt = Number(/attempt=(\d+)/.exec(String(req.headers['amz-sdk-request'] ?? ''))?.[1] ?? 0);
   const invocationId = String(req.headers['amz-sdk-invocation-id'] ?? '');
+  const userAgent = `${String(req.headers['x-amz-user-agent'] ?? '')} ${String(req.headers['user-agent'] ?? '')}`;
+  const appId = /(?:^| )app\/([^ ]+)/.exec(userAgent)?.[1] ?? '';
   const target = req.headers['x-amz-target'];
   if (typeof target === 'string') {
     let params: Record<string, unknown> = {};
@@ -91,12 +95,12 @@ function operationOf(req: IncomingMessage, raw: string): OverlayRequest {
     } catch {
       // not JSON: the rule sees no params
     }
-    return { service, operation: target.split('.').at(-1)!, params, protocol: 'json', attempt, invocationId };
+    return { service, operation: target.split('.').at(-1)!, params, protocol: 'json', attempt, invocationId, appId };
   }
   const form = Object.fromEntries(new URLSearchParams(raw));
   const cbor = /\/operation\/([A-Za-z]+)$/.exec(req.url ?? '');
   const operation = typeof form.Action === 'string' ? form.Action : (cbor?.[1] ?? 'unknown');
-  return { service, operation, params: form, protocol: cbor ? 'cbor' : 'query', attempt, invocationId };
+  return { service, operation, params: form, protocol: cbor ? 'cbor' : 'query', attempt, invocationId, appId };
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -121,7 +125,7 @@ export async function startAwsOverlay(motoUrl: string, options: OverlayOptions =
     const key = `${op.service}:${op.operation}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
     const rule = rules.get(key) ?? rules.get('*');
-    const delay = rule?.delayMs?.() ?? options.latencyMs ?? 0;
+    const delay = rule?.delayMs?.(op) ?? options.latencyMs ?? 0;
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     const answered = rule?.answer?.(op);
     if (answered) {

@@ -12,6 +12,7 @@ import { RunContextLoader } from './run-context';
 import { RunCoordinator } from './run-coordinator';
 import { PlanListener } from './plan-listener';
 import { RunEngine } from './run-engine.service';
+import { Replanner } from './replanner';
 import { RunbookRegistry } from './runbook-registry';
 import { StepExecutor } from './step-executor';
 import { StepQueue } from './step-queue';
@@ -24,6 +25,7 @@ import { StepQueue } from './step-queue';
     RunbookRegistry,
     RunContextLoader,
     RunCoordinator,
+    Replanner,
     StepExecutor,
     ...jobHandlerProviders,
     JobRouter,

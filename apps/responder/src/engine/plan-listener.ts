@@ -21,6 +21,8 @@ const CATCH_UP_LIMIT = 500;
  * the change with its first entry, `alarm.received`). Step moves, notes and approvals cannot.
  */
 const ALARM_CHANGE = /^(alarm\.|incident\.opened$)/;
+/** A later alarm firing on an incident: the plans awaiting approval on it are checked again (plan job). */
+const ALARM_AGAIN = /^alarm\.(received|attached)$/;
 
 /**
  * How the intake tells the engine that an incident changed: through the store's change feed, not a
@@ -115,7 +117,8 @@ export class PlanListener implements OnApplicationBootstrap, BeforeApplicationSh
 
   /** Queues the plans the changes call for; returns the ids of the changes done with (all but those whose plan could not be queued). */
   async handle(changes: Change[]): Promise<string[]> {
-    const failed = await this.plan([...new Set(changes.filter((c) => ALARM_CHANGE.test(c.type)).map((c) => c.incidentId))]);
+    const again = new Set(changes.filter((c) => ALARM_AGAIN.test(c.type)).map((c) => c.incidentId));
+    const failed = await this.plan([...new Set(changes.filter((c) => ALARM_CHANGE.test(c.type)).map((c) => c.incidentId))], again);
     return changes.filter((c) => !failed.has(c.incidentId)).map((c) => c.id);
   }
 
@@ -126,9 +129,9 @@ export class PlanListener implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   /** Queues the plan of each of these incidents that has one to make; returns those whose plan could not be queued. */
-  private async plan(incidentIds: string[]): Promise<Set<string>> {
+  private async plan(incidentIds: string[], again: ReadonlySet<string> = new Set()): Promise<Set<string>> {
     const failed = new Set<string>();
-    for (const incidentId of await this.unplanned(incidentIds)) {
+    for (const incidentId of await this.unplanned(incidentIds, again)) {
       try {
         await this.engine.incidentChanged(incidentId);
       } catch (err) {
@@ -140,17 +143,32 @@ export class PlanListener implements OnApplicationBootstrap, BeforeApplicationSh
     return failed;
   }
 
+  /** Those of these incidents with a step awaiting approval (its plan is checked again by the plan job). */
+  private async awaitingApproval(ids: string[], runs: Record<string, string>[], all: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (const id of ids) {
+      for (const runId of Object.values(runs[all.indexOf(id)])) {
+        const loaded = await this.runs.runStatuses(runId);
+        if (loaded?.run.status === 'running' && Object.values(loaded.statuses).includes('awaiting_approval')) found.add(id);
+      }
+    }
+    return found;
+  }
+
   /**
    * The open incidents among these that a runbook's triggers match and that have no run of it yet:
    * an alarm firing again on an incident already planned asks for nothing (planning is idempotent
-   * anyway; this keeps an alarm storm from queueing a plan per alarm).
+   * anyway; this keeps an alarm storm from queueing a plan per alarm), unless it is in `again` and
+   * a run of it has a step awaiting approval: that plan is then checked again (the plan job).
    */
-  private async unplanned(incidentIds: string[]): Promise<string[]> {
+  private async unplanned(incidentIds: string[], again: ReadonlySet<string>): Promise<string[]> {
     if (incidentIds.length === 0) return [];
     const [incidents, runs] = await Promise.all([Promise.all(incidentIds.map((id) => this.incidents.get(id))), this.runs.runsOfMany(incidentIds)]);
+    const awaiting = await this.awaitingApproval(incidentIds.filter((id, i) => again.has(id) && Object.keys(runs[i]).length > 0), runs, incidentIds);
     return incidentIds.filter((_, i) => {
       const incident = incidents[i];
       if (!incident || incident.status !== 'open') return false;
+      if (awaiting.has(incident.id)) return true;
       const alarmNames = incident.alarms.map((a) => a.name);
       return this.runbooks.some((runbook) => !Object.hasOwn(runs[i], runbook.name) && triggerMatches(runbook, { service: incident.service, alarmNames }));
     });

@@ -11,6 +11,7 @@ import { runGraph } from './decider/run-graph';
 import { type Gate, type GateOutcome, type StepCall, type StepResult, mutatingGates, paramsOf, runGates } from './gates';
 import { RunCoordinator } from './run-coordinator';
 import { RunbookRegistry } from './runbook-registry';
+import { Replanner } from './replanner';
 
 /** How often a mutating step held by a gate (the kill switch, a lock) looks again. */
 const HOLD_RETRY_MS = 1000;
@@ -37,10 +38,12 @@ export class StepExecutor {
     private readonly coordinator: RunCoordinator,
     private readonly runs: RunStore,
     private readonly incidents: IncidentStore,
+    replanner: Replanner,
   ) {
     this.gates = mutatingGates({
       runs,
       mode: config.mode,
+      recheck: replanner,
       cooldowns: {
         serviceOf: async (run) => run.service || (await this.incidents.get(run.incidentId))?.service || null,
         cooldownMinutes: (service) => this.registry.cooldownMinutes(service),

@@ -1,5 +1,6 @@
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { RunbookStep } from '@responder/runbooks';
+import { RunStore } from '@responder/store';
 import type { AppConfig } from '../config/config';
 import { type FailedJob, JobQueue, type QueuedJob, jobId } from '../queue';
 import { APP_CONFIG } from '../tokens';
@@ -16,8 +17,11 @@ export const ENGINE_JOB_NAMES: readonly EngineJobName[] = ['plan', 'step', 'appr
 
 export const QUEUE_NAME = 'steps';
 
-/** A step's job id: `<runId>-<stepId>`. */
-export const stepJobId = (runId: string, stepId: string): string => jobId(runId, stepId);
+/**
+ * A step's job id: `<runId>-<stepId>`; for a mutating step whose plan was made again (replans > 0),
+ * `<runId>-<stepId>-r<n>`: its earlier job, kept a while after it completed, would swallow the add.
+ */
+export const stepJobId = (runId: string, stepId: string, replans = 0): string => (replans > 0 ? jobId(runId, stepId, `r${replans}`) : jobId(runId, stepId));
 
 /**
  * The runbook engine's queue, in the engine's words: plan an incident, queue a step, schedule or
@@ -28,7 +32,10 @@ export const stepJobId = (runId: string, stepId: string): string => jobId(runId,
 export class StepQueue implements BeforeApplicationShutdown {
   readonly jobs: JobQueue<EngineJob>;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly runs: RunStore,
+  ) {
     this.jobs = new JobQueue<EngineJob>({
       name: QUEUE_NAME,
       redis: config.redis,
@@ -46,10 +53,19 @@ export class StepQueue implements BeforeApplicationShutdown {
     await this.jobs.coalesce({ name: 'plan', data: { incidentId } }, `plan-${incidentId}`);
   }
 
-  /** Queues a step's job, with the retries its runbook gives it. */
-  async queueStep(runId: string, step: Pick<RunbookStep, 'id' | 'retries'>): Promise<void> {
+  /**
+   * Queues a step's job, with the retries its runbook gives it. A mutating step's id carries how
+   * many times its plan was made again (read here, one small read beside an AWS call).
+   */
+  async queueStep(runId: string, step: Pick<RunbookStep, 'id' | 'retries'> & { mutating?: boolean }): Promise<void> {
     const { attempts, backoff, delayMs } = step.retries;
-    await this.jobs.add({ name: 'step', data: { runId, stepId: step.id } }, { id: stepJobId(runId, step.id), retries: { attempts, backoff, delayMs } });
+    const replans = step.mutating ? ((await this.runs.getRunStep(runId, step.id))?.steps[step.id]?.replans ?? 0) : 0;
+    await this.jobs.add({ name: 'step', data: { runId, stepId: step.id } }, { id: stepJobId(runId, step.id, replans), retries: { attempts, backoff, delayMs } });
+  }
+
+  /** Forgets a finished step's job, so that the step can be queued again (its evidence gathered again for a new plan). */
+  async forgetStep(runId: string, stepId: string): Promise<void> {
+    await this.jobs.cancel(stepJobId(runId, stepId));
   }
 
   /** The step is timed out at `at` unless decided before. */

@@ -78,6 +78,7 @@ export class IncidentViewLoader {
         summary: s.summary,
         error: s.error,
         reason: s.reason,
+        ...(s.replans ? { replans: s.replans, replanReason: s.replanReason } : {}),
         output: s.outputJson ? (JSON.parse(s.outputJson) as Record<string, unknown>) : undefined,
         dryRun: s.dryRun,
       });

@@ -172,6 +172,7 @@ export function clickAnswerText(click: ApprovalClick, answer: ApprovalAnswer): s
     case 'forbidden':
       return `Sorry, you are not one of the approvers of ${step}, so your ${click.verb === 'approve' ? 'approval' : 'rejection'} was not recorded. The on-call approvers have been asked in the thread.`;
     case 'stale':
+      if (answer.superseded) return `That request for ${step} was superseded (${answer.superseded}), so nothing was done. Review the new request in the thread.`;
       return `The plan for ${step} changed since that message was posted, so nothing was done. Review the new request in the thread.`;
     case 'duplicate':
       // Approving in Slack after approving over the API (or the other way round) is still one person.

@@ -11,6 +11,7 @@ import {
   approvalReminderMessage,
   approvalRequestMessage,
   approvalSupersededMessage,
+  approvalSupersededNotice,
   approvalTimedOutMessage,
   findingMessage,
   incidentMessage,
@@ -38,6 +39,8 @@ interface PostedApproval {
   paramsHash: string;
   plan: string;
   digest: string;
+  /** Set once the request was marked superseded (its plan went stale before the call): why. */
+  superseded?: string;
 }
 
 /**
@@ -198,12 +201,22 @@ export class SlackSync {
   ): Promise<void> {
     const field = `approval:${run.id}:${step.id}`;
     const previous = posted[field] ? (JSON.parse(posted[field]) as PostedApproval) : null;
+    // Its plan went stale before the call and is being made again: the request can no longer be
+    // approved (it says why), and the approvers are told in the thread; a new request follows.
+    if (step.status === 'pending' && step.replanReason && previous && previous.superseded === undefined) {
+      await this.web.updateMessage({ channel: thread.channel, ts: previous.ts, ...approvalSupersededMessage(view, run, step, previous.plan, step.replanReason) });
+      await record(field, JSON.stringify({ ...previous, superseded: step.replanReason } satisfies PostedApproval));
+      const notice = `superseded:${run.id}:${step.id}:${step.replans ?? 0}`;
+      if (!posted[notice]) await record(notice, (await this.web.postMessage({ ...thread, ...approvalSupersededNotice(view, run, step, step.replanReason) })).ts);
+      return;
+    }
     if (step.status === 'awaiting_approval' && step.paramsHash) {
       const request = approvalRequestMessage(view, run, step);
-      if (previous && previous.paramsHash !== step.paramsHash) {
+      const replaced = previous !== null && (previous.paramsHash !== step.paramsHash || previous.superseded !== undefined);
+      if (previous && replaced && previous.superseded === undefined) {
         await this.web.updateMessage({ channel: thread.channel, ts: previous.ts, ...approvalSupersededMessage(view, run, step, previous.plan) });
       }
-      if (!previous || previous.paramsHash !== step.paramsHash) {
+      if (!previous || replaced) {
         const { ts } = await this.web.postMessage({ ...thread, ...request });
         await record(field, JSON.stringify({ ts, paramsHash: step.paramsHash, plan: step.plan ?? '', digest: digest(request) } satisfies PostedApproval));
         await this.outbox.remind({ incidentId: view.id, runId: run.id, step: step.id, paramsHash: step.paramsHash }, this.config.slack!.reminderSeconds * 1000);

@@ -1,6 +1,7 @@
-import { type Action, type ActionContext, type ActionPlan, type ActionResult, PermanentActionError } from '@responder/domain';
+import { type Action, type ActionContext, type ActionPlan, type ActionResult, PermanentActionError, type PlanCheck, type PrecheckContext } from '@responder/domain';
 import type { CloudWatchAdapter } from '../cloudwatch.adapter';
 import type { RdsAdapter } from '../rds.adapter';
+import { failoverHolds } from './plan-checks';
 import { EVENTS_LOOKBACK_MS, auroraClusterParam, isFailoverInProgress, readAuroraHealth } from './aurora-health.action';
 
 export const AURORA_FAILOVER_ID = 'aurora.failover';
@@ -42,6 +43,12 @@ export function auroraFailoverAction(rds: RdsAdapter, cloudwatch: CloudWatchAdap
         summary: `FailoverDBCluster ${p.cluster} → ${p.targetInstance ?? 'the healthiest reader'}, only if the writer is down and no failover is under way`,
         resource: `rds:${p.cluster}`,
       };
+    },
+
+    /** The plan holds while the writer is still down. */
+    async precheck(params: Record<string, unknown>, ctx: PrecheckContext): Promise<PlanCheck> {
+      const p = auroraFailoverParams(params);
+      return failoverHolds(p.cluster, await readAuroraHealth(rds, cloudwatch, { cluster: p.cluster, since: null }, ctx.signal));
     },
 
     async run(params: Record<string, unknown>, ctx: ActionContext): Promise<ActionResult> {

@@ -71,6 +71,16 @@ describe('scaleUpTarget', () => {
 });
 
 describe('ecs.scale-up', () => {
+  it('pre-checks the plan: it holds while the desired count is still the one it was made from, without a call', async () => {
+    const { ecs, state, action } = setup(4);
+    const params = { cluster: 'prod', service: 'checkout', max_tasks: 20, factor: 2, from: 4 };
+    const signal = new AbortController().signal;
+    expect(await action.precheck!(params, { signal })).toEqual({ holds: true, checked: 'prod/checkout still wants 4 tasks' });
+    state.desiredCount = 6;
+    expect(await action.precheck!(params, { signal })).toEqual({ holds: false, reason: "prod/checkout now wants 6 tasks, not the plan's 4" });
+    expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+  });
+
   it('plans without calling AWS: the formula, and the lock resource', () => {
     const { ecs, aas, action } = setup(3);
     expect(action.plan(PARAMS)).toEqual({

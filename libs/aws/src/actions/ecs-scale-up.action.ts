@@ -1,7 +1,8 @@
-import { type Action, type ActionContext, type ActionPlan, type ActionResult, PermanentActionError } from '@responder/domain';
+import { type Action, type ActionContext, type ActionPlan, type ActionResult, PermanentActionError, type PlanCheck, type PrecheckContext } from '@responder/domain';
 import type { ApplicationAutoScalingAdapter } from '../app-autoscaling.adapter';
 import type { EcsAdapter } from '../ecs.adapter';
 import { ecsServiceParams } from './ecs-service-status.action';
+import { scaleUpHolds } from './plan-checks';
 
 export const ECS_SCALE_UP_ID = 'ecs.scale-up';
 
@@ -125,6 +126,13 @@ export function ecsScaleUpAction(ecs: EcsAdapter, autoscaling: ApplicationAutoSc
       // nobody is asked to approve one.
       const nothingToDo = p.from !== null && (p.from === 0 || approvedScaleUpTarget({ ...p, from: p.from }).target <= p.from) ? summary : undefined;
       return { summary, resource: `ecs:${p.cluster}/${p.service}`, nothingToDo };
+    },
+
+    /** The plan holds while the service still wants the count it was made from. */
+    async precheck(params: Record<string, unknown>, ctx: PrecheckContext): Promise<PlanCheck> {
+      const p = scaleUpParams(params);
+      if (p.from === null) return scaleUpHolds(p, { desiredCount: 0 });
+      return scaleUpHolds(p, await ecs.describeService(p.cluster, p.service, { events: 0, abortSignal: ctx.signal }));
     },
 
     async run(params: Record<string, unknown>, ctx: ActionContext): Promise<ActionResult> {

@@ -1,6 +1,6 @@
 import { CloudWatchLogsClient, CloudWatchLogsServiceException, FilterLogEventsCommand, ResourceNotFoundException } from '@aws-sdk/client-cloudwatch-logs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { type ActionContext, PermanentActionError } from '@responder/domain';
+import { type ActionContext, PermanentActionError, redactSecrets } from '@responder/domain';
 import { LOGS_MAX_PAGES, LogsAdapter } from '../logs.adapter';
 import {
   DEFAULT_FILTER_PATTERN,
@@ -11,7 +11,6 @@ import {
   logErrorsParams,
   logErrorsReport,
   logErrorsSummary,
-  redactSecrets,
   sampleLine,
   severityOf,
   signatureLiteral,
@@ -36,7 +35,7 @@ describe('errorSignature', () => {
     ['FATAL segfault at 0x7ffd5e8a in worker', 'FATAL segfault at <hex> in worker'],
     ["Exception in thread 'main' java.lang.NullPointerException\n\tat com.example.Foo.bar(Foo.java:42)", "Exception in thread '<str>' java.lang.NullPointerException"],
     ['{"level":"error","time":1767261723000,"msg":"db pool exhausted after 30 s","pid":7}', 'error db pool exhausted after <n> s'],
-    ['ERROR login failed password=hunter2 for id deadbeefcafe1234', 'ERROR login failed password=<redacted> for id <hex>'],
+    ['ERROR login failed password=hunter2 for id deadbeefcafe1234', 'ERROR login failed password=[REDACTED] for id <hex>'],
   ])('%j → %j', (line, signature) => {
     expect(errorSignature(line)).toBe(signature);
   });
@@ -100,7 +99,7 @@ describe('logErrorsReport', () => {
     expect(output).toMatchObject({ events: 3, ignored: 2, distinctSignatures: 2, groups: [{ events: 3, ignored: 2 }] });
     expect(output.signatures.map((s) => [s.signature, s.severity, s.count, s.firstSeen])).toEqual([
       ['ERROR upstream timeout after <n> ms', 'ERROR', 2, new Date(at(-2)).toISOString()],
-      ['FATAL config: DATABASE_URL missing password=<redacted>', 'FATAL', 1, new Date(at(-8)).toISOString()],
+      ['FATAL config: DATABASE_URL missing password=[REDACTED]', 'FATAL', 1, new Date(at(-8)).toISOString()],
     ]);
     const link = output.signatures[1].link!;
     expect(link).toMatch(/^https:\/\/eu-west-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=eu-west-1#logsV2:logs-insights\$3FqueryDetail\$3D/);
@@ -109,7 +108,7 @@ describe('logErrorsReport', () => {
     expect(detail).toContain('FATAL*20config*3a*20DATABASE_URL*20missing*20password*3d');
     expect(detail).not.toContain('hunter2');
     expect(output.link).toContain('#logsV2:logs-insights$3FqueryDetail$3D');
-    expect(logErrorsSummary(output)).toBe('3 error lines in /ecs/checkout, 2 signatures: 2× ERROR upstream timeout after <n> ms; 1× FATAL config: DATABASE_URL missing password=<redacted>');
+    expect(logErrorsSummary(output)).toBe('3 error lines in /ecs/checkout, 2 signatures: 2× ERROR upstream timeout after <n> ms; 1× FATAL config: DATABASE_URL missing password=[REDACTED]');
   });
 
   it('says when every matching line was not an error', () => {
@@ -126,13 +125,13 @@ describe('logErrorsReport', () => {
   });
 });
 
-describe('redactSecrets and sampleLine', () => {
+describe('the redaction log lines get (@responder/domain) and sampleLine', () => {
   it.each([
-    ['connect password=s3cr3t! user=app', 'connect password=<redacted> user=app'],
-    ['{"token": "abc.def.ghi", "user": "x"}', '{"token": "<redacted>", "user": "x"}'],
-    ['call failed, Authorization: Bearer eyJhbGciOi.payload.sig', 'call failed, Authorization: Bearer <redacted>'],
-    ['using key AKIAIOSFODNN7EXAMPLE for s3', 'using key <aws-access-key-id> for s3'],
-    ['x-api-key: 1234abcd; retry', 'x-api-key: <redacted>; retry'],
+    ['connect password=s3cr3t! user=app', 'connect password=[REDACTED] user=app'],
+    ['{"token": "abc.def.ghi", "user": "x"}', '{"token": "[REDACTED]", "user": "x"}'],
+    ['call failed, Authorization: Bearer eyJhbGciOi.payload.sig', 'call failed, Authorization: Bearer [REDACTED]'],
+    ['using key AKIAIOSFODNN7EXAMPLE for s3', 'using key [REDACTED] for s3'],
+    ['x-api-key: 1234abcd; retry', 'x-api-key: [REDACTED]; retry'],
   ])('%j', (line, redacted) => {
     expect(redactSecrets(line)).toBe(redacted);
   });
@@ -140,7 +139,7 @@ describe('redactSecrets and sampleLine', () => {
   it('truncates a sample to 300 characters and redacts it', () => {
     const sample = sampleLine(`ERROR token=abc ${'x'.repeat(400)}`);
     expect(sample).toHaveLength(300);
-    expect(sample.startsWith('ERROR token=<redacted> xxx')).toBe(true);
+    expect(sample.startsWith('ERROR token=[REDACTED] xxx')).toBe(true);
     expect(sample.endsWith('…')).toBe(true);
   });
 });

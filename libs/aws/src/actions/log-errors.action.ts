@@ -1,4 +1,4 @@
-import { type Action, type ActionContext, type ActionResult, PermanentActionError } from '@responder/domain';
+import { type Action, type ActionContext, type ActionResult, PermanentActionError, redactSecrets } from '@responder/domain';
 import { insightsString, logsInsightsLink } from '../console-links';
 import type { LogEvent, LogsAdapter } from '../logs.adapter';
 
@@ -204,19 +204,6 @@ function levelSeverity(level: string): Severity | null {
   return LEVEL_SEVERITY[level] ?? null;
 }
 
-const SECRET_KEY_VALUE = /((?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)["']?\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&'"}]+)/gi;
-
-/** The line with obvious secrets replaced: `password=…`, `token=…`, `Authorization: Bearer …`, AWS access key ids. Pure. */
-export function redactSecrets(line: string): string {
-  return (
-    line
-      .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 <redacted>')
-      // key=value, key: value, "key": "value": a quoted value keeps its quotes, so JSON stays JSON.
-      .replace(SECRET_KEY_VALUE, (_, key: string, value: string) => `${key}${/^["']/.test(value) ? `${value[0]}<redacted>${value[0]}` : '<redacted>'}`)
-      .replace(/\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g, '<aws-access-key-id>')
-  );
-}
-
 const FOLDS: readonly [RegExp, string][] = [
   [/\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?/g, '<time>'],
   [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<uuid>'],
@@ -348,7 +335,7 @@ const ERROR_REGEX = 'FATAL|PANIC|CRITICAL|ERROR|Error|error|Exception';
  */
 export function signatureLiteral(signature: string): string | null {
   const parts = signature
-    .split(/<(?:n|time|uuid|ip|hex|redacted|aws-access-key-id)>|"<str>"|'<str>'|…/)
+    .split(/<(?:n|time|uuid|ip|hex)>|\[REDACTED\]|"<str>"|'<str>'|…/)
     .map((p) => p.trim())
     .filter((p) => p.length >= 6)
     .sort((a, b) => b.length - a.length);

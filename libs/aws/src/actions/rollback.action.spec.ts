@@ -52,6 +52,21 @@ const deployment = (id: string, status: string, minutes: number): DeploymentInfo
 const failure = (p: Promise<unknown>) => p.then(() => new Error('resolved'), (e: unknown) => e as Error);
 
 describe('deploy.rollback', () => {
+  it('pre-checks the plan against the service without changing it: stale once another revision runs, or a newer CodeDeploy deployment exists', async () => {
+    const { ecs, cd, state, action } = setup('ECS');
+    const params = { cluster: 'prod', service: 'checkout', from_task_definition: TD(7), to_task_definition: TD(6) };
+    const signal = new AbortController().signal;
+    expect(await action.precheck!(params, { signal })).toEqual({ holds: true, checked: `prod/checkout still runs ${TD(7)}` });
+    state.taskDefinition = TD(8);
+    expect(await action.precheck!(params, { signal })).toEqual({ holds: false, reason: `prod/checkout now runs ${TD(8)}, not the plan's ${TD(7)} (deployed since the plan was made)` });
+    expect(ecs.commandCalls(UpdateServiceCommand)).toHaveLength(0);
+
+    const codeDeploy = setup('CODE_DEPLOY', [deployment('d-NEWER', 'Succeeded', 1), deployment('d-NEW', 'Succeeded', 10)]);
+    expect(await codeDeploy.action.precheck!(CD_PARAMS, { signal })).toMatchObject({ holds: false, reason: expect.stringContaining('is now d-NEWER, not the plan\'s d-NEW') });
+    expect(codeDeploy.cd.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
+    expect(cd.commandCalls(StopDeploymentCommand)).toHaveLength(0);
+  });
+
   it('plans without calling AWS, on the service resource', () => {
     const { ecs, cd, action } = setup('ECS');
     expect(action.plan({ cluster: 'prod', service: 'checkout', from_task_definition: TD(7), to_task_definition: TD(6) })).toEqual({

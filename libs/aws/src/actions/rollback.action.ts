@@ -1,7 +1,8 @@
-import { type Action, type ActionContext, type ActionPlan, type ActionResult, PermanentActionError } from '@responder/domain';
+import { type Action, type ActionContext, type ActionPlan, type ActionResult, PermanentActionError, type PlanCheck, type PrecheckContext } from '@responder/domain';
 import { CODEDEPLOY_IN_PROGRESS, type CodeDeployAdapter, type CodeDeployDeployment } from '../codedeploy.adapter';
 import { type EcsAdapter, type EcsService, sameTaskDefinition } from '../ecs.adapter';
 import { ecsServiceParams } from './ecs-service-status.action';
+import { codeDeployRollbackHolds, ecsRollbackHolds } from './plan-checks';
 
 export const DEPLOY_ROLLBACK_ID = 'deploy.rollback';
 
@@ -172,6 +173,18 @@ export function rollbackAction(ecs: EcsAdapter, codedeploy: CodeDeployAdapter, o
       const from = p.fromTaskDefinition ?? p.fromDeployment;
       const to = p.toTaskDefinition ?? p.toDeployment ?? 'its previous revision';
       return { summary: `roll back ${p.cluster}/${p.service} from ${from} to ${to}`, resource: `ecs:${p.cluster}/${p.service}` };
+    },
+
+    /** The plan holds while the service still runs `from` (ECS) or `from` is the newest deployment (CodeDeploy). */
+    async precheck(params: Record<string, unknown>, ctx: PrecheckContext): Promise<PlanCheck> {
+      const p = rollbackParams(params);
+      const svc = await ecs.describeService(p.cluster, p.service, { events: 0, abortSignal: ctx.signal });
+      if (svc.deploymentController === 'CODE_DEPLOY' && p.fromDeployment) {
+        return codeDeployRollbackHolds(p, await codedeploy.recentDeployments(p.application!, p.group!, 10, { abortSignal: ctx.signal }));
+      }
+      if (p.fromTaskDefinition) return ecsRollbackHolds(p, svc);
+      // Neither: run() refuses with the reason; there is no plan to compare.
+      return { holds: true, checked: `${p.cluster}/${p.service} uses ${svc.deploymentController}` };
     },
 
     async run(params: Record<string, unknown>, ctx: ActionContext): Promise<ActionResult> {

@@ -4,6 +4,7 @@ import {
   approvalReminderMessage,
   approvalRequestMessage,
   approvalSupersededMessage,
+  approvalSupersededNotice,
   approvalTimedOutMessage,
 } from './approval.message';
 import { ALICE, BOB, INCIDENT_ID, NO_APPROVERS, PARAMS_HASH, RUN_ID, SECRETS, SECRET_TEXT, STEPS, makeRun, makeView, mrkdwnOf, textsOf } from '../../../../test/fixtures/slack/views';
@@ -127,6 +128,32 @@ describe('approvalSupersededMessage', () => {
     expect(json).toContain('4 → 8');
     expect(json).not.toContain('6 → 12');
     expect(json).toContain('The plan changed since this was posted');
+  });
+});
+
+describe('a request superseded because the world changed before the call', () => {
+  const reason = "prod/checkout now runs checkout:43, not the plan's checkout:42 (deployed since the plan was made)";
+  const replanning = { ...STEPS.awaitingOne, status: 'pending' as const, replans: 1, replanReason: reason };
+
+  it('the old request says superseded and why, without buttons', () => {
+    const message = approvalSupersededMessage(view, run, replanning, 'roll back prod/checkout from checkout:42 to checkout:41', reason);
+    expect(message).toMatchSnapshot();
+    expect(buttons(message)).toHaveLength(0);
+    expect(JSON.stringify(message)).toContain(`*Superseded*: ${reason}`);
+    expect(message.text).toBe(`Superseded: ${reason}`);
+  });
+
+  it('the approvers are told in the thread', () => {
+    const message = approvalSupersededNotice(view, run, replanning, reason);
+    expect(message).toMatchSnapshot();
+    expect(mrkdwnOf(message).join(' ')).toContain('was *superseded*');
+    expect(JSON.stringify(message)).toMatch(/<!subteam\^|<@U/);
+  });
+
+  it('the new request says it replaces a superseded one', () => {
+    const message = approvalRequestMessage(view, run, { ...STEPS.awaitingOne, replans: 1, replanReason: reason });
+    expect(JSON.stringify(message)).toContain('A new plan: the previous request was superseded');
+    expect(buttons(message)).toHaveLength(2);
   });
 });
 

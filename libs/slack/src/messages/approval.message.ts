@@ -111,6 +111,7 @@ export function approvalRequestMessage(view: IncidentView, run: RunView, step: S
     blocks: [
       ...requestBlocks(view, run, step, { title: ':raised_hand: *Approval needed*', planLabel: 'It will', params: true, progress: true }),
       actions,
+      ...(step.replans && step.replanReason ? [context(`:arrows_counterclockwise: A new plan: the previous request was superseded (${safeLine(step.replanReason, 500)}), and the evidence gathered again`)] : []),
       context(`${requested}the buttons approve exactly this plan; if it changes, a new request replaces this one`),
     ],
   };
@@ -199,12 +200,32 @@ export function approvalDecidedMessage(view: IncidentView, run: RunView, step: S
 }
 
 /** The request whose plan changed before anyone decided: its buttons would approve a plan that no longer exists. */
-export function approvalSupersededMessage(view: IncidentView, run: RunView, step: StepView, oldPlan: string): SlackMessage {
+export function approvalSupersededMessage(view: IncidentView, run: RunView, step: StepView, oldPlan: string, reason?: string): SlackMessage {
   return {
-    text: fallback(`Plan changed for ${safe(step.id)}: see the new request`),
+    text: fallback(reason ? `Superseded: ${safeLine(reason, 500)}` : `Plan changed for ${safe(step.id)}: see the new request`),
     blocks: [
       ...requestBlocks(view, run, step, { title: ':arrows_counterclockwise: *Approval request (superseded)*', planLabel: 'Old plan', plan: oldPlan, params: false, progress: false }),
-      section(':arrows_counterclockwise: *The plan changed since this was posted*: see the new request below. This one can no longer be approved.'),
+      section(
+        reason
+          ? `:arrows_counterclockwise: *Superseded*: ${safeLine(reason, 500)}. The evidence is gathered again and a new request follows. This one can no longer be approved.`
+          : ':arrows_counterclockwise: *The plan changed since this was posted*: see the new request below. This one can no longer be approved.',
+      ),
+    ],
+  };
+}
+
+/** Posted in the thread when a request is superseded before the call (the world changed): tells the approvers. */
+export function approvalSupersededNotice(view: IncidentView, run: RunView, step: StepView, reason: string): SlackMessage {
+  const { slackUserGroups: groups, slackUsers: users } = step.approvers;
+  const who = (groups.length > 0 ? groups : users).map(mention);
+  return {
+    text: fallback(`The request for ${safe(step.id)} was superseded: ${safeLine(reason, 500)}`),
+    blocks: [
+      section(
+        `:arrows_counterclockwise: ${who.length > 0 ? `${joinAnd(who)}: ` : ''}the request to approve ${code(step.id, 80)} (${safe(step.action)}) was *superseded*: ${safeLine(reason, 500)}. ` +
+          'Nothing was approved or called; the evidence is gathered again and a new request follows.',
+      ),
+      context(`runbook ${code(run.runbook, 100)} · incident ${code(view.id)}`),
     ],
   };
 }

@@ -9,6 +9,7 @@ export {
   approvalReminderMessage,
   approvalRequestMessage,
   approvalSupersededMessage,
+  approvalSupersededNotice,
   approvalTimedOutMessage,
 } from './approval.message';
 export { lostIncidentMessage } from './lost.message';

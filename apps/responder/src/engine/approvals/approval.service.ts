@@ -19,6 +19,8 @@ export type ApprovalAnswer =
       paramsHash?: string;
       /** duplicate: the channel of the person's earlier approval. */
       via?: ApprovalChannel;
+      /** stale: the request was superseded because its plan went stale before the call (why). */
+      superseded?: string;
     };
 
 export interface Decision {
@@ -109,7 +111,7 @@ export class ApprovalService {
       case 'stale':
         return this.stale(run, step, decision);
       default:
-        return { ok: false, code: 'not_pending', message: `step ${step.id} is ${result.status}, not awaiting approval` };
+        return notPending(step, result.status ?? 'decided', (await this.runs.getRunStep(run.id, step.id))?.steps[step.id]);
     }
   }
 
@@ -136,7 +138,7 @@ export class ApprovalService {
 
   /** Is this person allowed, is the step waiting, are the parameters still the planned ones? */
   private async check(run: RunRecord, step: RunbookStep, state: StepState, decision: Decision, verb: string): Promise<{ ok: true; person: Person } | Extract<ApprovalAnswer, { ok: false }>> {
-    if (state.status !== 'awaiting_approval') return { ok: false, code: 'not_pending', message: `step ${step.id} is ${state.status}, not awaiting approval` };
+    if (state.status !== 'awaiting_approval') return notPending(step, state.status, state);
     const incident = await this.incidents.get(run.incidentId);
     const groups = this.registry.approvers(step, incident?.service ?? null);
     const person = this.personOf(decision.approver);
@@ -181,7 +183,11 @@ export class ApprovalService {
       }
     }
     await this.runs.appendTimeline(run.incidentId, 'approval.stale', { runId: run.id, step: step.id, by: decision.approver, approved: decision.paramsHash ?? null, current: hash ?? null });
-    return { ok: false, code: 'stale', message: `the plan for ${step.id} changed since it was shown: review it again`, plan, paramsHash: hash };
+    const superseded = (await this.runs.getRunStep(run.id, step.id))?.steps[step.id]?.replanReason;
+    const message = superseded
+      ? `this request for ${step.id} was superseded (${superseded}): nothing was approved; review the new request`
+      : `the plan for ${step.id} changed since it was shown: review it again`;
+    return { ok: false, code: 'stale', message, plan, paramsHash: hash, ...(superseded ? { superseded } : {}) };
   }
 
   private async find(incidentId: string, stepRef: string): Promise<{ ok: true; run: RunRecord; step: RunbookStep; state: StepState } | Extract<ApprovalAnswer, { ok: false }>> {
@@ -205,6 +211,17 @@ export class ApprovalService {
     const [{ run, step }] = matches;
     return { ok: true, run, step, state: run.steps[step.id] };
   }
+}
+
+/**
+ * A decision on a step that is not awaiting approval. A step whose plan went stale and is being
+ * made again is `pending`: the click was on a superseded request, and must not approve the new plan.
+ */
+function notPending(step: RunbookStep, status: string, state: StepState | undefined): Extract<ApprovalAnswer, { ok: false }> {
+  if (status === 'pending' && state?.replanReason) {
+    return { ok: false, code: 'stale', message: `this request for ${step.id} was superseded (${state.replanReason}): nothing was approved; its plan is being made again from fresh evidence, and a new request follows`, superseded: state.replanReason };
+  }
+  return { ok: false, code: 'not_pending', message: `step ${step.id} is ${status}, not awaiting approval` };
 }
 
 /** The channel in words, for messages. */
