@@ -79,9 +79,9 @@ export class RunCoordinator {
    * A step's last move (its outcome) and the moves of the steps it makes ready, in one call. Those
    * are decided from the statuses read when the step started (`atStart`), as if its move applied,
    * with its result at hand; the store makes them only if that move applies and no other step's
-   * status has changed since (RunStore.settleStep). Then the run moves on from the statuses the
-   * call returns, as after any move: usually nothing is left, unless another step moved meanwhile.
-   * With `afterApplied` (a note: its entry goes between the step's success and what follows) nothing
+   * status has changed since (RunStore.settleStep). When they applied as decided, usually nothing
+   * is left to do; otherwise (another step moved meanwhile) the run moves on from the statuses the
+   * call returns, as after any move. With `afterApplied` (a note: its entry goes between the step's success and what follows) nothing
    * is decided ahead.
    */
   async settleStep(run: RunHead, runbook: Runbook, last: StepMove, atStart: StepStatusMap, afterApplied?: () => Promise<void>): Promise<void> {
