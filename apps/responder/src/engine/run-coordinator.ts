@@ -78,6 +78,12 @@ export class RunCoordinator {
   /** A step's last move (its outcome), then the rest of the run from the statuses that call returns. */
   async settleStep(run: RunHead, runbook: Runbook, last: StepMove, afterApplied?: () => Promise<void>): Promise<MovesResult> {
     const result = await this.runs.moveSteps(run.id, [last]);
+    // A run Redis no longer has (it came back without its last writes): the outcome is dropped, said
+    // so; retrying cannot bring the run back (the incident, if kept, is planned again by the sweep).
+    if (result.runStatus === null) {
+      this.logger.warn({ runId: run.id, incidentId: run.incidentId, step: last.stepId }, `run ${run.id} of incident ${run.incidentId} is no longer in the store (Redis lost its last writes?): the outcome of step ${last.stepId} is dropped`);
+      return result;
+    }
     if (result.applied[0] && afterApplied) await afterApplied();
     await this.advanceFrom(run, runbook, result.statuses, result.runStatus);
     return result;
