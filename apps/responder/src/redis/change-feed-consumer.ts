@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { type Change, ChangeFeed, compareChangeIds } from '@responder/store';
@@ -62,7 +63,7 @@ export class ChangeFeedConsumer {
   private readonly consumer = `${hostname()}-${process.pid}`;
   private readonly redis: Redis;
   private readonly feed: ChangeFeed;
-  private stopping = false;
+  private readonly stopping = new AbortController();
   private reading = false;
   private loop: Promise<void> = Promise.resolve();
   /** Connection closes seen; the loop checks Redis for lost data when this moved. */
@@ -88,6 +89,7 @@ export class ChangeFeedConsumer {
       enableOfflineQueue: false,
       autoResendUnfulfilledCommands: false,
       lazyConnect: true,
+      connectionName: `responder:feed:${reader.group}`,
     });
     this.redis.on('error', () => undefined);
     this.redis.on('close', () => this.closes++);
@@ -100,7 +102,7 @@ export class ChangeFeedConsumer {
 
   /** Ends the loop: a read in progress is cut (its acks went before it), a batch in progress is acknowledged. */
   async stop(): Promise<void> {
-    this.stopping = true;
+    this.stopping.abort();
     if (this.reading) this.redis.disconnect();
     await this.loop;
     this.redis.disconnect();
@@ -118,7 +120,7 @@ export class ChangeFeedConsumer {
     let lastClaim = 0;
     for (let delay = RETRY_MS; ; ) {
       try {
-        if (this.stopping) {
+        if (this.stopping.signal.aborted) {
           if (acks.length > 0 && this.redis.status === 'ready') await this.feed.ack(group, acks);
           return;
         }
@@ -167,7 +169,7 @@ export class ChangeFeedConsumer {
         delay = RETRY_MS;
       } catch (err) {
         this.reading = false;
-        if (this.stopping) return;
+        if (this.stopping.signal.aborted) return;
         pendingAt = 0;
         const message = (err as Error).message;
         if (/NOGROUP/.test(message)) {
@@ -176,7 +178,7 @@ export class ChangeFeedConsumer {
           continue;
         }
         this.logger.warn(`reading the change feed: ${message}; again in ${delay} ms`);
-        await new Promise((resolve) => setTimeout(resolve, delay).unref());
+        await sleep(delay, undefined, { signal: this.stopping.signal, ref: false }).catch(() => undefined);
         delay = Math.min(delay * 2, RETRY_MAX_MS);
       }
     }
