@@ -148,10 +148,13 @@ export class ChangeFeedConsumer {
           changes = await this.feed.claimStale(group, this.consumer, CLAIM_IDLE_MS);
           lastClaim = Date.now();
         }
-        if (pendingAt !== null && Date.now() >= pendingAt) {
+        const fromPending = pendingAt !== null && Date.now() >= pendingAt;
+        if (fromPending) {
           await this.feed.ack(group, acks);
           acks = [];
-          changes.push(...(await this.feed.readPending(group, this.consumer, BATCH)));
+          // What was just claimed is this consumer's pending too: each change once.
+          const claimed = new Set(changes.map((c) => c.id));
+          changes.push(...(await this.feed.readPending(group, this.consumer, BATCH)).filter((c) => !claimed.has(c.id)));
           pendingAt = null;
         } else {
           this.reading = true;
@@ -162,10 +165,11 @@ export class ChangeFeedConsumer {
         this.note(changes);
         const left = await this.handle(changes);
         acks = changes.filter((c) => !left.has(c.id)).map((c) => c.id);
+        // Changes left behind are read again after a pause that grows while they stay behind.
         if (left.size > 0) {
-          leftBehind++;
-          pendingAt = Date.now() + Math.min(RETRY_MS * 2 ** leftBehind, RETRY_MAX_MS);
-        } else leftBehind = 0;
+          leftBehind = fromPending ? leftBehind + 1 : Math.max(leftBehind, 1);
+          pendingAt ??= Date.now() + Math.min(RETRY_MS * 2 ** leftBehind, RETRY_MAX_MS);
+        } else if (fromPending) leftBehind = 0;
         delay = RETRY_MS;
       } catch (err) {
         this.reading = false;
