@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
+import Redis from 'ioredis';
 import { type Change, RunStore } from '@responder/store';
 import { ChangeFeedConsumer, type ChangeFeedReader, type FeedRestart } from '../../apps/responder/src/redis/change-feed-consumer';
 import { eventually } from '../support/engine';
 import { testRedis } from '../support/redis';
+import { OwnRedisServer } from '../support/redis-server';
 
 /**
  * The one loop that reads the change feed (the engine's plan listener and the Slack reporter each
@@ -24,7 +26,7 @@ afterEach(async () => {
 afterAll(cleanup);
 
 /** A reader that records what it is given; `leave` decides which changes it leaves unacknowledged. */
-function reader(options: { types?: RegExp; remember?: number; leave?: (c: Change) => boolean } = {}) {
+function reader(options: { types?: RegExp; remember?: number; leave?: (c: Change) => boolean; url?: string } = {}) {
   const handled: Change[] = [];
   const restarts: FeedRestart[] = [];
   const r: ChangeFeedReader = {
@@ -40,7 +42,7 @@ function reader(options: { types?: RegExp; remember?: number; leave?: (c: Change
       return Promise.resolve();
     },
   };
-  const consumer = new ChangeFeedConsumer({ url: process.env.REDIS_URL!, prefix, commandTimeoutMs: 500 }, r, 'test');
+  const consumer = new ChangeFeedConsumer({ url: options.url ?? process.env.REDIS_URL!, prefix, commandTimeoutMs: 500 }, r, 'test');
   consumers.push(consumer);
   return { r, consumer, handled, restarts };
 }
@@ -116,9 +118,42 @@ it('after its connection closed, notices Redis went back in time (the group behi
   expect(restarts).toHaveLength(2);
 });
 
+it('looks again when Redis came back without its last writes but did not answer its first look', async () => {
+  const server = await OwnRedisServer.start();
+  const own = new Redis(server.url, { maxRetriesPerRequest: 20 });
+  own.on('error', () => undefined);
+  try {
+    const ownRuns = new RunStore(own, prefix);
+    const { r, consumer, handled, restarts } = reader({ remember: 100, url: server.url });
+    consumer.start();
+    await eventually('the group created', () => Promise.resolve(restarts.length === 1 ? true : undefined), 5000);
+    const lost = incident();
+    await ownRuns.appendTimeline(incident(), 'alarm.received', {});
+    await ownRuns.appendTimeline(lost, 'alarm.received', {});
+    await eventually('both changes handled', () => Promise.resolve(handled.length === 2 ? true : undefined), 5000);
+    // Redis lost the last change (as in the test above), closes the consumer's connection once, and
+    // hangs for a while: the consumer reconnects, its first looks at the group fail, and nothing
+    // closes its connection again.
+    await own.xdel(feedKey, handled[1].id);
+    await own.xgroup('SETID', feedKey, r.group, handled[0].id);
+    await killConnection(`responder:feed:${r.group}`, own);
+    // (Shorter than the connection's command timeout, which would close it again after the handshake.)
+    server.pause();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    server.resume();
+    await eventually('the reader restarted', () => Promise.resolve(restarts.length === 2 ? true : undefined), 15_000);
+    expect(restarts[1]).toEqual({ created: false, lost: [handled[1]] });
+    expect(handled[1].incidentId).toBe(lost);
+  } finally {
+    await Promise.all(consumers.splice(0).map((c) => c.stop()));
+    own.disconnect();
+    await server.destroy();
+  }
+}, 40_000);
+
 /** Closes the server side of every connection of that name (as a Redis restart or failover would). */
-async function killConnection(name: string): Promise<void> {
-  const ids = ((await redis.client('LIST')) as string).split('\n').filter((line) => line.includes(` name=${name} `)).map((line) => /id=(\d+)/.exec(line)![1]);
+async function killConnection(name: string, on: Redis = redis): Promise<void> {
+  const ids = ((await on.client('LIST')) as string).split('\n').filter((line) => line.includes(` name=${name} `)).map((line) => /id=(\d+)/.exec(line)![1]);
   expect(ids.length).toBeGreaterThan(0);
-  for (const id of ids) await redis.client('KILL', 'ID', id);
+  for (const id of ids) await on.client('KILL', 'ID', id);
 }

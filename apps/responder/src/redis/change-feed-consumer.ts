@@ -125,14 +125,16 @@ export class ChangeFeedConsumer {
           return;
         }
         if (this.redis.status === 'wait') await this.redis.connect();
-        if (checkedCloses !== this.closes) {
-          checkedCloses = this.closes;
+        const closes = this.closes;
+        if (checkedCloses !== closes) {
           pendingAt = 0;
           if (grouped) {
             const found = await this.lostData();
             if (found === 'no-group') grouped = false;
             else if (found) restart = merge(restart, found);
           }
+          // Only once looked at: a check that failed (Redis not back yet) is made again.
+          checkedCloses = closes;
         }
         if (!grouped) {
           // The group first, then the restart: a change made in between is read from the group.
