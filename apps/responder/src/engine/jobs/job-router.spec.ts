@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { AppConfig } from '../../config/config';
 import { PermanentJobError, type QueuedJob } from '../../queue';
 import type { RunCoordinator } from '../run-coordinator';
@@ -11,6 +12,10 @@ const router = (handlers: JobHandler[]) => new JobRouter(handlers, { role: 'all'
 const job = (name: string) => ({ name, data: {} }) as unknown as QueuedJob<EngineJob>;
 
 describe('the engine job handlers', () => {
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
+
   it('has one handler for each job name of the queue', () => {
     expect([...handlersByName(all(), ENGINE_JOB_NAMES).keys()].sort()).toEqual([...ENGINE_JOB_NAMES].sort());
   });
