@@ -83,11 +83,8 @@ function click(message: StubMessage, value = approveButton(message).value) {
   return request(app.getHttpServer()).post('/slack/events').set(signSlackRequest(SIGNING_SECRET, body)).send(body);
 }
 
-// Skipped since the merge with the engine split and the queue adapter (December 7): the Slack
-// reporter no longer notices the feed going back in time (its blocking read does not fail during
-// the outage), and the dropped result of a vanished run is not reported by the new step executor.
-// The second test builds on the first. Open in issue 16; the behaviour they check is not claimed in the README until it passes again.
-it.skip('a failover that lost the last writes: 503 while gone, then the lost incident reported, its work dropped, what remains in Slack once', async () => {
+// The second test builds on the first.
+it('a failover that lost the last writes: 503 while gone, then the lost incident reported, its work dropped, what remains in Slack once', async () => {
   const api = client(app);
   // Kept: stored before the snapshot, with its approval request in Slack.
   const kept = await api.alarm('kept-5xx');
@@ -140,7 +137,7 @@ it.skip('a failover that lost the last writes: 503 while gone, then the lost inc
   expect(slack.replies('#inc-lost', lostMain.ts).filter((m) => /no longer/.test(text(m)))).toHaveLength(1);
 }, 120_000);
 
-it.skip('then Redis restarts empty: 503 while gone, the incidents it had are reported lost, and a new alarm reaches Slack, no restart', async () => {
+it('then Redis restarts empty: 503 while gone, the incidents it had are reported lost, and a new alarm reaches Slack, no restart', async () => {
   const api = client(app);
   const keptMain = topLevel('#inc-kept')[0];
   await server.stop();

@@ -14,7 +14,9 @@ import { createTestActions } from '../support/test-actions';
  * Redis goes away (a restart with AOF) between Slack accepting a post and the post's ts being
  * recorded: the ts is recorded once Redis is back, so the sync that follows updates the message
  * instead of posting it again. (Found by redis-aof-restart.spec.ts, which posted the incident
- * message twice when its restart fell there.)
+ * message twice when its restart fell there.) The run, whose step may be settling when Redis goes,
+ * still finishes: a job whose store call failed in the outage runs again instead of being failed
+ * with the step settled and its run never finished (this test timed out on that under load).
  */
 const prefix = 'test:slack-blip';
 const dir = mkdtempSync(join(tmpdir(), 'slack-blip-'));
@@ -53,10 +55,7 @@ afterAll(async () => {
   await server?.destroy();
 });
 
-// Skipped: flaky on main since the merge with the engine split (2 of 4 runs timed out waiting
-// for the run to finish after the Redis restart). The branch 'fire' has later fixes (6ceff8f) that
-// were not merged in time. Open in issue 16.
-it.skip('a post Slack accepted while Redis was away is recorded once Redis is back, not posted again', async () => {
+it('a post Slack accepted while Redis was away is recorded once Redis is back, not posted again', async () => {
   const api = client(app);
   const held = slack.holdNext('chat.postMessage');
   const incidentId = await api.alarm('blip-5xx');

@@ -47,6 +47,22 @@ export class ChangeFeed {
     return reply ? reply.flatMap(([, entries]) => entries.map(toChange)) : [];
   }
 
+  /**
+   * `read`, after acknowledging `ackIds` in the same round trip (one pipeline: the acks are applied
+   * before the read starts to wait). A reader acknowledges each batch with its next read.
+   */
+  async ackAndRead(group: string, consumer: string, ackIds: readonly string[], options: { blockMs: number; count: number }): Promise<Change[]> {
+    if (ackIds.length === 0) return this.read(group, consumer, options);
+    const replies = await this.redis
+      .pipeline()
+      .xack(this.key, group, ...ackIds)
+      .xreadgroup('GROUP', group, consumer, 'COUNT', options.count, 'BLOCK', options.blockMs, 'STREAMS', this.key, '>')
+      .exec();
+    for (const [err] of replies ?? []) if (err) throw err;
+    const reply = replies?.[1]?.[1] as Array<[string, Array<[string, string[]]>]> | null | undefined;
+    return reply ? reply.flatMap(([, entries]) => entries.map(toChange)) : [];
+  }
+
   /** Takes over changes another consumer read and never acknowledged (it crashed) for `minIdleMs`. */
   async claimStale(group: string, consumer: string, minIdleMs: number, count = 100): Promise<Change[]> {
     const [, entries] = (await this.redis.xautoclaim(this.key, group, consumer, minIdleMs, '0', 'COUNT', count)) as [string, Array<[string, string[]] | null>];

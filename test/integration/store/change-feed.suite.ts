@@ -70,6 +70,19 @@ export function changeFeedSuite(target: () => StoreTarget): void {
       expect((await feed.readPending('lost', 'c1', 10)).map((c) => c.incidentId)).toEqual(['inc_M']);
     });
 
+    it('acknowledges a batch and reads the next in one call', async () => {
+      await feed.ensureGroup('batch');
+      await runs.appendTimeline('inc_P', 'note', {});
+      const first = await feed.ackAndRead('batch', 'c1', [], { blockMs: 100, count: 10 });
+      expect(first.map((c) => c.incidentId)).toEqual(['inc_P']);
+      await runs.appendTimeline('inc_Q', 'note', {});
+      const second = await feed.ackAndRead('batch', 'c1', first.map((c) => c.id), { blockMs: 100, count: 10 });
+      expect(second.map((c) => c.incidentId)).toEqual(['inc_Q']);
+      // The first batch is acknowledged, the second is not yet.
+      expect((await feed.readPending('batch', 'c1', 10)).map((c) => c.incidentId)).toEqual(['inc_Q']);
+      await expect(feed.ackAndRead('nogroup', 'c1', ['0-1'], { blockMs: 100, count: 10 })).rejects.toThrow(/NOGROUP/);
+    });
+
     it('gives the changes a crashed consumer never acknowledged to another', async () => {
       await feed.ensureGroup('crash');
       await runs.appendTimeline('inc_C', 'note', {});

@@ -1,19 +1,12 @@
-import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import Redis from 'ioredis';
 import { type Runbook, triggerMatches } from '@responder/runbooks';
-import { type Change, ChangeFeed, IncidentStore, RunStore } from '@responder/store';
+import { type Change, IncidentStore, RunStore } from '@responder/store';
 import { type AppConfig, runsWorkers } from '../config/config';
 import { MetricsService } from '../metrics/metrics.service';
-import { CONNECTION_DEFAULTS } from '../redis/connection-options';
+import { ChangeFeedConsumer, type ChangeFeedReader } from '../redis/change-feed-consumer';
 import { APP_CONFIG, RUNBOOKS } from '../tokens';
 import { RunEngine } from './run-engine.service';
 
-const GROUP = 'engine';
-/** A change read by a replica that died unacknowledged is taken over after this long. */
-const CLAIM_IDLE_MS = 30_000;
-/** How long one read of the feed waits for changes. */
-const BLOCK_MS = 1000;
 /** The newest open incidents looked at when the group is created (as the engine's sweep does). */
 const CATCH_UP_LIMIT = 500;
 /**
@@ -28,22 +21,20 @@ const ALARM_AGAIN = /^alarm\.(received|attached)$/;
  * How the intake tells the engine that an incident changed: through the store's change feed, not a
  * call. The intake's store write notes the incident on the feed in the same atomic step as the
  * event itself; this listener (consumer group `engine`, on the replicas that run workers) reads it
- * and queues the incident's plan (RunEngine.incidentChanged) when a runbook it matches has no run of
- * it yet. A change is acknowledged only once its plan is queued: when queueing fails it is counted
- * (responder_plan_queue_failures_total), left pending and taken over again later; the plan sweep
- * (RunEngine.sweepUnplanned) plans it meanwhile. When the group is created (first boot, or Redis
- * came back without it) the changes before it are not in it, so the open incidents are looked at
- * once, the same way.
+ * (ChangeFeedConsumer) and queues the incident's plan (RunEngine.incidentChanged) when a runbook it
+ * matches has no run of it yet; other changes are acknowledged unread. A change is acknowledged only
+ * once its plan is queued: when queueing fails it is counted (responder_plan_queue_failures_total)
+ * and left pending, and read again after a pause; the plan sweep (RunEngine.sweepUnplanned) plans it
+ * meanwhile. When the group is created (first boot, or Redis came back without it) or Redis went
+ * back in time, the changes before are not in it, so the open incidents are looked at once, the
+ * same way.
  */
 @Injectable()
-export class PlanListener implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class PlanListener implements ChangeFeedReader, OnApplicationBootstrap, BeforeApplicationShutdown {
+  readonly group = 'engine';
+  readonly types = ALARM_CHANGE;
   private readonly logger = new Logger('PlanListener');
-  private readonly consumer = `${hostname()}-${process.pid}`;
-  private readonly stopping = new AbortController();
-  /** Its own connection: XREADGROUP BLOCK holds a connection while it waits. */
-  private readonly redis: Redis;
-  private readonly feed: ChangeFeed;
-  private loop: Promise<void> = Promise.resolve();
+  private readonly feed: ChangeFeedConsumer;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -53,77 +44,27 @@ export class PlanListener implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly engine: RunEngine,
     private readonly metrics: MetricsService,
   ) {
-    this.redis = new Redis(config.redis.url, { ...CONNECTION_DEFAULTS, commandTimeout: BLOCK_MS + config.redis.commandTimeoutMs, maxRetriesPerRequest: null, lazyConnect: true });
-    this.redis.on('error', () => undefined);
-    this.feed = new ChangeFeed(this.redis, config.redis.prefix);
+    this.feed = new ChangeFeedConsumer(config.redis, this, 'PlanListener');
   }
 
   onApplicationBootstrap(): void {
     if (!runsWorkers(this.config) || !this.engine.hasRunbooks) return;
-    this.loop = this.follow();
+    this.feed.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopping.abort();
-    this.redis.disconnect();
-    await this.loop;
+    await this.feed.stop();
   }
 
-  private async follow(): Promise<void> {
-    let grouped = false;
-    // Changes this consumer read and did not acknowledge: at boot (a restart under the same name), and
-    // after an error (a read whose answer timed out has handed its changes to this consumer already).
-    let pending = true;
-    let lastClaim = 0;
-    for (let delay = 250; !this.stopping.signal.aborted; ) {
-      try {
-        if (this.redis.status === 'wait') await this.redis.connect();
-        if (!grouped) {
-          // The group first, then the sweep: a change made in between is read from the group.
-          const created = await this.feed.ensureGroup(GROUP);
-          grouped = true;
-          if (created) await this.catchUp();
-        }
-        let claimed: Change[] = [];
-        if (Date.now() - lastClaim > CLAIM_IDLE_MS / 2) {
-          claimed = await this.feed.claimStale(GROUP, this.consumer, CLAIM_IDLE_MS);
-          lastClaim = Date.now();
-        }
-        let changes: Change[];
-        if (pending) {
-          changes = await this.feed.readPending(GROUP, this.consumer, 200);
-          // Those left unacknowledged on purpose (a plan that could not be queued) wait for the claim.
-          pending = false;
-        } else {
-          changes = await this.feed.read(GROUP, this.consumer, { blockMs: BLOCK_MS, count: 200 });
-        }
-        await this.feed.ack(GROUP, await this.handle([...claimed, ...changes]));
-        delay = 250;
-      } catch (err) {
-        if (this.stopping.signal.aborted) return;
-        pending = true;
-        const message = (err as Error).message;
-        if (/NOGROUP/.test(message)) {
-          this.logger.warn(`the change feed's consumer group '${GROUP}' is gone (Redis restarted empty or was flushed?): recreating it and sweeping open incidents`);
-          grouped = false;
-          continue;
-        }
-        this.logger.warn(`reading the change feed: ${message}; again in ${delay} ms`);
-        await new Promise((resolve) => setTimeout(resolve, delay).unref());
-        delay = Math.min(delay * 2, 10_000);
-      }
-    }
-  }
-
-  /** Queues the plans the changes call for; returns the ids of the changes done with (all but those whose plan could not be queued). */
-  async handle(changes: Change[]): Promise<string[]> {
+  /** Queues the plans these alarm changes call for; returns the ids of those whose plan could not be queued. */
+  async handle(changes: Change[]): Promise<ReadonlySet<string>> {
     const again = new Set(changes.filter((c) => ALARM_AGAIN.test(c.type)).map((c) => c.incidentId));
-    const failed = await this.plan([...new Set(changes.filter((c) => ALARM_CHANGE.test(c.type)).map((c) => c.incidentId))], again);
-    return changes.filter((c) => !failed.has(c.incidentId)).map((c) => c.id);
+    const failed = await this.plan([...new Set(changes.map((c) => c.incidentId))], again);
+    return new Set(changes.filter((c) => failed.has(c.incidentId)).map((c) => c.id));
   }
 
-  /** The open incidents (the newest CATCH_UP_LIMIT), as if each had just changed. */
-  private async catchUp(): Promise<void> {
+  /** The group is new, or Redis went back in time: the open incidents (the newest CATCH_UP_LIMIT), as if each had just changed. */
+  async restart(): Promise<void> {
     const { items } = await this.incidents.list({ status: 'open', limit: CATCH_UP_LIMIT, offset: 0 });
     await this.plan(items.map((i) => i.id));
   }

@@ -89,6 +89,12 @@ export class RunCoordinator {
     const decision = run.status === 'running' && !afterApplied ? decideRun(runbook, decidedFrom) : null;
     const next = decision?.kind === 'ready' ? await this.planSteps(run, runbook, decision, decidedFrom, new Map([[last.stepId, resultOf(last)]])) : [];
     const result = await this.runs.settleStep(run.id, last, next.map((p) => p.move), decidedFrom);
+    // A run Redis no longer has (it came back without its last writes): the outcome is dropped, said
+    // so; retrying cannot bring the run back (the incident, if kept, is planned again by the sweep).
+    if (result.runStatus === null) {
+      this.logger.warn({ runId: run.id, incidentId: run.incidentId, step: last.stepId }, `run ${run.id} of incident ${run.incidentId} is no longer in the store (Redis lost its last writes?): the outcome of step ${last.stepId} is dropped`);
+      return;
+    }
     if (result.applied[0] && afterApplied) await afterApplied();
     await this.afterMoves(run, next, result.applied.slice(1));
     // No statuses: every move applied as decided. Then nothing is left to decide unless the decision

@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Response } from 'express';
+import { isRedisUnavailable } from '../redis/redis-errors';
 
 /**
  * Errors that are not HttpExceptions: when Redis is unreachable, answer 503 so that EventBridge
@@ -25,8 +26,4 @@ export class StoreUnavailableFilter implements ExceptionFilter {
     this.logger.error(error instanceof Error ? error.stack : message);
     res.status(HttpStatus.INTERNAL_SERVER_ERROR).json({ statusCode: 500, error: 'Internal Server Error', message: 'internal error' });
   }
-}
-
-export function isRedisUnavailable(message: string): boolean {
-  return /enableOfflineQueue|Command timed out|Connection is closed|ECONNREFUSED|ETIMEDOUT|EPIPE|ECONNRESET|max retries per request|Stream isn't writeable/i.test(message);
 }

@@ -98,6 +98,10 @@ export class SlackSync {
   }
 
   async sync(incidentId: string): Promise<void> {
+    // What was posted is read before the incident: Redis restarted empty in between (or failed over
+    // to a replica that lagged) then shows no incident, and nothing is posted. Read after it, an
+    // empty ledger next to the incident read before the restart posted its message a second time.
+    const posted = await this.ledger.posted(incidentId);
     const view = await this.views.load(incidentId);
     if (!view) return;
     const target = this.views.channelOf(view.service);
@@ -106,7 +110,6 @@ export class SlackSync {
       this.noChannel.add(view.service ?? '');
       return;
     }
-    const posted = await this.ledger.posted(incidentId);
     const record = async (field: string, value: string) => {
       posted[field] = value;
       await this.keep(() => this.ledger.record(incidentId, { [field]: value }));

@@ -1,10 +1,14 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { type AppConfig, runsWorkers } from '../../config/config';
 import { type FailedJob, PermanentJobError, type QueuedJob } from '../../queue';
+import { isRedisClientUnavailable } from '../../redis/redis-errors';
 import { APP_CONFIG } from '../../tokens';
 import { RunCoordinator } from '../run-coordinator';
 import { ENGINE_JOB_NAMES, type EngineJob, StepQueue } from '../step-queue';
 import { JOB_HANDLERS, type JobHandler } from './job-handler';
+
+/** How long a job whose store went away waits before it runs again. */
+const STORE_AWAY_RETRY_MS = 1000;
 
 /**
  * The handlers by job name, checked against the queue's job names: a name without a handler, a
@@ -60,10 +64,24 @@ export class JobRouter implements OnApplicationBootstrap, BeforeApplicationShutd
     await this.recovery;
   }
 
-  handle(job: QueuedJob<EngineJob>): Promise<unknown> {
+  /**
+   * A job that failed because Redis went away under it (a store call found no connection, or lost
+   * its answer) is put back and run again, not failed: its attempts are its step's, for its action's
+   * errors. Failed, a step job with no retries left was given up on while the step's outcome was
+   * already recorded and the rest of its run was not (the run's end, the next steps): nothing moved
+   * that run on again. Run again, the job finds the step settled and moves the run on; a mutating
+   * step finds its ledger and does not call twice.
+   */
+  async handle(job: QueuedJob<EngineJob>): Promise<unknown> {
     const handler = this.handlers.get(job.name);
     if (!handler) throw new PermanentJobError(`unknown job ${job.name}`);
-    return handler.handle(job);
+    try {
+      return await handler.handle(job);
+    } catch (err) {
+      if (!isRedisClientUnavailable(err)) throw err;
+      this.logger.warn({ job: job.name, data: job.data }, `${job.name} job: Redis is unreachable (${(err as Error).message}): it runs again once Redis answers`);
+      return job.holdFor(STORE_AWAY_RETRY_MS, 'Redis is unreachable');
+    }
   }
 
   async givenUp(job: FailedJob<EngineJob>, error: Error): Promise<void> {
