@@ -2,7 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
-import type { Action, Catalog } from '@responder/domain';
+import type { AnyAction, Catalog } from '@responder/domain';
 import { BUILTIN_ACTIONS, type Runbook } from '@responder/runbooks';
 import { ApiTokenStore, IncidentStore } from '@responder/store';
 import type { AppConfig } from './config/config';
@@ -29,7 +29,7 @@ export interface AppOptions {
   /** Validated runbooks (main.ts loads them from RUNBOOKS_DIR). */
   runbooks?: Runbook[];
   /** Actions besides the built-in ones (the AWS actions; tests add their own). */
-  actions?: Action[];
+  actions?: AnyAction[];
   /** Where logs go (tests capture them); stdout when absent. */
   logDestination?: DestinationStream;
 }

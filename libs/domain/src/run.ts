@@ -65,6 +65,11 @@ export interface StepState {
   error?: string;
   reason?: string;
   dryRun?: boolean;
+  /**
+   * A running step whose action said "not yet" (ActionAgain): its state, as JSON text. Its job is
+   * delayed, not holding a worker; the next run of the job resumes from it.
+   */
+  checkpointJson?: string;
 }
 
 /** What a step left for the steps after it: its output (JSON text), or why it failed or was skipped. */

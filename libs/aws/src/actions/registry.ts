@@ -1,4 +1,4 @@
-import type { Action } from '@responder/domain';
+import type { AnyAction } from '@responder/domain';
 import { ApplicationAutoScalingAdapter } from '../app-autoscaling.adapter';
 import { CodeDeployAdapter } from '../codedeploy.adapter';
 import { EcsAdapter } from '../ecs.adapter';
@@ -23,7 +23,7 @@ import { verifyRecoveryAction } from './verify-recovery.action';
  * The AWS actions, each on its adapter. Clients are created here and connect on first use, with
  * credentials from the default provider chain. Adding an action: one file and one line here.
  */
-export function awsActions(options: { region?: string } = {}): Action[] {
+export function awsActions(options: { region?: string } = {}): AnyAction[] {
   const ecs = new EcsAdapter({ region: options.region });
   const codedeploy = new CodeDeployAdapter({ region: options.region });
   const rds = new RdsAdapter({ region: options.region });

@@ -1,4 +1,4 @@
-import { type Action, type ActionPlan, type CatalogService, autonomyOf } from '@responder/domain';
+import { type AnyAction, type ActionPlan, type CatalogService, autonomyOf } from '@responder/domain';
 import { type RunbookStep, checkWhen, paramsHash, policyGrants, renderParams } from '@responder/runbooks';
 import type { StepMove } from '@responder/store';
 
@@ -16,7 +16,7 @@ export interface Planned {
 export interface DeciderEnv {
   mode: 'live' | 'dry-run';
   /** The action a step calls (a mutating step's plan() says what it would do). */
-  action(step: RunbookStep): Action;
+  action(step: RunbookStep): AnyAction;
   /** Who may approve a step on a service: its `approvers`, or the service's. */
   approvers(step: RunbookStep, service: string | null): string[];
 }

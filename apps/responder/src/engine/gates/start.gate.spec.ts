@@ -18,6 +18,16 @@ describe('the start gate', () => {
     expect(transition).toHaveBeenCalledWith('run_1', 'fix', ['running'], { reason: undefined, attempts: 2 }, { type: 'step.resumed', data: { attempt: 2 } });
   });
 
+  it('carries on a step put back with a checkpoint: not a new attempt, nothing on the timeline', async () => {
+    const transition = jest.fn(() => Promise.resolve(stepCall().state));
+    const next = nextStep();
+    const call = stepCall({ state: { ...stepCall().state, status: 'running', attempts: 1, checkpointJson: '{"goal":{"checks":1}}' } });
+    expect(await new StartGate({ transition }).pass(call, next)).toMatchObject({ kind: 'done' });
+    expect(transition).not.toHaveBeenCalled();
+    expect(next).toHaveBeenCalled();
+    expect(call.started).toBe(true);
+  });
+
   it('goes no further when the step was decided meanwhile', async () => {
     const next = nextStep();
     const call = stepCall();
