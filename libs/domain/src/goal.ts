@@ -58,6 +58,22 @@ export interface GoalCheckInput {
   signal?: AbortSignal;
 }
 
+/**
+ * A mutating call was made and its goal was not met in time: the step fails with it (not retried:
+ * the call is never repeated by verification), and the engine escalates.
+ */
+export class GoalMissedError extends Error {
+  override readonly name = 'GoalMissedError';
+  /** Never retried, like PermanentActionError. */
+  readonly permanent = true;
+  constructor(
+    message: string,
+    readonly failed: readonly GoalCheckResult[],
+  ) {
+    super(message);
+  }
+}
+
 /** Runs the named checks (an adapter: libs/aws, or a test's stand-in). */
 export interface GoalChecker {
   check(checks: readonly GoalCheckId[], input: GoalCheckInput): Promise<GoalCheckResult[]>;

@@ -70,6 +70,8 @@ export interface StepState {
    * delayed, not holding a worker; the next run of the job resumes from it.
    */
   checkpointJson?: string;
+  /** A mutating step with a goal: whether its goal was met after the call (libs/domain/src/goal.ts). */
+  goal?: 'met' | 'missed';
 }
 
 /** What a step left for the steps after it: its output (JSON text), or why it failed or was skipped. */

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { PermanentActionError, type RunHead, type StepState, type Pause, isAgain } from '@responder/domain';
+import { GoalMissedError, type GoalChecker, PermanentActionError, type RunHead, type StepState, type Pause, isAgain } from '@responder/domain';
 import type { Runbook, RunbookStep } from '@responder/runbooks';
-import { IncidentStore, RunStore, type StepMove } from '@responder/store';
+import { IncidentStore, MitigationHistory, RunStore, type StepMove } from '@responder/store';
 import type { AppConfig } from '../config/config';
 import { PermanentJobError, type QueuedJob } from '../queue';
-import { APP_CONFIG } from '../tokens';
+import { APP_CONFIG, GOAL_CHECKER } from '../tokens';
 import { invokeAction } from './action-invoker';
 import { stepEvent } from './decider/prepare-step';
 import { runGraph } from './decider/run-graph';
@@ -34,6 +34,8 @@ export class StepExecutor {
     private readonly coordinator: RunCoordinator,
     private readonly runs: RunStore,
     private readonly incidents: IncidentStore,
+    private readonly history: MitigationHistory,
+    @Inject(GOAL_CHECKER) checker: GoalChecker,
   ) {
     this.gates = mutatingGates({
       runs,
@@ -45,6 +47,15 @@ export class StepExecutor {
           const runbook = this.registry.runbook(run.runbook);
           return runbook ? [...(runGraph(runbook).ancestors.get(stepId) ?? [])] : [];
         },
+      },
+      goals: {
+        checker,
+        subjectOf: async (run) => {
+          const incident = await this.incidents.get(run.incidentId);
+          const service = run.service || incident?.service || null;
+          return { service, alarms: (incident?.alarms ?? []).map((a) => a.name), targetGroups: this.registry.service(service)?.loadBalancer?.targetGroups ?? [] };
+        },
+        recordSuccess: (service, action, run, stepId) => this.history.record(service, action, { at: Date.now(), incidentId: run.incidentId, runId: run.id, stepId }),
       },
     });
   }
@@ -101,7 +112,7 @@ export class StepExecutor {
     const move: StepMove = {
       stepId: step.id,
       from: ['running'],
-      patch: { status, outputJson, summary: result.summary, ...(result.dryRun ? { dryRun: true } : {}), checkpointJson: undefined, finishedAt: now() },
+      patch: { status, outputJson, summary: result.summary, ...(result.dryRun ? { dryRun: true } : {}), ...(result.goal ? { goal: result.goal } : {}), checkpointJson: undefined, finishedAt: now() },
       event: stepEvent(`step.${status}`, { action: step.action, summary: result.summary, output: result.output }),
     };
     // A note goes on the timeline right after its step's success, before what follows it.
@@ -111,13 +122,14 @@ export class StepExecutor {
 
   /** An action failed: thrown back to BullMQ for a retry, or the step's failure when it was the last try. */
   private async failed(job: QueuedJob, { run, step }: StepCall, runbook: Runbook, err: unknown): Promise<void> {
-    const final = err instanceof PermanentActionError || err instanceof PermanentJobError || job.attemptsMade + 1 >= job.attempts;
+    const missed = err instanceof GoalMissedError;
+    const final = missed || err instanceof PermanentActionError || err instanceof PermanentJobError || job.attemptsMade + 1 >= job.attempts;
     const message = (err as Error).message;
     if (!final) {
       await this.runs.appendTimeline(run.incidentId, 'step.retrying', { runId: run.id, step: step.id, attempt: job.attemptsMade + 1, error: message });
       throw err;
     }
-    const failed: StepMove = { stepId: step.id, from: ['running'], patch: { status: 'failed', error: message, checkpointJson: undefined, finishedAt: now() }, event: stepEvent('step.failed', { action: step.action, error: message }) };
+    const failed: StepMove = { stepId: step.id, from: ['running'], patch: { status: 'failed', error: message, ...(missed ? { goal: 'missed' } : {}), checkpointJson: undefined, finishedAt: now() }, event: stepEvent('step.failed', { action: step.action, error: message }) };
     await this.coordinator.settleStep(run, runbook, failed);
   }
 
@@ -135,10 +147,12 @@ export class StepExecutor {
    * resumes from that state. A step moved meanwhile (failed by BullMQ giving up, say) is left as
    * it is and the run moves on.
    */
-  private async again(job: QueuedJob, { run, step, state: before }: StepCall, { afterMs, state }: { afterMs: number; state: Record<string, unknown> }): Promise<void> {
+  private async again(job: QueuedJob, { run, step, action, state: before }: StepCall, { afterMs, state }: { afterMs: number; state: Record<string, unknown> }): Promise<void> {
     const kept = await this.runs.transition(run.id, step.id, ['running'], { checkpointJson: JSON.stringify(state) });
     if (!kept) return this.coordinator.advance(run.id);
-    return job.holdFor(resumeAfterMs(afterMs, before.startedAt, step.timeoutMs), `${step.action} resumes from its checkpoint`);
+    // A mutating step verifying its goal is bounded by the goal's own deadline (its call is done).
+    const delay = action.mutating ? afterMs : resumeAfterMs(afterMs, before.startedAt, step.timeoutMs);
+    return job.holdFor(delay, `${step.action} resumes from its checkpoint`);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { AnyAction } from '@responder/domain';
+import type { AnyAction, GoalChecker } from '@responder/domain';
 import { ApplicationAutoScalingAdapter } from '../app-autoscaling.adapter';
 import { CodeDeployAdapter } from '../codedeploy.adapter';
 import { EcsAdapter } from '../ecs.adapter';
@@ -18,6 +18,7 @@ import { recentChangesAction } from './recent-changes.action';
 import { recentDeploymentAction } from './recent-deployment.action';
 import { rollbackAction } from './rollback.action';
 import { verifyRecoveryAction } from './verify-recovery.action';
+import { awsGoalChecker } from './goal-checks';
 
 /**
  * The AWS actions, each on its adapter. Clients are created here and connect on first use, with
@@ -41,4 +42,14 @@ export function awsActions(options: { region?: string } = {}): AnyAction[] {
     auroraFailoverAction(rds, auroraMetrics),
     verifyRecoveryAction(new CloudWatchAdapter({ region: options.region }), new Elbv2Adapter({ region: options.region })),
   ];
+}
+
+/** The goal checks of the mutating actions (goal-checks.ts), on their own clients. */
+export function awsGoalChecks(options: { region?: string } = {}): GoalChecker {
+  return awsGoalChecker({
+    ecs: new EcsAdapter({ region: options.region }),
+    cloudwatch: new CloudWatchAdapter({ region: options.region }),
+    elbv2: new Elbv2Adapter({ region: options.region }),
+    rds: new RdsAdapter({ region: options.region }),
+  });
 }

@@ -6,6 +6,8 @@ export interface StepResult {
   output: Record<string, unknown>;
   summary?: string;
   dryRun?: boolean;
+  /** Its goal was verified and met after the call (goal.gate.ts). */
+  goal?: 'met';
 }
 
 /** How a mutating step's pass through the gates ended. */

@@ -2,6 +2,7 @@ import type { RunStore } from '@responder/store';
 import { CooldownGate, type CooldownLookup } from './cooldown.gate';
 import { DryRunGate } from './dry-run.gate';
 import type { Gate } from './gate';
+import { GoalGate, type GoalLookup } from './goal.gate';
 import { KillSwitchGate } from './kill-switch.gate';
 import { LedgerGate } from './ledger.gate';
 import { LockGate } from './lock.gate';
@@ -9,11 +10,13 @@ import { StartGate } from './start.gate';
 
 export { type Gate, type GateOutcome, type StepCall, type StepResult, paramsOf, runGates } from './gate';
 export type { CooldownLookup } from './cooldown.gate';
+export type { GoalLookup } from './goal.gate';
 
 export interface GateDeps {
   runs: RunStore;
   mode: 'live' | 'dry-run';
   cooldowns: CooldownLookup;
+  goals: GoalLookup;
 }
 
 /**
@@ -22,13 +25,14 @@ export interface GateDeps {
  * before `ledger` (the innermost gate, so that the ledger records exactly the call); one that looks
  * at what the call did (goal verification) too, wrapping `next()`.
  */
-export function mutatingGates({ runs, mode, cooldowns }: GateDeps): Gate[] {
+export function mutatingGates({ runs, mode, cooldowns, goals }: GateDeps): Gate[] {
   return [
     new KillSwitchGate(), // paused: held
     new LockGate(runs, mode), // one step per resource: held
     new StartGate(runs), // queued → running (or resumed after a crash)
     new DryRunGate(mode), // dry-run: done, nothing called
     new CooldownGate(runs, cooldowns), // the service changed recently: skipped
+    new GoalGate(runs, goals), // after the call: its goal verified, without a worker between checks
     new LedgerGate(runs), // at most one call per attempt; reconcile after a crash
   ];
 }
