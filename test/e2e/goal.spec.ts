@@ -155,19 +155,22 @@ describe('mitigation goals (moto_server, Slack stand-in)', () => {
     expect(missed?.data).toMatchObject({ step: 'rollback', failed: [{ check: 'alarms-ok', met: false, detail: `${name} is ALARM` }] });
 
     // Slack: a loud message in the incident's thread that re-pings the approvers; stakeholders are told it is not fixed.
-    const escalation = await eventually('the escalation in Slack', async () => slack.messages('#inc-gmiss').find((m) => m.threadTs && /did not work/i.test(text(m))));
+    const escalation = await eventually('the escalation in Slack', () => Promise.resolve(slack.messages('#inc-gmiss').find((m) => m.threadTs && /did not work/i.test(text(m)))));
     expect(text(escalation)).toContain('<@U0ALICE01>');
     expect(text(escalation)).toContain(`${name} is ALARM`);
     const status = slack.messages('#status-gmiss').map(text).join('\n');
     expect(status).not.toMatch(/recovering/);
-    await eventually('the stakeholder update', async () => (/still/i.test(slack.messages('#status-gmiss').map(text).join('\n')) ? true : undefined));
+    await eventually('the stakeholder update', () => Promise.resolve(/still having problems/i.test(slack.messages('#status-gmiss').map(text).join('\n')) ? true : undefined));
 
     // The RCA says what went wrong; the incident is not reported mitigated.
     const rca = (await api.get(`/incidents/${incidentId}/rca.md`).expect(200)).text;
-    expect(rca).toMatch(/## What went wrong[\s\S]*rollback[\s\S]*goal not met within 2 s/);
+    expect(rca).toMatch(/### What went wrong\n[\s\S]*Mitigation `rollback` \(deploy.rollback\) was made but missed its goal[\s\S]*goal not met within 2 s/);
+    expect(rca).toContain('- Goal: **missed**');
     expect(rca).toContain(`${name} is ALARM`);
-    const json = (await api.get(`/incidents/${incidentId}/rca.json`).expect(200)).body as { outcome?: { outcome?: string } };
-    expect(json.outcome?.outcome).not.toBe('policy');
+    const json = (await api.get(`/incidents/${incidentId}/rca.json`).expect(200)).body as { outcome: { outcome: string }; keyTimes: { mitigated: string | null }; actions: { step: string; goal: string | null }[] };
+    expect(json.outcome.outcome).toBe('not_mitigated');
+    expect(json.keyTimes.mitigated).toBeNull();
+    expect(json.actions).toEqual([expect.objectContaining({ step: 'rollback', goal: 'missed' })]);
   });
 
   it('does not run the same rollback a third time within a day on its own: it asks a person, saying why', async () => {
@@ -183,7 +186,7 @@ describe('mitigation goals (moto_server, Slack stand-in)', () => {
     expect(step.approvalWhy).toMatch(/^deploy\.rollback on gmet already "succeeded" 2 times in the last 24 h \(.*\) and the alarm came back each time: a person decides/);
     // Nothing was called: the service is still on the redeployed :2.
     expect(await taskDefinitionOf('gmet')).toBe(revisions.gmet[1]);
-    const request = await eventually('the approval request in Slack', async () => slack.messages('#inc-gmet').find((m) => m.threadTs && /a person decides/.test(text(m))));
+    const request = await eventually('the approval request in Slack', () => Promise.resolve(slack.messages('#inc-gmet').find((m) => m.threadTs && /a person decides/.test(text(m)))));
     expect(text(request)).toContain('already');
   });
 });

@@ -63,6 +63,8 @@ export interface StepView {
   reason?: string;
   output?: Record<string, unknown>;
   dryRun?: boolean;
+  /** A mutating step's goal, once verified: met, or missed (the call was made, the goal not reached). */
+  goal?: 'met' | 'missed';
 }
 
 /** What a button carries: enough to find the step, and the hash of the plan the user saw. */

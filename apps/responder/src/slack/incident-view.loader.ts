@@ -80,6 +80,7 @@ export class IncidentViewLoader {
         reason: s.reason,
         output: s.outputJson ? (JSON.parse(s.outputJson) as Record<string, unknown>) : undefined,
         dryRun: s.dryRun,
+        goal: s.goal,
       });
     }
     return { id: run.id, runbook: run.runbook, status: run.status, trigger: run.trigger, steps };
