@@ -46,7 +46,8 @@ const CHECKS: Record<GoalCheckId, (a: GoalCheckAdapters) => Check> = {
   },
   'deployment-steady': () => async (_input, service) => {
     const svc = await service();
-    const rolling = svc.deployments.filter((d) => d.rolloutState !== 'COMPLETED' || d.status !== 'PRIMARY');
+    // A service from before rollout states has none: its counts say whether it is steady.
+    const rolling = svc.deployments.filter((d) => (d.rolloutState ?? 'COMPLETED') !== 'COMPLETED' || d.status !== 'PRIMARY');
     if (svc.deployments.length === 1 && rolling.length === 0 && svc.runningCount >= svc.desiredCount) {
       return { met: true, detail: `${svc.service}: one deployment, completed, ${svc.runningCount}/${svc.desiredCount} tasks running` };
     }
