@@ -1,5 +1,5 @@
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { type DeploymentRolloutState, DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -28,7 +28,7 @@ function checker() {
   });
 }
 
-function service(taskDefinition: string, deployments: Array<{ status: string; rolloutState?: string; taskDefinition: string }>, running = 2) {
+function service(taskDefinition: string, deployments: Array<{ status: string; rolloutState?: DeploymentRolloutState; taskDefinition: string }>, running = 2) {
   ecs.on(DescribeServicesCommand).resolves({
     services: [{ serviceName: 'checkout', clusterArn: 'prod', status: 'ACTIVE', taskDefinition, desiredCount: 2, runningCount: running, pendingCount: 0, deployments: deployments.map((d, i) => ({ id: `d${i}`, ...d, desiredCount: 2, runningCount: running })) }],
     failures: [],

@@ -8,7 +8,7 @@ if (!parsed.ok) throw new Error(parsed.problems.map(formatSourceProblem).join('\
 const step = parsed.value.steps[0];
 const env: DeciderEnv = {
   mode: 'live',
-  action: () => ({ id: 'test.mutate', mutating: true, description: '', plan: () => ({ summary: 'set x' }), run: () => Promise.resolve({ output: {} }) }) as AnyAction,
+  action: () => ({ id: 'test.mutate', mutating: true, description: '', plan: () => ({ summary: 'set x' }), run: () => Promise.resolve({ output: {} }) }),
   approvers: () => ['oncall'],
 };
 const service = { name: 'web', autonomy: { 'test.mutate': 'auto' }, deny: [] };

@@ -12,7 +12,7 @@ function setup(results: GoalCheckResult[][], goal: Goal | null = GOAL) {
   const lookup: GoalLookup = { checker: { check }, subjectOf: () => Promise.resolve({ service: 'web', alarms: ['web-5xx'], targetGroups: [] }), recordSuccess };
   const gate = new GoalGate({ appendTimeline }, lookup);
   const base = stepCall();
-  const call = (checkpointJson?: string) => stepCall({ step: { ...base.step, goal } as RunbookStep, state: { ...base.state, status: 'running', checkpointJson } });
+  const call = (checkpointJson?: string) => stepCall({ step: { ...base.step, goal }, state: { ...base.state, status: 'running', checkpointJson } });
   return { gate, call, appendTimeline, check, recordSuccess };
 }
 
