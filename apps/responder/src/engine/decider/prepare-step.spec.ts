@@ -1,4 +1,4 @@
-import { type AnyAction, formatSourceProblem } from '@responder/domain';
+import { formatSourceProblem } from '@responder/domain';
 import { parseRunbook } from '@responder/runbooks';
 import { testActionDescriptors } from '../../../../../test/support/test-actions';
 import { type DeciderEnv, REPEATED_MITIGATIONS, prepareStep } from './prepare-step';

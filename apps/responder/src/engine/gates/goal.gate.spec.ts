@@ -1,5 +1,4 @@
 import { type Goal, type GoalCheckResult, GoalMissedError } from '@responder/domain';
-import type { RunbookStep } from '@responder/runbooks';
 import { nextStep, stepCall } from '../../../../../test/support/step-call';
 import { GoalGate, type GoalLookup } from './goal.gate';
 
