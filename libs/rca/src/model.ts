@@ -279,6 +279,7 @@ export function buildRca(raw: RcaInput): RcaModel {
         const a = approvalOf(step, timeline).outcome;
         return { step: step.id, approval: a === 'policy' ? 'policy' : a === 'approved' ? 'approved' : 'other' };
       }),
+      missedGoals: mutating.filter(({ step }) => step.goal === 'missed').map(({ step }) => step.id),
     }),
     writtenAt: now.toISOString(),
     summary: {

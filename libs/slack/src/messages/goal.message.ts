@@ -17,7 +17,7 @@ export function goalMissedMessage(view: IncidentView, run: RunView, step: StepVi
       section(`:rotating_light: *Mitigation did not work* (step \`${safe(step.id)}\` of ${safe(run.runbook)})\n${what} was done, but its goal was not met. *The incident is not mitigated.*`),
       section(`>${why}`),
       section(ping),
-      context('Responder does not call this mitigation again on its own. Check the service, then decide the next step.'),
+      context('This step is not retried: the call was made once. Check the service, then decide the next step.'),
     ],
   };
 }
