@@ -8,7 +8,7 @@ import { client, eventually } from '../support/engine';
 import { FIXTURES } from '../support/events';
 import { startApp } from '../support/app';
 import { testRedis } from '../support/redis';
-import { createTestActions, testCount } from '../support/test-actions';
+import { createTestActions, createTestGoalChecker, testCount } from '../support/test-actions';
 
 /**
  * Waits hold no worker (issue 16): a `wait` answers "not yet" with its deadline, the step keeps it
@@ -41,6 +41,16 @@ steps:
   - { id: look, action: test.diagnose, needs: [settle], with: { value: 7 } }
 `,
   `
+name: verifying
+triggers: { services: [verifying] }
+steps:
+  - id: change
+    action: test.mutate
+    with: { target: "\${{ incident.id }}" }
+    approval: none
+    goal: { within: 60s, poll: 0.2, checks: [alarms-ok] }
+`,
+  `
 name: bounded
 triggers: { services: [bounded] }
 steps:
@@ -53,7 +63,7 @@ let api: ReturnType<typeof client>;
 let steps: ReturnType<typeof bullQueueOf>;
 let runs: RunStore;
 beforeAll(async () => {
-  ({ app } = await startApp(prefix, { ENGINE_CONCURRENCY: '2' }, { catalogFile: CATALOG, runbooks: RUNBOOKS, actions }));
+  ({ app } = await startApp(prefix, { ENGINE_CONCURRENCY: '2' }, { catalogFile: CATALOG, runbooks: RUNBOOKS, actions, goalChecker: createTestGoalChecker(redis, prefix) }));
   api = client(app);
   steps = bullQueueOf(app.get(StepQueue).jobs);
   runs = new RunStore(redis, prefix);
@@ -96,6 +106,34 @@ describe('waits hold no worker (ENGINE_CONCURRENCY=2)', () => {
     expect(types).toEqual(['step.queued', 'step.started', 'step.succeeded']);
     expect((await runs.getRunStep(run.id, 'settle'))?.steps.settle.checkpointJson).toBeUndefined();
     expect(await testCount(redis, prefix, 'calls', run.id, 'look')).toBe(1);
+  });
+
+  it("the kill switch holds a mitigation's goal verification (no check while paused), which goes on after resume: the call made once", async () => {
+    const incidentId = await api.alarm('verifying-5xx');
+    await eventually('the goal to be checked', async () => ((await testCount(redis, prefix, 'goal-checks', incidentId)) >= 1 ? true : undefined));
+    await api.post('/automation/pause', { by: 'alice@example.com', reason: 'looking' }).expect(200);
+    try {
+      const held = await eventually('the verification to be held', async () => {
+        const step = await api.step(incidentId, 'change');
+        return step?.status === 'running' && /automation paused/.test(step.reason ?? '') ? step : undefined;
+      });
+      expect(held.status).toBe('running');
+      // Held: the next check waits for the resume, the met goal is not seen while paused.
+      const checks = await testCount(redis, prefix, 'goal-checks', incidentId);
+      await redis.set(`${prefix}:test:goal-met:${incidentId}`, '1');
+      // Five polls' time: a verification that ignored the pause would have seen the goal met.
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(await testCount(redis, prefix, 'goal-checks', incidentId)).toBeLessThanOrEqual(checks + 1);
+      expect((await api.step(incidentId, 'change'))?.status).toBe('running');
+    } finally {
+      await api.post('/automation/resume', { by: 'alice@example.com' }).expect(200);
+    }
+    const done = await api.waitStep(incidentId, 'change', ['succeeded', 'failed']);
+    expect(done).toMatchObject({ status: 'succeeded', goal: 'met' });
+    expect(await testCount(redis, prefix, 'calls-total', incidentId)).toBe(1);
+    const types = (await api.timeline(incidentId)).map((e) => e.type);
+    expect(types).toContain('step.held');
+    expect(types.filter((t) => t === 'mitigation.goal_met')).toHaveLength(1);
   });
 
   it("still fails a wait at its step's timeout, counted from the step's start across its runs", async () => {
