@@ -130,6 +130,7 @@ describe('waits hold no worker (ENGINE_CONCURRENCY=2)', () => {
     }
     const done = await api.waitStep(incidentId, 'change', ['succeeded', 'failed']);
     expect(done).toMatchObject({ status: 'succeeded', goal: 'met' });
+    expect(done.reason).toBeUndefined();
     expect(await testCount(redis, prefix, 'calls-total', incidentId)).toBe(1);
     const types = (await api.timeline(incidentId)).map((e) => e.type);
     expect(types).toContain('step.held');

@@ -16,6 +16,12 @@ export class StartGate implements Gate {
     const { run, step, state: before } = call;
     // Put back on purpose (ActionAgain), not after a crash: it carries on, the same attempt.
     if (before.status === 'running' && before.checkpointJson) {
+      // Held meanwhile (the kill switch, a lock): that reason no longer holds.
+      if (before.reason !== undefined) {
+        const state = await this.runs.transition(run.id, step.id, ['running'], { reason: undefined });
+        if (!state) return { kind: 'gone' };
+        call.state = state;
+      }
       call.started = true;
       return next();
     }
