@@ -26,7 +26,7 @@ const BENCHES: Bench[] = [
   { name: 'engine', argv: [...TS_NODE, 'bench/engine.bench.ts'] },
   { name: 'diagnosis', argv: [...TS_NODE, 'bench/diagnosis.bench.ts'] },
   { name: 'production-down', argv: ['npx', 'tsx', 'bench/production-down.bench.ts'] },
-  { name: 'storm', argv: ['npx', 'tsx', 'bench/storm.bench.ts'], env: { BENCH_STORM_CONCURRENCY: '256' } },
+  { name: 'storm', argv: ['npx', 'tsx', 'bench/storm.bench.ts'] },
 ];
 
 function main(): number {

@@ -37,9 +37,9 @@ const SERVICES = int('BENCH_STORM_SERVICES', 20);
 const OPEN_INCIDENTS = int('BENCH_OPEN_INCIDENTS', 200);
 const CONNECTIONS = 50;
 /**
- * The service's ENGINE_CONCURRENCY. Default: the service's own (32). A `wait` step holds a worker
- * slot while it waits (a known limit, README), so the memory phase's 200 runs, each holding a wait,
- * need more slots than that or their plans queue behind them: `npm run bench` sets 256.
+ * The service's ENGINE_CONCURRENCY. Default: the service's own (32), which is enough: a `wait` step
+ * holds no worker slot while it waits (its job is delayed, its deadline kept on the step), so the
+ * memory phase's 200 runs, each sitting in a wait, leave the slots to the plans.
  */
 const CONCURRENCY = process.env.BENCH_STORM_CONCURRENCY;
 const ALARM_KINDS = ['5xx', 'latency', 'unhealthy'];
@@ -203,7 +203,7 @@ async function main(): Promise<number> {
         { what: 'events accepted / stored once', value: `${accepted.size} / ${storedStorm.length - twice.length}`, against: failures.length === 0 ? 'nothing lost, nothing doubled, final states right' : failures.join('; ') },
         { what: `resident memory with ${openNow} open incidents (each run holding a step)`, value: `${rssLoaded?.toFixed(0) ?? 'n/a'} MiB`, floor: `${rssIdle?.toFixed(0) ?? 'n/a'} MiB idle` },
       ],
-      notes: CONCURRENCY ? [`ENGINE_CONCURRENCY=${CONCURRENCY}: a wait step holds a worker slot (a known limit), and the memory phase's runs each hold one`] : [],
+      notes: CONCURRENCY ? [`ENGINE_CONCURRENCY=${CONCURRENCY}`] : [],
     });
     return failures.length > 0 ? 1 : 0;
   } finally {

@@ -42,6 +42,33 @@ steps:
 `,
 );
 
+const goalFile = join(dir, 'goal.yaml');
+writeFileSync(
+  goalFile,
+  `
+name: crashgoal
+triggers: { services: [crashgoal] }
+steps:
+  - id: change
+    action: test.mutate
+    with: { target: "\${{ incident.id }}" }
+    approval: none
+    goal: { within: 60s, poll: 0.3, checks: [alarms-ok] }
+`,
+);
+
+const waitFile = join(dir, 'wait.yaml');
+writeFileSync(
+  waitFile,
+  `
+name: crashwait
+triggers: { services: [crashwait] }
+steps:
+  - { id: settle, action: wait, with: { seconds: 6 } }
+  - { id: after, action: test.diagnose, needs: [settle], with: { value: 1 } }
+`,
+);
+
 const children: ChildProcess[] = [];
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
@@ -65,7 +92,7 @@ async function startChild(): Promise<{ child: ChildProcess; url: string }> {
       // A killed worker's job is given back after this long (BullMQ lock duration).
       ENGINE_STALLED_MS: '2000',
       CATALOG_FILE: join(FIXTURES, 'catalog', 'engine.yaml'),
-      RUNBOOK_FILES: `${runbookFile}:${precallFile}`,
+      RUNBOOK_FILES: `${runbookFile}:${precallFile}:${goalFile}:${waitFile}`,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -138,6 +165,55 @@ describe('crash safety', () => {
     expect(notCalled[0].data.reason).toMatch(/the call was not made/);
     expect(JSON.stringify(timeline)).not.toMatch(/called the action and did not record/);
     await client(url).alarm('precall-5xx', 'OK', new Date(Date.now() + 30_000));
+    await kill(child);
+  }, 90_000);
+
+  it('a process killed during a wait: the next one resumes it from its checkpoint (its deadline), not from the start', async () => {
+    let { child, url } = await startChild();
+    const incidentId = await client(url).alarm('crashwait-5xx');
+    const runId = await eventually('the run', async () => (await client(url).runs(incidentId))[0]?.id);
+    await eventually('the wait to keep its checkpoint', async () => (JSON.parse((await redis.hget(`${prefix}:run:${runId}:steps`, 'settle')) ?? '{}') as { checkpointJson?: string }).checkpointJson);
+    await kill(child);
+    ({ child, url } = await startChild());
+    const run = await client(url).waitRun(incidentId, ['succeeded'], 30_000);
+    const settle = run.steps.find((s) => s.id === 'settle')!;
+    // One wait: from the step's start to its deadline, whatever the restart took (a wait started
+    // again after the restart would end a restart's time after startedAt + waitedMs).
+    const span = Date.parse(settle.finishedAt!) - Date.parse(settle.startedAt!);
+    expect(settle.output!.waitedMs).toBeGreaterThanOrEqual(6000);
+    expect(span - (settle.output!.waitedMs as number)).toBeLessThan(1000);
+    const types = (await client(url).timeline(incidentId)).filter((e) => e.data.step === 'settle').map((e) => e.type);
+    expect(types).toEqual(['step.queued', 'step.started', 'step.succeeded']);
+    expect(await testCount(redis, prefix, 'calls', run.id, 'after')).toBe(1);
+    await client(url).alarm('crashwait-5xx', 'OK', new Date(Date.now() + 30_000));
+    await kill(child);
+  }, 90_000);
+
+  it("a process killed while a mitigation's goal is verified: the next one resumes the verification, the call made once", async () => {
+    let { child, url } = await startChild();
+    const incidentId = await client(url).alarm('crashgoal-5xx');
+    // Called, then checked four times (not met): the step is running, its progress kept on it.
+    await eventually('the goal to be checked four times', async () => ((await testCount(redis, prefix, 'goal-checks', incidentId)) >= 4 ? true : undefined), 30_000);
+    expect(await testCount(redis, prefix, 'calls-total', incidentId)).toBe(1);
+    expect((await client(url).step(incidentId, 'change'))?.status).toBe('running');
+    await kill(child);
+    const checksBefore = await testCount(redis, prefix, 'goal-checks', incidentId);
+    ({ child, url } = await startChild());
+    // The next process goes on checking (it does not call again), and the goal is met once the change shows.
+    await eventually('the goal to be checked again', async () => ((await testCount(redis, prefix, 'goal-checks', incidentId)) > checksBefore ? true : undefined), 30_000);
+    await redis.set(`${prefix}:test:goal-met:${incidentId}`, '1');
+    const step = await client(url).waitStep(incidentId, 'change', ['succeeded', 'failed'], 30_000);
+    expect(step).toMatchObject({ status: 'succeeded', goal: 'met' });
+    expect(await testCount(redis, prefix, 'calls-total', incidentId)).toBe(1);
+    const run = (await client(url).runs(incidentId))[0];
+    expect(await testCount(redis, prefix, 'reconciles', run.id, 'change')).toBe(0);
+    const timeline = await client(url).timeline(incidentId);
+    expect(timeline.filter((e) => e.type === 'mitigation.goal_met')).toHaveLength(1);
+    expect(timeline.map((e) => e.type)).not.toContain('step.reconciling');
+    // The count of checks went on from where it was: one verification, not a second from zero.
+    const met = timeline.find((e) => e.type === 'mitigation.goal_met')!;
+    expect(met.data.checks).toBeGreaterThan(checksBefore);
+    await client(url).alarm('crashgoal-5xx', 'OK', new Date(Date.now() + 30_000));
     await kill(child);
   }, 90_000);
 

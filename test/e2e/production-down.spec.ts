@@ -13,6 +13,7 @@ import { uniqueName } from '../support/moto';
 import { testRedis } from '../support/redis';
 import { blockActionsBody, signSlackRequest } from '../support/slack-sign';
 import { type SlackStub, type StubMessage, startSlackStub } from '../support/slack-stub';
+import { withoutGoals } from '../support/runbook-text';
 
 /**
  * The shipped production-down runbook end to end against moto_server: an alarm in, diagnostics
@@ -158,7 +159,8 @@ services:
 `,
   );
   // The shipped runbook, with short settle and verify times for the test.
-  runbook = readFileSync(join(ROOT, 'runbooks', 'production-down.yaml'), 'utf8')
+  // Its mitigations' goals off: moto runs no task and has not these alarms (goals: goal.spec.ts).
+  runbook = withoutGoals(readFileSync(join(ROOT, 'runbooks', 'production-down.yaml'), 'utf8'))
     .replace('settle_seconds: { default: 120,', 'settle_seconds: { default: 1,')
     .replace('verify_seconds: { default: 300,', 'verify_seconds: { default: 1,');
   process.env.AWS_ENDPOINT_URL = MOTO_URL;

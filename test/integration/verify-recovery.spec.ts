@@ -4,6 +4,7 @@ import type { ActionContext } from '@responder/domain';
 import { CloudWatchAdapter, Elbv2Adapter } from '@responder/aws';
 import { type VerifyRecoveryOutput, verifyRecoveryAction } from '@responder/aws/actions';
 import { uniqueName } from '../support/moto';
+import { runToEnd } from '../support/run-action';
 
 /**
  * verify.recovery against moto_server (5.2.1). moto never evaluates alarms, so the test moves them
@@ -43,7 +44,7 @@ describe('verify.recovery against moto_server', () => {
   it('waits for an alarm in ALARM to turn OK', async () => {
     const name = await metricAlarm('checkout-5xx', 'ALARM');
     setTimeout(() => void cw.send(new SetAlarmStateCommand({ AlarmName: name, StateValue: 'OK', StateReason: 'test: recovered' })), 300);
-    const result = await action.run({ alarms: [{ name }], wait_seconds: 10, poll_seconds: 0.1 }, ctx());
+    const { result } = await runToEnd(action, { alarms: [{ name }], wait_seconds: 10, poll_seconds: 0.1 }, ctx());
     const output = result.output as VerifyRecoveryOutput;
     expect(output).toMatchObject({ recovered: true, targets: null, alarms: [{ name, state: 'OK', reason: 'test: recovered' }] });
     expect(output.checks).toBeGreaterThan(1);
@@ -55,7 +56,7 @@ describe('verify.recovery against moto_server', () => {
   it('reports an alarm that stays in ALARM, and one that does not exist, as not recovered once the wait is over', async () => {
     const name = await metricAlarm('checkout-5xx', 'ALARM');
     const missing = uniqueName('no-such-alarm');
-    const result = await action.run({ alarms: [name, missing], wait_seconds: 1, poll_seconds: 0.2 }, ctx());
+    const { result } = await runToEnd(action, { alarms: [name, missing], wait_seconds: 1, poll_seconds: 0.2 }, ctx());
     const output = result.output as VerifyRecoveryOutput;
     expect(output).toMatchObject({ recovered: false, alarms: [{ name, state: 'ALARM' }, { name: missing, state: 'MISSING', updatedAt: null }] });
     expect(output.waitedMs).toBeGreaterThanOrEqual(1000);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { INestApplication } from '@nestjs/common';
-import { type Action, formatSourceProblem, parseCatalog } from '@responder/domain';
+import { type AnyAction, type GoalChecker, formatSourceProblem, parseCatalog } from '@responder/domain';
 import { type Runbook, knownActions, parseRunbook } from '@responder/runbooks';
 import { loadConfig } from '../../apps/responder/src/config/config';
 import { createApp } from '../../apps/responder/src/create-app';
@@ -16,11 +16,13 @@ export interface StartOptions {
   catalogFile?: string;
   /** Runbook YAML texts, validated against the built-in and the given actions. */
   runbooks?: string[];
-  actions?: Action[];
+  actions?: AnyAction[];
+  /** The goal checks of mutating steps (default: the service's own, on AWS). */
+  goalChecker?: GoalChecker;
 }
 
 /** Parses runbook texts as the service would, failing loudly on a problem. */
-export function runbooksFrom(texts: string[], actions: Action[]): Runbook[] {
+export function runbooksFrom(texts: string[], actions: AnyAction[]): Runbook[] {
   const known = knownActions(actions);
   return texts.map((text, i) => {
     const parsed = parseRunbook(`runbook-${i}.yaml`, text, known);
@@ -50,6 +52,6 @@ export async function startApp(prefix: string, env: Record<string, string> = {},
     },
   });
   const actions = options.actions ?? [];
-  const app = await createApp({ config, catalog: parsed.value, runbooks: runbooksFrom(options.runbooks ?? [], actions), actions, logDestination });
+  const app = await createApp({ config, catalog: parsed.value, runbooks: runbooksFrom(options.runbooks ?? [], actions), actions, goalChecker: options.goalChecker, logDestination });
   return { app, logs: () => chunks.join('') };
 }

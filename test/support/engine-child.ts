@@ -10,7 +10,7 @@ import { formatSourceProblem, parseCatalog } from '@responder/domain';
 import { loadConfig } from '../../apps/responder/src/config/config';
 import { createApp } from '../../apps/responder/src/create-app';
 import { runbooksFrom } from './app';
-import { createTestActions } from './test-actions';
+import { createTestActions, createTestGoalChecker } from './test-actions';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     (process.env.RUNBOOK_FILES ?? '').split(':').filter(Boolean).map((f) => readFileSync(f, 'utf8')),
     actions,
   );
-  const app = await createApp({ config, catalog: catalog.value, runbooks, actions });
+  const app = await createApp({ config, catalog: catalog.value, runbooks, actions, goalChecker: createTestGoalChecker(redis, config.redis.prefix) });
   if (process.env.KILL_AFTER_SLACK_ACK === '1') {
     // The crash test's "killed right after the ack": once the answer to a Slack request has been
     // handed to the OS, the process dies before it can do anything more.

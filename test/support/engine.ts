@@ -21,6 +21,7 @@ export interface StepView {
   startedAt?: string;
   finishedAt?: string;
   dryRun?: boolean;
+  goal?: 'met' | 'missed';
 }
 export interface RunView {
   id: string;

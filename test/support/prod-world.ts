@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { CreateClusterCommand, CreateServiceCommand, DescribeServicesCommand, ECSClient, RegisterTaskDefinitionCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { uniqueName } from './moto';
+import { withoutGoals } from './runbook-text';
 
 /**
  * A small production in moto_server for the tests under fire (Redis restarts, AWS faults): ECS
@@ -81,7 +82,7 @@ ${services
   .join('\n')}
 `,
   );
-  const runbook = readFileSync(join(ROOT, 'runbooks', 'production-down.yaml'), 'utf8')
+  const runbook = withoutGoals(readFileSync(join(ROOT, 'runbooks', 'production-down.yaml'), 'utf8'))
     .replace('settle_seconds: { default: 120,', 'settle_seconds: { default: 1,')
     .replace('verify_seconds: { default: 300,', 'verify_seconds: { default: 1,');
   return {

@@ -88,3 +88,20 @@ export function createTestActions(redis: import('ioredis').default, prefix: stri
 export async function testCount(redis: import('ioredis').default, prefix: string, ...parts: string[]): Promise<number> {
   return Number((await redis.get(`${prefix}:test:${parts.join(':')}`)) ?? 0);
 }
+
+/**
+ * A goal checker for the engine tests (the AWS one needs AWS): every check of a step is met once
+ * the key `${prefix}:test:goal-met:<target>` exists (the step's `with.target`), and each round is
+ * counted under `goal-checks:<target>`. The check ids are the domain's; their meaning here is the key.
+ */
+export function createTestGoalChecker(redis: import('ioredis').default, prefix: string): import('@responder/domain').GoalChecker {
+  const key = (...parts: string[]) => `${prefix}:test:${parts.join(':')}`;
+  return {
+    async check(checks, input) {
+      const target = String(input.params.target);
+      await redis.incr(key('goal-checks', target));
+      const met = (await redis.exists(key('goal-met', target))) === 1;
+      return checks.map((check) => ({ check, met, detail: met ? `${target} reached its goal` : `${target} has not reached its goal` }));
+    },
+  };
+}

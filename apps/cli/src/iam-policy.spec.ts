@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { awsActions } from '@responder/aws/actions';
+import { GOAL_CHECK_IAM, awsActions } from '@responder/aws/actions';
 import { type Catalog, parseCatalog } from '@responder/domain';
 import { type Runbook, knownActions, parseRunbook } from '@responder/runbooks';
 import { RESOURCE_SCOPES, buildIamPolicy, sqsQueueArn } from './iam-policy';
@@ -56,9 +56,26 @@ describe('buildIamPolicy', () => {
       'arn:aws:logs:us-east-1:123456789012:log-group:/ecs/prod/checkout:*',
       'arn:aws:logs:us-east-1:123456789012:log-group:/ecs/prod/payments:*',
     ]);
-    const declared = [...new Set([...actions.get('ecs.scale-up')!.iam!, ...actions.get('logs.errors')!.iam!])].sort();
+    // What the two actions declare, and what the scale-up's default goal checks read after it.
+    const goalChecks = scaleAndLogs.steps[0].goal!.checks;
+    expect(goalChecks).toEqual(['running-reached-desired', 'alarms-ok']);
+    const declared = [...new Set([...actions.get('ecs.scale-up')!.iam!, ...actions.get('logs.errors')!.iam!, ...goalChecks.flatMap((c) => GOAL_CHECK_IAM[c])])].sort();
     expect(allActions(policy)).toEqual(declared);
+    expect(allActions(policy)).toContain('cloudwatch:DescribeAlarms');
     expect(policy.Statement.map((s) => s.Sid)).toEqual(['EcsServices', 'LogGroups', 'NoResourceLevelPermissions']);
+  });
+
+  it("adds the reads of a mitigation's goal checks, and nothing for goal: none", () => {
+    const rollback = (goal: string) =>
+      runbook([
+        `{ id: rollback, action: deploy.rollback, with: { cluster: prod, service: checkout, from_task_definition: a, to_task_definition: b }, approval: required, goal: ${goal} }`,
+      ]);
+    const withGoal = allActions(buildIamPolicy({ runbooks: [rollback('{ checks: [alarms-ok, targets-healthy] }')], actions, catalog: shippedCatalog }).policy);
+    const without = allActions(buildIamPolicy({ runbooks: [rollback('none')], actions, catalog: shippedCatalog }).policy);
+    expect(withGoal.filter((a) => !without.includes(a))).toEqual(
+      ['cloudwatch:DescribeAlarms', 'elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetHealth'].filter((a) => !actions.get('deploy.rollback')!.iam!.includes(a)),
+    );
+    expect(without).toEqual([...new Set(actions.get('deploy.rollback')!.iam)].sort());
   });
 
   it('is deterministic: the same policy whatever the runbook and catalog order', () => {

@@ -1,9 +1,11 @@
 import type { ActionDescriptor, Catalog, CatalogService } from '@responder/domain';
+import { GOAL_CHECK_IAM } from '@responder/aws/actions';
 import type { Runbook } from '@responder/runbooks';
 
 /**
  * `npm run cli -- iam-policy`: the least-privilege IAM policy for the loaded runbooks. The IAM
- * actions are exactly those declared (`iam`) by the actions the runbooks use, plus the SQS
+ * actions are exactly those declared (`iam`) by the actions the runbooks use and those of the goal
+ * checks their mutating steps declare (GOAL_CHECK_IAM), plus the SQS
  * intake's when a queue is configured. Each IAM action that AWS lets us scope is scoped to the
  * catalog's resources of its type (RESOURCE_SCOPES); everything else gets "*".
  */
@@ -114,10 +116,16 @@ export function sqsQueueArn(url: string, fallback: Partial<ArnParts> & { partiti
   return `arn:${partition}:sqs:${region}:${path[1]}:${path[2]}`;
 }
 
-/** The IAM actions the runbooks' steps need, sorted and without duplicates. */
+/** The IAM actions the runbooks' steps need (their actions' and their goals' checks'), sorted and without duplicates. */
 export function runbookIamActions(runbooks: readonly Runbook[], actions: ReadonlyMap<string, ActionDescriptor>): string[] {
   const iam = new Set<string>();
-  for (const runbook of runbooks) for (const step of runbook.steps) for (const a of actions.get(step.action)?.iam ?? []) iam.add(a);
+  for (const runbook of runbooks) {
+    for (const step of runbook.steps) {
+      for (const a of actions.get(step.action)?.iam ?? []) iam.add(a);
+      // A mutating step's goal is checked after its call (libs/aws goal-checks.ts): its reads too.
+      for (const check of step.goal?.checks ?? []) for (const a of GOAL_CHECK_IAM[check]) iam.add(a);
+    }
+  }
   return [...iam].sort();
 }
 

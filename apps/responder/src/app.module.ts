@@ -2,7 +2,8 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
-import type { Action, Catalog } from '@responder/domain';
+import type { AnyAction, Catalog, GoalChecker } from '@responder/domain';
+import { awsGoalChecks } from '@responder/aws/actions';
 import { BUILTIN_ACTIONS, type Runbook } from '@responder/runbooks';
 import { ApiTokenStore, IncidentStore } from '@responder/store';
 import type { AppConfig } from './config/config';
@@ -18,7 +19,7 @@ import { MetricsService } from './metrics/metrics.service';
 import { RedisModule } from './redis/redis.module';
 import { ManualRunService } from './runbooks/manual-run.service';
 import { RunbooksModule } from './runbooks/runbooks.module';
-import { ACTIONS, APP_CONFIG, CATALOG, REDIS, RUNBOOKS } from './tokens';
+import { ACTIONS, APP_CONFIG, CATALOG, GOAL_CHECKER, REDIS, RUNBOOKS } from './tokens';
 import { EngineModule } from './engine';
 import { INCIDENT_ACTIONS, type IncidentActions } from './slack/incident-actions';
 import { SlackModule } from './slack/slack.module';
@@ -29,7 +30,9 @@ export interface AppOptions {
   /** Validated runbooks (main.ts loads them from RUNBOOKS_DIR). */
   runbooks?: Runbook[];
   /** Actions besides the built-in ones (the AWS actions; tests add their own). */
-  actions?: Action[];
+  actions?: AnyAction[];
+  /** The goal checks of mutating steps; default: on AWS (libs/aws goal-checks.ts). */
+  goalChecker?: GoalChecker;
   /** Where logs go (tests capture them); stdout when absent. */
   logDestination?: DestinationStream;
 }
@@ -37,7 +40,7 @@ export interface AppOptions {
 @Module({})
 export class AppModule {
   /** Configuration and catalog are validated before Nest starts (main.ts) and handed in here. */
-  static forRoot({ config, catalog, runbooks = [], actions = [], logDestination }: AppOptions): DynamicModule {
+  static forRoot({ config, catalog, runbooks = [], actions = [], goalChecker, logDestination }: AppOptions): DynamicModule {
     const core: DynamicModule = {
       module: CoreModule,
       global: true,
@@ -46,6 +49,7 @@ export class AppModule {
         { provide: CATALOG, useValue: catalog },
         { provide: RUNBOOKS, useValue: runbooks },
         { provide: ACTIONS, useValue: [...BUILTIN_ACTIONS, ...actions] },
+        { provide: GOAL_CHECKER, useValue: goalChecker ?? awsGoalChecks({ region: config.awsRegion }) },
         MetricsService,
         {
           provide: IncidentStore,
@@ -57,7 +61,7 @@ export class AppModule {
         OidcVerifier,
         { provide: INCIDENT_ACTIONS, inject: [NotesService, PostmortemService, ManualRunService], useFactory: incidentActions },
       ],
-      exports: [APP_CONFIG, CATALOG, RUNBOOKS, ACTIONS, MetricsService, IncidentStore, ApiTokenStore, OidcVerifier, INCIDENT_ACTIONS],
+      exports: [APP_CONFIG, CATALOG, RUNBOOKS, ACTIONS, GOAL_CHECKER, MetricsService, IncidentStore, ApiTokenStore, OidcVerifier, INCIDENT_ACTIONS],
     };
     return {
       module: AppModule,

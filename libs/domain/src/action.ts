@@ -30,6 +30,12 @@ export interface ActionContext {
    * before `run`.
    */
   calling?: () => Promise<void>;
+  /**
+   * The state this step's action answered with when it last said "not yet" (`ActionAgain`):
+   * absent on its first run. The engine keeps it on the step, so a resumed job (another worker,
+   * another replica, a restart) carries on from it instead of starting over.
+   */
+  checkpoint?: Record<string, unknown>;
 }
 
 /** What a mutating action will do, shown to approvers and recorded (and all a dry run does). */
@@ -51,10 +57,35 @@ export interface ActionResult {
   summary?: string;
 }
 
-export interface Action extends ActionDescriptor {
+/**
+ * "Not yet: call me again in `afterMs`": what an action that waits (a `wait`, a poll until
+ * recovery) answers instead of sleeping, so that no worker is held while it waits. The engine
+ * stores `state` on the step (small: a deadline, a count), puts the job back for `afterMs`, and
+ * calls the action again with `ctx.checkpoint = state`. The step stays running meanwhile; its
+ * timeout counts from its start, across these runs. Read-only actions only.
+ */
+export interface ActionAgain {
+  again: {
+    afterMs: number;
+    state: Record<string, unknown>;
+  };
+}
+
+/** What `run` answers: a result, or "not yet" (read-only actions that wait). */
+export type ActionOutcome = ActionResult | ActionAgain;
+
+export function isAgain(outcome: ActionOutcome): outcome is ActionAgain {
+  return 'again' in outcome;
+}
+
+/**
+ * An action. `Out` is what `run` answers: a result (most actions), or a result or "not yet"
+ * (`ActionOutcome`: the actions that wait). The engine and the registries hold `AnyAction`.
+ */
+export interface Action<Out extends ActionOutcome = ActionResult> extends ActionDescriptor {
   /** Describes the call for approval and dry-run. Pure: no side effect. */
   plan(params: Record<string, unknown>): ActionPlan;
-  run(params: Record<string, unknown>, ctx: ActionContext): Promise<ActionResult>;
+  run(params: Record<string, unknown>, ctx: ActionContext): Promise<Out>;
   /**
    * For mutating actions: called instead of `run` when an earlier attempt recorded that its call
    * started and never recorded the outcome (a crash or retry between the call and its record).
@@ -76,6 +107,9 @@ export interface PrecheckContext {
 
 /** Whether the world a plan was made on still holds: what was checked, or why not. */
 export type PlanCheck = { holds: true; checked: string } | { holds: false; reason: string };
+
+/** Any action, as the engine and the registries hold them: it may answer "not yet". */
+export type AnyAction = Action<ActionOutcome>;
 
 /** An error an action throws when retrying cannot help (AccessDenied, validation). */
 export class PermanentActionError extends Error {

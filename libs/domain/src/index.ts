@@ -10,3 +10,4 @@ export * from './template';
 export * from './run';
 export * from './redact';
 export * from './verdict';
+export * from './goal';

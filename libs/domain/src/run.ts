@@ -69,6 +69,13 @@ export interface StepState {
   replans?: number;
   /** Why its last plan was found stale (set while it is re-planned, and kept after). */
   replanReason?: string;
+  /**
+   * A running step whose action said "not yet" (ActionAgain): its state, as JSON text. Its job is
+   * delayed, not holding a worker; the next run of the job resumes from it.
+   */
+  checkpointJson?: string;
+  /** A mutating step with a goal: whether its goal was met after the call (libs/domain/src/goal.ts). */
+  goal?: 'met' | 'missed';
 }
 
 /** What a step left for the steps after it: its output (JSON text), or why it failed or was skipped. */

@@ -34,6 +34,7 @@ function toRcaRun(run: RunRecord): RcaRun {
       summary: s.summary,
       error: s.error,
       reason: s.reason,
+      goal: s.goal,
       startedAt: s.startedAt,
       finishedAt: s.finishedAt,
     })),

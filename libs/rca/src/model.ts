@@ -19,6 +19,8 @@ export interface RcaStep {
   summary?: string;
   error?: string;
   reason?: string;
+  /** A mutating step's goal, verified after its call: met, or missed (the call was made and did not work). */
+  goal?: 'met' | 'missed';
   startedAt?: string;
   finishedAt?: string;
 }
@@ -107,6 +109,8 @@ export interface RcaAction {
   summary: string | null;
   error: string | null;
   reason: string | null;
+  /** Its goal after the call (met, missed), or null when it had none or never got there. */
+  goal: 'met' | 'missed' | null;
   /** The AWS request id of the call, when the action reported one. */
   requestId: string | null;
   /** False when no call was made (skipped, rejected, timed out, a dry run, waiting, nothing to change). */
@@ -213,6 +217,8 @@ const TURNING_POINTS = new Set([
   'approval.timed_out',
   'approval.stale',
   'step.failed',
+  'mitigation.goal_met',
+  'mitigation.goal_missed',
   'automation.paused',
   'automation.resumed',
   'note',
@@ -274,6 +280,7 @@ export function buildRca(raw: RcaInput): RcaModel {
         const a = approvalOf(step, timeline).outcome;
         return { step: step.id, approval: a === 'policy' ? 'policy' : a === 'approved' ? 'approved' : 'other' };
       }),
+      missedGoals: mutating.filter(({ step }) => step.goal === 'missed').map(({ step }) => step.id),
     }),
     writtenAt: now.toISOString(),
     summary: {
@@ -342,6 +349,7 @@ export function buildRca(raw: RcaInput): RcaModel {
       summary: step.summary ?? null,
       error: step.error ?? null,
       reason: step.reason ?? null,
+      goal: step.goal ?? null,
       requestId: str(step.output?.requestId) ?? null,
       called: notCalledReason(step, timeline) === null,
       notCalled: notCalledReason(step, timeline),
@@ -509,8 +517,12 @@ function prompts(input: RcaInput, t: KeyTimes, diagnostics: RcaStep[], mutating:
     const after = s.finishedAt && t.onset !== undefined ? ` ${duration(Date.parse(s.finishedAt) - t.onset)} after onset` : '';
     well.push(prose({ code: s.id }, ` succeeded${after} (`, { text: approvalOf(s, input.timeline).text }, ').'));
   }
+  // First: mitigations that were made and did not work (their goal was missed). The incident was not mitigated by them.
+  for (const s of mutating.filter((m) => m.goal === 'missed')) {
+    wrong.push(prose('Mitigation ', { code: s.id }, ' (', { text: s.action }, ') was made but missed its goal', ...(s.error ? [': ', { text: s.error }] : []), '. It did not mitigate the incident; people were called in.'));
+  }
   for (const s of [...diagnostics, ...mutating]) {
-    if (s.status === 'failed') wrong.push(prose({ code: s.id }, ' (', { text: s.action }, ') failed', ...(s.error ? [': ', { text: s.error }] : ['.'])));
+    if (s.status === 'failed' && s.goal !== 'missed') wrong.push(prose({ code: s.id }, ' (', { text: s.action }, ') failed', ...(s.error ? [': ', { text: s.error }] : ['.'])));
     if (s.status === 'rejected') wrong.push(prose({ code: s.id }, ' was not run: ', { text: approvalOf(s, input.timeline).text }, '.'));
     if (s.status === 'timed_out') wrong.push(prose({ code: s.id }, ' timed out waiting for an approval.'));
     if (s.status === 'dry-run') wrong.push(prose({ code: s.id }, ' (', { text: s.action }, ') was a dry run: planned, never called; production was not changed.'));
@@ -572,6 +584,10 @@ function describe(e: TimelineEntry): string {
       return `${cap(step)} dry run: planned, not called${tail('summary')}`;
     case 'step.failed':
       return `${cap(step)} failed${tail('error')}`;
+    case 'mitigation.goal_met':
+      return `${cap(step)} met its goal${tail('summary')}`;
+    case 'mitigation.goal_missed':
+      return `${cap(step)} missed its goal: the mitigation did not work${tail('summary')}`;
     case 'step.skipped':
       return `${cap(step)} skipped${tail('reason')}`;
     case 'step.cancelled':

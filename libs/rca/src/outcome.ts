@@ -66,6 +66,8 @@ export interface OutcomeFacts {
   recoveredAt?: number;
   /** The approval of each step that changed production: `policy` or a person's (`approved`). */
   changes: Array<{ step: string; approval: 'policy' | 'approved' | 'other' }>;
+  /** Mutating steps whose call was made and whose goal was missed: they changed production without mitigating. */
+  missedGoals?: string[];
 }
 
 export function classifyOutcome(f: OutcomeFacts): RcaOutcome {
@@ -78,8 +80,12 @@ export function classifyOutcome(f: OutcomeFacts): RcaOutcome {
   const text = {
     policy: `mitigated by Responder alone: ${steps}, granted by policy`,
     approved: `mitigated by Responder with a person's approval: ${steps}`,
-    people: 'mitigated outside Responder: the alarms went back to OK with no step of Responder changing production',
-    not_mitigated: 'not mitigated yet: the incident is open and nothing changed production',
+    people: f.missedGoals?.length
+      ? `mitigated outside Responder: the alarms went back to OK; ${f.missedGoals.join(', ')} changed production but missed ${f.missedGoals.length === 1 ? 'its goal' : 'their goals'}`
+      : 'mitigated outside Responder: the alarms went back to OK with no step of Responder changing production',
+    not_mitigated: f.missedGoals?.length
+      ? `not mitigated: ${f.missedGoals.join(', ')} changed production but missed ${f.missedGoals.length === 1 ? 'its goal' : 'their goals'}`
+      : 'not mitigated yet: the incident is open and nothing changed production',
   }[outcome];
   const recovery = f.resolved ? f.recoveredAt : undefined;
   const restore = between(f.onset ?? f.alarm, recovery);

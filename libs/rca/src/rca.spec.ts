@@ -145,8 +145,30 @@ function failedMitigation(): RcaInput {
   };
 }
 
+/** A rollback made by policy whose goal was missed (the alarm stayed ALARM); still open. */
+function missedGoal(): RcaInput {
+  const error = 'deploy.rollback: the call was made (prod/checkout: rolled back) but its goal not met within 10 min (40 checks): checkout-5xx is ALARM';
+  const timeline = [
+    entry('2024-11-24T14:02:10Z', 'alarm.received', { alarm: 'checkout-5xx', state: 'ALARM', reason: 'Threshold Crossed', stateChangedAt: '2024-11-24T14:02:00Z' }),
+    entry('2024-11-24T14:02:10Z', 'incident.opened', { service: 'checkout', routed: true, alarm: 'checkout-5xx' }),
+    entry('2024-11-24T14:02:40Z', 'approval.granted', { step: 'rollback', by: 'policy:recent-deploy', policy: 'recent-deploy', plan: 'roll back prod/checkout from checkout:42 to checkout:41' }),
+    entry('2024-11-24T14:12:45Z', 'mitigation.goal_missed', { step: 'rollback', action: 'deploy.rollback', summary: 'goal not met within 10 min (40 checks): checkout-5xx is ALARM' }),
+    entry('2024-11-24T14:12:45Z', 'step.failed', { step: 'rollback', action: 'deploy.rollback', error }),
+  ];
+  return {
+    incident: incident({ onsetAt: '2024-11-24T14:02:00Z', openedAt: '2024-11-24T14:02:10Z', status: 'open' }),
+    timeline,
+    runs: [{ runbook: 'production-down', steps: [
+      ...diagnostics('2024-11-24T14:02:30Z', '2024-11-24T14:01:00.000Z'),
+      { id: 'rollback', action: 'deploy.rollback', status: 'failed', goal: 'missed', mutating: true, approval: 'policy', approvedBy: 'policy:recent-deploy', plan: 'roll back prod/checkout from checkout:42 to checkout:41', params: { cluster: 'prod', service: 'checkout' }, error, startedAt: '2024-11-24T14:02:40Z', finishedAt: '2024-11-24T14:12:45Z' },
+    ] }],
+    now: new Date('2024-11-24T14:20:00Z'),
+  };
+}
+
 const CASES: Array<[string, () => RcaInput]> = [
   ['failed-mitigation', failedMitigation],
+  ['missed-goal', missedGoal],
   ['rollback-by-policy', rollbackByPolicy],
   ['approvals-and-rejection', approvalsAndRejection],
   ['open-with-failed-step', openWithFailedStep],
@@ -262,6 +284,19 @@ describe('renderRca content', () => {
     input.runs[0].steps.push({ id: 'verify', action: 'verify.recovery', status: 'succeeded', mutating: false, summary: 'not recovered after 300 s: checkout-5xx still ALARM', output: { recovered: false, alarms: [{ name: 'checkout-5xx', state: 'ALARM' }], waitedMs: 300_000, checks: 10 }, startedAt: '2024-11-23T00:02:10Z', finishedAt: '2024-11-23T00:04:00Z' });
     const wrong = buildRca(input).prompts.find((p) => p.title === 'What went wrong')!.items.map((i) => i.text);
     expect(wrong).toContain('verify found the service not recovered at 2024-11-23 00:04:00 UTC (not recovered after 300 s: checkout-5xx still ALARM); the alarms went back to OK 3m later.');
+  });
+
+  it('puts a mitigation that missed its goal first under What went wrong, and does not count it as mitigating', () => {
+    const model = buildRca(missedGoal());
+    const wrong = model.prompts.find((p) => p.title === 'What went wrong')!.items.map((i) => i.text);
+    expect(wrong[0]).toBe('Mitigation rollback (deploy.rollback) was made but missed its goal: deploy.rollback: the call was made (prod/checkout: rolled back) but its goal not met within 10 min (40 checks): checkout-5xx is ALARM. It did not mitigate the incident; people were called in.');
+    expect(wrong.filter((w) => w.includes(' rollback '))).toHaveLength(1);
+    expect(model.outcome).toMatchObject({ outcome: 'not_mitigated', text: 'not mitigated: rollback changed production but missed its goal' });
+    expect(model.keyTimes.mitigated).toBeNull();
+    expect(model.actions[0]).toMatchObject({ step: 'rollback', goal: 'missed', called: true });
+    const md = renderRca(missedGoal());
+    expect(md).toContain('- Goal: **missed**: the call was made and did not work; the incident was not mitigated by it');
+    expect(md).toMatch(/rollback missed its goal: the mitigation did not work/);
   });
 
   it('names who approved or rejected each action, and the policy', () => {

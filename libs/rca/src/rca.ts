@@ -200,6 +200,7 @@ export function renderRcaMarkdown(model: RcaModel): string {
       `- Approval: ${text(a.approval.text)}`,
       `- Plan: ${a.plan ? text(a.plan) : NONE}`,
       `- Outcome: ${text(a.status)}${a.summary ? `: ${text(a.summary)}` : ''}${a.error ? `: ${text(a.error)}` : ''}${a.reason ? ` (${text(a.reason)})` : ''}`,
+      ...(a.goal ? [`- Goal: ${a.goal === 'met' ? 'met' : '**missed**: the call was made and did not work; the incident was not mitigated by it'}`] : []),
       `- Request id: ${a.requestId ? code(a.requestId) : NONE}`,
       `- Started: ${at(a.startedAt)}; finished: ${at(a.finishedAt)}`,
     );

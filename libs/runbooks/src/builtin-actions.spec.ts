@@ -1,4 +1,5 @@
 import { type ActionContext, PermanentActionError } from '@responder/domain';
+import { resultOf, runToEnd } from '../../../test/support/run-action';
 import { BUILTIN_ACTIONS, knownActions, noteAction, waitAction } from './builtin-actions';
 
 const ctx = (signal = new AbortController().signal): ActionContext => ({
@@ -24,21 +25,37 @@ describe('built-in actions', () => {
   });
 
   describe('wait', () => {
-    it('waits the seconds it is given', async () => {
-      const started = Date.now();
-      const result = await waitAction.run({ seconds: 0.05 }, ctx());
-      expect(Date.now() - started).toBeGreaterThanOrEqual(45);
-      expect(result.output.waitedMs).toBeGreaterThanOrEqual(45);
+    it('waits the seconds it is given without sleeping: "again at the deadline", then its result', async () => {
+      const before = Date.now();
+      const first = await waitAction.run({ seconds: 30 }, ctx());
+      expect(first).toEqual({ again: { afterMs: expect.any(Number), state: { startedAt: expect.any(Number), until: expect.any(Number) } } });
+      const { afterMs, state } = (first as { again: { afterMs: number; state: { startedAt: number; until: number } } }).again;
+      expect(state.until - state.startedAt).toBe(30_000);
+      expect(state.startedAt).toBeGreaterThanOrEqual(before);
+      expect(afterMs).toBeLessThanOrEqual(30_000);
       expect(waitAction.plan({ seconds: 30 })).toEqual({ summary: 'wait 30s' });
+
+      const { result, agains } = await runToEnd(waitAction, { seconds: 0.05 }, ctx());
+      expect(agains.length).toBeGreaterThanOrEqual(1);
+      expect(result.output.waitedMs).toBeGreaterThanOrEqual(45);
+      await expect(waitAction.run({ seconds: 0 }, ctx())).resolves.toMatchObject({ output: { waitedMs: 0 } });
     });
 
-    it('stops as soon as the step is aborted', async () => {
+    it('resumes from its checkpoint: keeps the deadline it set (whatever the seconds say now), and ends once it has passed', async () => {
+      const startedAt = Date.now() - 20_000;
+      const again = await waitAction.run({ seconds: 30 }, { ...ctx(), checkpoint: { startedAt, until: startedAt + 30_000 } });
+      expect(again).toEqual({ again: { afterMs: expect.any(Number), state: { startedAt, until: startedAt + 30_000 } } });
+      expect((again as { again: { afterMs: number } }).again.afterMs).toBeLessThanOrEqual(10_000);
+      expect((again as { again: { afterMs: number } }).again.afterMs).toBeGreaterThan(9000);
+      const done = resultOf(await waitAction.run({ seconds: 30 }, { ...ctx(), checkpoint: { startedAt: startedAt - 15_000, until: startedAt + 15_000 } }));
+      expect(done.output.waitedMs).toBeGreaterThanOrEqual(35_000);
+      expect(done.summary).toMatch(/^waited 3\ds$/);
+    });
+
+    it('does not go on once the step is aborted', async () => {
       const controller = new AbortController();
-      const started = Date.now();
-      const waiting = waitAction.run({ seconds: 60 }, ctx(controller.signal));
-      setTimeout(() => controller.abort(new Error('shutting down')), 20);
-      await expect(waiting).rejects.toThrow('shutting down');
-      expect(Date.now() - started).toBeLessThan(1000);
+      controller.abort(new Error('shutting down'));
+      await expect(waitAction.run({ seconds: 60 }, ctx(controller.signal))).rejects.toThrow('shutting down');
     });
 
     it('refuses a bad number of seconds as a permanent error', async () => {

@@ -1,27 +1,9 @@
-import { type Action, type ActionContext, type ActionDescriptor, type ActionResult, PermanentActionError } from '@responder/domain';
+import { type Action, type AnyAction, type ActionContext, type ActionDescriptor, type ActionOutcome, type ActionResult, PermanentActionError } from '@responder/domain';
 import { diagnoseAction } from './diagnose-action';
 
 /** The actions every Responder has, whatever the AWS adapters: `wait`, `note` and `diagnose`. */
 
 const MAX_WAIT_SECONDS = 3600;
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 function seconds(params: Record<string, unknown>): number {
   const s = params.seconds;
@@ -37,20 +19,42 @@ function text(params: Record<string, unknown>): string {
   return t;
 }
 
-/** Waits `with: { seconds }` (e.g. for a scale-up to take effect before checking again); stops when the step is aborted. */
-export const waitAction: Action = {
+/** Where a `wait` is: when it began and when it ends (ms since the epoch). */
+export interface WaitCheckpoint {
+  startedAt: number;
+  until: number;
+}
+
+/**
+ * Waits `with: { seconds }` (e.g. for a scale-up to take effect before checking again) without
+ * holding a worker: its first run answers "again at the deadline" (ActionAgain), and the run at or
+ * after the deadline returns. The deadline is kept in the checkpoint, so a resumed job neither
+ * waits again from the start nor ends early.
+ */
+export const waitAction: Action<ActionOutcome> = {
   id: 'wait',
   mutating: false,
   description: 'Wait a number of seconds (with: { seconds }).',
   plan: (params) => ({ summary: `wait ${seconds(params)}s` }),
-  async run(params: Record<string, unknown>, ctx: ActionContext): Promise<ActionResult> {
-    const ms = seconds(params) * 1000;
-    const started = Date.now();
-    await sleep(ms, ctx.signal);
-    const waitedMs = Date.now() - started;
-    return { output: { waitedMs }, summary: `waited ${Math.round(waitedMs / 1000)}s` };
+  run(params: Record<string, unknown>, ctx: ActionContext): Promise<ActionOutcome> {
+    return new Promise((resolve) => {
+      ctx.signal.throwIfAborted();
+      const now = Date.now();
+      const checkpoint = waitCheckpoint(ctx.checkpoint) ?? { startedAt: now, until: now + seconds(params) * 1000 };
+      if (now < checkpoint.until) {
+        resolve({ again: { afterMs: checkpoint.until - now, state: { ...checkpoint } } });
+        return;
+      }
+      const waitedMs = now - checkpoint.startedAt;
+      resolve({ output: { waitedMs }, summary: `waited ${Math.round(waitedMs / 1000)}s` });
+    });
   },
 };
+
+function waitCheckpoint(raw: Record<string, unknown> | undefined): WaitCheckpoint | null {
+  if (!raw || typeof raw.startedAt !== 'number' || typeof raw.until !== 'number') return null;
+  return { startedAt: raw.startedAt, until: raw.until };
+}
 
 /** Puts `with: { text }` on the incident's timeline (the engine records the output's text). */
 export const noteAction: Action = {
@@ -67,7 +71,7 @@ export const noteAction: Action = {
   },
 };
 
-export const BUILTIN_ACTIONS: Action[] = [waitAction, noteAction, diagnoseAction];
+export const BUILTIN_ACTIONS: AnyAction[] = [waitAction, noteAction, diagnoseAction];
 
 /** An id → descriptor map, as parseRunbook and loadRunbooks take it. A repeated id is a programming error. */
 export function descriptorMap(actions: readonly ActionDescriptor[]): Map<string, ActionDescriptor> {

@@ -8,8 +8,14 @@ import {
   type SourceParsed,
   type SourceProblem,
   type YamlLocator,
+  DEFAULT_GOAL_POLL_MS,
+  DEFAULT_GOAL_WITHIN_MS,
+  GOAL_CHECK_IDS,
+  type Goal,
+  type GoalCheckId,
   compileExpression,
   compileTemplate,
+  defaultGoal,
   parseYamlSource,
 } from '@responder/domain';
 
@@ -61,6 +67,11 @@ export interface RunbookStep {
   timeoutMs: number;
   retries: StepRetries;
   onFailure: 'abort' | 'continue';
+  /**
+   * What a mutating step must achieve after its call, checked as part of the step (`goal:` in the
+   * runbook, else the action's default goal); null for none (read-only steps, `goal: none`).
+   */
+  goal: Goal | null;
   location: SourceLocation;
 }
 
@@ -184,6 +195,8 @@ const step = z
       .strict()
       .optional(),
     on_failure: z.enum(['abort', 'continue']).default('abort'),
+    // Checked in compileStep, where the action is known (file:line:column errors of its own).
+    goal: z.unknown().optional(),
   })
   .strict();
 
@@ -521,7 +534,9 @@ class RunbookChecker {
       });
     }
 
-    if (this.problems.length > before || !withTemplate || !approval) return null;
+    const goal = this.compileGoal(s, action, at);
+
+    if (this.problems.length > before || !withTemplate || !approval || goal === undefined) return null;
     const location = { file: this.file, ...this.locator.at(at('id')) };
     return {
       id: s.id,
@@ -542,8 +557,73 @@ class RunbookChecker {
         delayMs: s.retries?.delay ?? DEFAULT_RETRY_DELAY_MS,
       },
       onFailure: s.on_failure,
+      goal,
       location,
     };
+  }
+
+  /**
+   * `goal: none | { within, poll, checks }` (within: minutes or a duration; poll: seconds or a
+   * duration; checks: GOAL_CHECK_IDS), or the action's default goal. undefined after a problem.
+   */
+  private compileGoal(s: RawStep, action: ActionDescriptor | undefined, at: (...rest: Array<string | number>) => Array<string | number>): Goal | null | undefined {
+    const raw = s.goal;
+    const fallback = action?.mutating ? defaultGoal(s.action) : null;
+    if (raw === undefined) return fallback;
+    if (raw === 'none') return null;
+    if (action && !action.mutating) {
+      this.report(at('goal'), `goal has no effect: ${s.action} changes nothing (a goal is checked after a mutating call)`);
+      return undefined;
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      this.report(at('goal'), `expected none or { within, poll, checks }, got ${JSON.stringify(raw)}`);
+      return undefined;
+    }
+    const fields = raw as Record<string, unknown>;
+    let ok = true;
+    for (const key of Object.keys(fields)) {
+      if (!['within', 'poll', 'checks'].includes(key)) {
+        this.report(at('goal', key), `unknown goal field "${key}": a goal has within (minutes), poll (seconds) and checks`);
+        ok = false;
+      }
+    }
+    const span = (key: 'within' | 'poll', unitMs: number, fallbackMs: number): number => {
+      const value = fields[key];
+      if (value === undefined) return fallbackMs;
+      const d = typeof value === 'number' ? parseDuration((value * unitMs) / 1000) : parseDuration(value);
+      if (!d.ok) {
+        this.report(at('goal', key), `${key}: ${typeof value === 'number' ? `expected a number of ${unitMs === 60_000 ? 'minutes' : 'seconds'} above 0 (at most 24h)` : d.error}, got ${JSON.stringify(value)}`);
+        ok = false;
+        return fallbackMs;
+      }
+      return d.ms;
+    };
+    const withinMs = span('within', 60_000, fallback?.withinMs ?? DEFAULT_GOAL_WITHIN_MS);
+    const pollMs = span('poll', 1000, fallback?.pollMs ?? DEFAULT_GOAL_POLL_MS);
+    let checks: GoalCheckId[] = fallback?.checks ?? [];
+    if (fields.checks !== undefined) {
+      if (!Array.isArray(fields.checks) || fields.checks.length === 0) {
+        this.report(at('goal', 'checks'), `expected a non-empty list of checks (${GOAL_CHECK_IDS.join(', ')}), got ${JSON.stringify(fields.checks)}`);
+        ok = false;
+      } else {
+        checks = [];
+        (fields.checks as unknown[]).forEach((c, j) => {
+          if (typeof c === 'string' && (GOAL_CHECK_IDS as readonly string[]).includes(c)) checks.push(c as GoalCheckId);
+          else {
+            this.report(at('goal', 'checks', j), `unknown goal check ${JSON.stringify(c)}${(typeof c === 'string' && suggest(c, GOAL_CHECK_IDS)) || ` (the checks are ${GOAL_CHECK_IDS.join(', ')})`}`);
+            ok = false;
+          }
+        });
+      }
+    } else if (checks.length === 0 && ok) {
+      this.report(at('goal'), `${s.action} has no default goal: name its checks (${GOAL_CHECK_IDS.join(', ')}) or write goal: none`);
+      ok = false;
+    }
+    if (ok && pollMs > withinMs) {
+      this.report(at('goal', 'poll'), 'poll is longer than within: the goal would be checked once, at its deadline');
+      ok = false;
+    }
+    return ok ? { withinMs, pollMs, checks: [...new Set(checks)] } : undefined;
   }
 
   /** A reference the context cannot satisfy, with the offset of the segment at fault. */

@@ -66,6 +66,8 @@ export interface StepView {
   /** How many times its plan was found stale before the call and made again, and the last reason. */
   replans?: number;
   replanReason?: string;
+  /** A mutating step's goal, once verified: met, or missed (the call was made, the goal not reached). */
+  goal?: 'met' | 'missed';
 }
 
 /** What a button carries: enough to find the step, and the hash of the plan the user saw. */

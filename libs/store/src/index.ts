@@ -7,3 +7,4 @@ export * from './api-token.store';
 export * from './redis-client';
 export { decideIngest, parseEventRecord, eventRecord } from './ingest/dedupe';
 export * from './slack-message.store';
+export * from './mitigation-history';

@@ -24,6 +24,7 @@ describe('StoreKeys', () => {
       k.lock('res'),
       k.cooldown('service:svc'),
       k.paused(),
+      k.mitigations('svc', 'deploy.rollback'),
       k.index({}),
     ];
     for (const key of all) expect(key.startsWith('{responder}:')).toBe(true);

@@ -62,6 +62,10 @@ export class StoreKeys {
   cooldown(scope: string): string {
     return `${this.prefix}:cooldown:${scope}`;
   }
+  /** The successes of one mitigation (an action) on one service over the last day (mitigation-history.ts). */
+  mitigations(service: string, action: string): string {
+    return `${this.prefix}:mitigations:${service}:${action}`;
+  }
   paused(): string {
     return `${this.prefix}:automation:paused`;
   }

@@ -167,6 +167,12 @@ local function startStep(runId, stepId, now, hold)
   local state = cjson.decode(raw)
   if state.status ~= 'queued' and state.status ~= 'running' then return { 'settled', state.status } end
   if state.mutating then return { 'gated', head, raw, redis.call('GET', pausedKey) or '' } end
+  -- Running with a checkpoint: the job was put back on purpose (its action said "not yet"), so it
+  -- carries on from the checkpoint: not a new attempt, nothing for the timeline.
+  if state.status == 'running' and state.checkpointJson then
+    if hold then return { 'started', head }, state end
+    return { 'started', head, raw }, state
+  end
   local attempt = (tonumber(state.attempts) or 0) + 1
   local kind, data
   if state.status == 'queued' then

@@ -11,6 +11,7 @@ import { alarmEvent } from '../../support/events';
 import { testRedis } from '../../support/redis';
 import { type AwsOverlay, startAwsOverlay } from './aws-overlay';
 import { type LogLine, type MetricsSeed, Production, type ServiceSeed, type TrailEvent, steady } from './production';
+import { withoutGoals } from '../../support/runbook-text';
 
 /**
  * The scenario harness: seeds one production failure (with the noise of a real one), sends the
@@ -269,7 +270,7 @@ export function scenario(def: ScenarioDefinition): void {
         const catalogFile = join(dir, 'catalog.yaml');
         writeFileSync(catalogFile, catalogYaml(p));
         // The shipped runbook; only the waits after a mitigation are shortened (moto never recovers).
-        const runbook = readFileSync(join(ROOT, 'runbooks', 'production-down.yaml'), 'utf8')
+        const runbook = withoutGoals(readFileSync(join(ROOT, 'runbooks', 'production-down.yaml'), 'utf8'))
           .replace('settle_seconds: { default: 120,', 'settle_seconds: { default: 1,')
           .replace('verify_seconds: { default: 300,', 'verify_seconds: { default: 0,');
         process.env.AWS_ENDPOINT_URL = overlay.url;

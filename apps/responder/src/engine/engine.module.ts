@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { RunStore } from '@responder/store';
+import { MitigationHistory, RunStore } from '@responder/store';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG, REDIS } from '../tokens';
 import { ApprovalService } from './approvals/approval.service';
@@ -21,6 +21,7 @@ import { StepQueue } from './step-queue';
 @Module({
   providers: [
     { provide: RunStore, inject: [REDIS, APP_CONFIG], useFactory: (redis: Redis, config: AppConfig) => new RunStore(redis, config.redis.prefix) },
+    { provide: MitigationHistory, inject: [REDIS, APP_CONFIG], useFactory: (redis: Redis, config: AppConfig) => new MitigationHistory(redis, config.redis.prefix) },
     StepQueue,
     RunbookRegistry,
     RunContextLoader,

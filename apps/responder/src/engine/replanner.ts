@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { type Action, type PlanCheck, type RunHead, type StepStatus } from '@responder/domain';
+import { type AnyAction, type PlanCheck, type RunHead, type StepStatus } from '@responder/domain';
 import type { RunbookStep } from '@responder/runbooks';
 import { RunStore, type StepMove } from '@responder/store';
 import { stepEvent } from './decider/prepare-step';
@@ -37,7 +37,7 @@ export class Replanner {
   ) {}
 
   /** Asks the step's action whether its plan still holds; null when the action has no pre-check. */
-  async check(action: Action, step: RunbookStep, paramsJson: string | undefined): Promise<PlanCheck | null> {
+  async check(action: AnyAction, step: RunbookStep, paramsJson: string | undefined): Promise<PlanCheck | null> {
     if (!action.precheck) return null;
     const params = JSON.parse(paramsJson ?? '{}') as Record<string, unknown>;
     return action.precheck(params, { signal: AbortSignal.timeout(Math.min(step.timeoutMs, PRECHECK_TIMEOUT_MS)) });

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { type Incident, type RunHead, type RunRecord, type StepResultText, type StepStatusMap } from '@responder/domain';
+import { type Incident, type RunHead, type RunRecord, type StepResultText, type StepStatusMap, repeatedMitigation } from '@responder/domain';
 import { type RunbookStep, type StepContext, buildContext, stepReads } from '@responder/runbooks';
-import { IncidentStore, RunStore } from '@responder/store';
+import { IncidentStore, MitigationHistory, RunStore } from '@responder/store';
+import { REPEATED_MITIGATIONS } from './decider/prepare-step';
 import { RunbookRegistry } from './runbook-registry';
 
 /**
@@ -14,7 +15,31 @@ export class RunContextLoader {
     private readonly registry: RunbookRegistry,
     private readonly incidents: IncidentStore,
     private readonly runs: RunStore,
+    private readonly history: MitigationHistory,
   ) {}
+
+  /** A new run's context (`of`), with the repeat rule's answers when its first steps mutate. */
+  async forNewRun(incident: Incident, inputs: Record<string, unknown>, statuses: StepStatusMap, forSteps: RunbookStep[]): Promise<Record<string, unknown>> {
+    return this.withRepeats(this.of(incident, inputs, statuses), incident.id, incident.service, forSteps);
+  }
+
+  /**
+   * Adds, for each mutating action of these steps that "succeeded" in two other incidents of the
+   * service within a day (libs/domain repeatedMitigation), why a person must decide: the decider
+   * then asks instead of running it on its own. Not an expression field (not enumerable).
+   */
+  private async withRepeats(context: Record<string, unknown>, incidentId: string, service: string | null, forSteps: RunbookStep[]): Promise<Record<string, unknown>> {
+    const actions = [...new Set(forSteps.filter((s) => s.mutating).map((s) => s.action))];
+    if (!service || actions.length === 0) return context;
+    const now = Date.now();
+    const repeats: Record<string, string> = {};
+    for (const action of actions) {
+      const why = repeatedMitigation(action, service, incidentId, await this.history.recent(service, action, now), now);
+      if (why) repeats[action] = why;
+    }
+    Object.defineProperty(context, REPEATED_MITIGATIONS, { value: repeats, enumerable: false });
+    return context;
+  }
 
   /**
    * The context for these steps, with the statuses at hand; null when the incident is gone.
@@ -36,7 +61,8 @@ export class RunContextLoader {
     ]);
     if (!incident) return null;
     for (const [id, result] of atHand) if (outputs === 'all' || outputs.has(id)) results.set(id, result);
-    return this.of(incident, JSON.parse(run.inputsJson) as Record<string, unknown>, statuses, results);
+    const context = this.of(incident, JSON.parse(run.inputsJson) as Record<string, unknown>, statuses, results);
+    return this.withRepeats(context, run.incidentId, run.service || incident.service, forSteps);
   }
 
   /** The context of a run, from the whole run as stored (the approval service's checks). */

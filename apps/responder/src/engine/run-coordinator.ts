@@ -52,7 +52,7 @@ export class RunCoordinator {
     // so that the run and their moves are written in one call; the moves apply only if it is created.
     const decision = decideRun(runbook, statuses);
     const ready = decision.kind === 'ready' ? decision : { decisions: [], toRun: [] };
-    const context = ready.toRun.length > 0 ? this.contexts.of(incident, inputs.inputs, statuses) : null;
+    const context = ready.toRun.length > 0 ? await this.contexts.forNewRun(incident, inputs.inputs, statuses, ready.toRun) : null;
     const planned = planReady(runbook, ready.decisions, context, statuses, this.registry);
     const run: RunHead = { id: RunStore.newRunId(), incidentId: incident.id, runbook: runbook.name, service: incident.service ?? '', status: 'running', inputsJson: JSON.stringify(inputs.inputs) };
     // If this incident has a run of this runbook already, this run id is never written.

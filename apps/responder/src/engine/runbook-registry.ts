@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { type Action, type Catalog, type Incident, type RunHead } from '@responder/domain';
+import { type AnyAction, type Catalog, type Incident, type RunHead } from '@responder/domain';
 import { type Runbook, type RunbookStep, triggerMatches } from '@responder/runbooks';
 import type { AppConfig } from '../config/config';
 import { PermanentJobError } from '../queue';
@@ -11,13 +11,13 @@ import type { DeciderEnv } from './decider/step-decider';
 export class RunbookRegistry implements DeciderEnv {
   private readonly logger = new Logger('Engine');
   private readonly runbooks: Map<string, Runbook>;
-  private readonly actions: Map<string, Action>;
+  private readonly actions: Map<string, AnyAction>;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CATALOG) private readonly catalog: Catalog,
     @Inject(RUNBOOKS) runbooks: Runbook[],
-    @Inject(ACTIONS) actions: Action[],
+    @Inject(ACTIONS) actions: AnyAction[],
   ) {
     this.runbooks = new Map(runbooks.map((r) => [r.name, r]));
     this.actions = new Map(actions.map((a) => [a.id, a]));
@@ -49,7 +49,7 @@ export class RunbookRegistry implements DeciderEnv {
     return [...this.runbooks.values()].filter((runbook) => !Object.hasOwn(runs, runbook.name) && triggerMatches(runbook, { service: incident.service, alarmNames }));
   }
 
-  action(step: RunbookStep): Action {
+  action(step: RunbookStep): AnyAction {
     const action = this.actions.get(step.action);
     if (!action) throw new PermanentJobError(`unknown action ${step.action}`);
     return action;

@@ -81,6 +81,7 @@ export class IncidentViewLoader {
         ...(s.replans ? { replans: s.replans, replanReason: s.replanReason } : {}),
         output: s.outputJson ? (JSON.parse(s.outputJson) as Record<string, unknown>) : undefined,
         dryRun: s.dryRun,
+        goal: s.goal,
       });
     }
     return { id: run.id, runbook: run.runbook, status: run.status, trigger: run.trigger, steps };

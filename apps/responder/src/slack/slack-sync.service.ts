@@ -5,6 +5,7 @@ import {
   type IncidentView,
   type RunView,
   type SlackMessage,
+  type StakeholderPhase,
   type StepView,
   SlackWeb,
   approvalDecidedMessage,
@@ -14,6 +15,7 @@ import {
   approvalSupersededNotice,
   approvalTimedOutMessage,
   findingMessage,
+  goalMissedMessage,
   incidentMessage,
   lostIncidentMessage,
   resolutionMessage,
@@ -132,6 +134,10 @@ export class SlackSync {
     for (const run of view.runs) {
       for (const step of run.steps) {
         if (step.mutating) await this.syncApproval(view, run, step, thread, posted, record);
+        // Loud: the call was made and did not work (its goal was missed); the approvers are pinged again.
+        if (step.goal === 'missed' && !posted[`goal-missed:${run.id}:${step.id}`]) {
+          await record(`goal-missed:${run.id}:${step.id}`, (await this.web.postMessage({ ...thread, ...goalMissedMessage(view, run, step) })).ts);
+        }
         else if (FINISHED.has(step.status) && !posted[`finding:${run.id}:${step.id}`]) {
           const finding = findingMessage(view, run, step);
           if (finding) await record(`finding:${run.id}:${step.id}`, (await this.web.postMessage({ ...thread, ...finding })).ts);
@@ -254,7 +260,7 @@ export class SlackSync {
     const channel = this.views.stakeholderChannelOf(view.service);
     if (!channel) return;
     const minutes = this.config.slack!.stakeholderUpdateMinutes;
-    const post = async (phase: 'opened' | 'mitigated' | 'resolved') => {
+    const post = async (phase: StakeholderPhase) => {
       if (posted[`stakeholder:${phase}`]) return;
       await record(`stakeholder:${phase}`, (await this.web.postMessage({ channel, ...stakeholderMessage(view, phase, minutes) })).ts);
     };
@@ -264,7 +270,9 @@ export class SlackSync {
       return;
     }
     await post('opened');
-    const mitigated = view.runs.some((r) => r.steps.some((s) => s.mutating && s.status === 'succeeded' && !s.dryRun));
+    // A mitigation that missed its goal is a setback, told as such; the incident is not "recovering" on its account.
+    if (view.runs.some((r) => r.steps.some((s) => s.goal === 'missed'))) await post('setback');
+    const mitigated = view.runs.some((r) => r.steps.some((s) => s.mutating && s.status === 'succeeded' && !s.dryRun && s.goal !== 'missed'));
     if (mitigated) await post('mitigated');
   }
 

@@ -10,3 +10,4 @@ export * from './aurora-health.action';
 export * from './aurora-failover.action';
 export * from './verify-recovery.action';
 export * from './recent-changes.action';
+export * from './goal-checks';

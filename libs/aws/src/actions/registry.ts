@@ -1,4 +1,4 @@
-import type { Action } from '@responder/domain';
+import type { AnyAction, GoalChecker } from '@responder/domain';
 import { ApplicationAutoScalingAdapter } from '../app-autoscaling.adapter';
 import { CodeDeployAdapter } from '../codedeploy.adapter';
 import { EcsAdapter } from '../ecs.adapter';
@@ -18,12 +18,13 @@ import { recentChangesAction } from './recent-changes.action';
 import { recentDeploymentAction } from './recent-deployment.action';
 import { rollbackAction } from './rollback.action';
 import { verifyRecoveryAction } from './verify-recovery.action';
+import { awsGoalChecker } from './goal-checks';
 
 /**
  * The AWS actions, each on its adapter. Clients are created here and connect on first use, with
  * credentials from the default provider chain. Adding an action: one file and one line here.
  */
-export function awsActions(options: { region?: string } = {}): Action[] {
+export function awsActions(options: { region?: string } = {}): AnyAction[] {
   const ecs = new EcsAdapter({ region: options.region });
   const codedeploy = new CodeDeployAdapter({ region: options.region });
   const rds = new RdsAdapter({ region: options.region });
@@ -41,4 +42,14 @@ export function awsActions(options: { region?: string } = {}): Action[] {
     auroraFailoverAction(rds, auroraMetrics),
     verifyRecoveryAction(new CloudWatchAdapter({ region: options.region }), new Elbv2Adapter({ region: options.region })),
   ];
+}
+
+/** The goal checks of the mutating actions (goal-checks.ts), on their own clients. */
+export function awsGoalChecks(options: { region?: string } = {}): GoalChecker {
+  return awsGoalChecker({
+    ecs: new EcsAdapter({ region: options.region }),
+    cloudwatch: new CloudWatchAdapter({ region: options.region }),
+    elbv2: new Elbv2Adapter({ region: options.region }),
+    rds: new RdsAdapter({ region: options.region }),
+  });
 }

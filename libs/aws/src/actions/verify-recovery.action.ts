@@ -1,12 +1,13 @@
-import { type Action, type ActionContext, type ActionResult, PermanentActionError } from '@responder/domain';
+import { type Action, type ActionContext, type ActionOutcome, PermanentActionError } from '@responder/domain';
 import type { AlarmState, CloudWatchAdapter } from '../cloudwatch.adapter';
 import { type Elbv2Adapter, nameOfTargetGroupArn } from '../elbv2.adapter';
 import { targetHealthReport } from './alb-target-health.action';
 
 /**
  * `verify.recovery` (read only): after the mitigations, are the incident's alarms OK again and is no
- * target unhealthy? Polls until they are or until `wait_seconds` pass (the step's abort signal stops
- * it at once).
+ * target unhealthy? Polls until they are or until `wait_seconds` pass. Between two checks it holds no
+ * worker: it answers "again after poll_seconds" (ActionAgain) with its checkpoint (when it began,
+ * its deadline, the checks made), and the next run of its job makes the next check.
  *
  * `with: { alarms, target_groups?, wait_seconds? (0-1800, default 0: one check), poll_seconds? (default 15) }`.
  * `alarms` is a list of alarm names, or of objects with a `name` (the runbook context's `alarms`).
@@ -89,7 +90,7 @@ export function verifyRecoverySummary(output: VerifyRecoveryOutput): string {
   return `not recovered after ${Math.round(output.waitedMs / 1000)} s: ${parts.join(', ')}`;
 }
 
-export function verifyRecoveryAction(cloudwatch: CloudWatchAdapter, elbv2: Elbv2Adapter): Action {
+export function verifyRecoveryAction(cloudwatch: CloudWatchAdapter, elbv2: Elbv2Adapter): Action<ActionOutcome> {
   async function check(p: VerifyRecoveryParams, signal: AbortSignal): Promise<Pick<VerifyRecoveryOutput, 'alarms' | 'targets'>> {
     const [found, targets] = await Promise.all([
       p.alarms.length > 0 ? cloudwatch.alarmStates(p.alarms, { abortSignal: signal }) : Promise.resolve([]),
@@ -120,45 +121,33 @@ export function verifyRecoveryAction(cloudwatch: CloudWatchAdapter, elbv2: Elbv2
       const what = [...p.alarms, ...p.targetGroups.map(nameOfTargetGroupArn)].join(', ');
       return { summary: `check that ${what} recovered${p.waitSeconds > 0 ? `, waiting up to ${p.waitSeconds} s` : ''}` };
     },
-    async run(params: Record<string, unknown>, ctx: ActionContext): Promise<ActionResult> {
+    async run(params: Record<string, unknown>, ctx: ActionContext): Promise<ActionOutcome> {
       const p = verifyRecoveryParams(params);
-      const started = Date.now();
-      const deadline = started + p.waitSeconds * 1000;
-      let checks = 0;
-      for (;;) {
-        const state = await check(p, ctx.signal);
-        checks++;
-        const recovered = isRecovered(state.alarms, state.targets);
-        const left = deadline - Date.now();
-        if (recovered || left <= 0) {
-          const output: VerifyRecoveryOutput = { recovered, ...state, waitedMs: Date.now() - started, checks };
-          return { output, summary: verifyRecoverySummary(output) };
-        }
-        await sleep(Math.min(p.pollSeconds * 1000, left), ctx.signal);
+      ctx.signal.throwIfAborted();
+      const now = Date.now();
+      const at = verifyCheckpoint(ctx.checkpoint) ?? { startedAt: now, deadline: now + p.waitSeconds * 1000, checks: 0 };
+      const state = await check(p, ctx.signal);
+      const checks = at.checks + 1;
+      const recovered = isRecovered(state.alarms, state.targets);
+      const left = at.deadline - Date.now();
+      if (recovered || left <= 0) {
+        const output: VerifyRecoveryOutput = { recovered, ...state, waitedMs: Date.now() - at.startedAt, checks };
+        return { output, summary: verifyRecoverySummary(output) };
       }
+      const next: VerifyCheckpoint = { ...at, checks };
+      return { again: { afterMs: Math.min(p.pollSeconds * 1000, left), state: { ...next } } };
     },
   };
 }
 
-/** Resolves after `ms`, or rejects with the signal's reason (an AbortError by default) when it is aborted. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortError(signal));
-    const abort = () => {
-      clearTimeout(timer);
-      reject(abortError(signal));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', abort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', abort, { once: true });
-  });
+/** Where a poll is: when it began, its deadline (ms since the epoch), the checks made so far. */
+export interface VerifyCheckpoint {
+  startedAt: number;
+  deadline: number;
+  checks: number;
 }
 
-function abortError(signal: AbortSignal): Error {
-  if (signal.reason instanceof Error) return signal.reason;
-  const error = new Error('verify.recovery was aborted');
-  error.name = 'AbortError';
-  return error;
+function verifyCheckpoint(raw: Record<string, unknown> | undefined): VerifyCheckpoint | null {
+  if (!raw || typeof raw.startedAt !== 'number' || typeof raw.deadline !== 'number' || typeof raw.checks !== 'number') return null;
+  return { startedAt: raw.startedAt, deadline: raw.deadline, checks: raw.checks };
 }

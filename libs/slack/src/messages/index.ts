@@ -13,6 +13,7 @@ export {
   approvalTimedOutMessage,
 } from './approval.message';
 export { lostIncidentMessage } from './lost.message';
+export { goalMissedMessage } from './goal.message';
 export { resolutionMessage } from './resolution.message';
 export { type StakeholderPhase, stakeholderMessage } from './stakeholder.message';
 export { type IncidentListItem, commandHelpMessage, incidentListMessage, incidentStatusMessage } from './command.message';

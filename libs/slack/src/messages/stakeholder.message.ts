@@ -1,7 +1,7 @@
 import type { IncidentView } from '../view';
 import { type SlackMessage, between, clock, context, fallback, plural, safe, section } from './format';
 
-export type StakeholderPhase = 'opened' | 'mitigated' | 'resolved';
+export type StakeholderPhase = 'opened' | 'setback' | 'mitigated' | 'resolved';
 
 /** "42 minutes", "1 hour 5 minutes": words, not "1h 05m", for readers outside engineering. */
 export function plainDuration(ms: number): string {
@@ -30,6 +30,10 @@ export function stakeholderMessage(view: IncidentView, phase: StakeholderPhase, 
     case 'opened':
       headline = `:red_circle: ${Service} is having problems`;
       body = `We are aware of a problem affecting ${service} since ${since}. Our on-call engineers are investigating.`;
+      break;
+    case 'setback':
+      headline = `:red_circle: ${Service} is still having problems`;
+      body = `A first fix applied to ${service} did not restore it. Our engineers are escalating and working on the next step.`;
       break;
     case 'mitigated':
       headline = `:large_orange_circle: ${Service} is recovering`;

@@ -1,4 +1,4 @@
-import { type Action, type ActionPlan, type CatalogService, autonomyOf } from '@responder/domain';
+import { type AnyAction, type ActionPlan, type CatalogService, autonomyOf } from '@responder/domain';
 import { type RunbookStep, checkWhen, paramsHash, policyGrants, renderParams } from '@responder/runbooks';
 import type { StepMove } from '@responder/store';
 
@@ -16,9 +16,17 @@ export interface Planned {
 export interface DeciderEnv {
   mode: 'live' | 'dry-run';
   /** The action a step calls (a mutating step's plan() says what it would do). */
-  action(step: RunbookStep): Action;
+  action(step: RunbookStep): AnyAction;
   /** Who may approve a step on a service: its `approvers`, or the service's. */
   approvers(step: RunbookStep, service: string | null): string[];
+}
+
+/** The context's (non-enumerable) key for the repeat rule's answers: action → why a person decides (run-context.ts). */
+export const REPEATED_MITIGATIONS = 'repeatedMitigations';
+
+/** Why a person must decide on this action (the repeat rule), if they must. */
+export function repeatedMitigationOf(context: Record<string, unknown>, action: string): string | undefined {
+  return (context[REPEATED_MITIGATIONS] as Record<string, string> | undefined)?.[action];
 }
 
 export function stepEvent(type: string, data: Record<string, unknown>): { type: string; data: Record<string, unknown> } {
@@ -58,7 +66,10 @@ export function prepareStep(step: RunbookStep, context: Record<string, unknown>,
   if (plan?.nothingToDo) return skip(`nothing to do: ${plan.nothingToDo}`);
   const { json, hash } = paramsText(step, params);
   const base = { paramsJson: json, paramsHash: hash, plan: plan?.summary, resource: plan?.resource };
-  const level = autonomy?.level ?? 'auto';
+  // The repeat rule: a mitigation that "succeeded" twice within a day and did not hold is not run
+  // a third time on its own: `auto` becomes `ask`, saying why.
+  const repeated = step.mutating ? repeatedMitigationOf(context, step.action) : undefined;
+  const level = repeated && (autonomy?.level ?? 'auto') === 'auto' ? 'ask' : (autonomy?.level ?? 'auto');
   if (!step.mutating || (step.approval.kind === 'none' && level === 'auto')) {
     const approval = step.mutating ? 'not_required' : undefined;
     return {
@@ -83,8 +94,9 @@ export function prepareStep(step: RunbookStep, context: Record<string, unknown>,
     };
   }
   // Why people are asked, for the plan shown in the API and Slack.
-  const why =
-    level === 'ask'
+  const why = repeated
+    ? repeated
+    : level === 'ask'
       ? `${autonomy!.why}: a person approves`
       : step.approval.kind === 'policy'
         ? `policy ${step.approval.name} does not hold${step.approval.description ? ` (${step.approval.description})` : ''}`

@@ -55,6 +55,8 @@ export class CooldownGate implements Gate {
     }
     // Changed (or known to have changed): the cooldown starts now. Refused by a later gate: nothing changed.
     if (outcome.kind === 'done') await this.runs.restartCooldown(scope, holder, minutes * 60, data);
+    // Called, its goal still being verified: the claim stands until the step's outcome.
+    else if (outcome.kind === 'again') return outcome;
     else await this.runs.releaseCooldown(scope, holder);
     return outcome;
   }

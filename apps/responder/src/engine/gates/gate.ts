@@ -1,4 +1,4 @@
-import { type Action, type Pause, type RunHead, type StepState } from '@responder/domain';
+import { type AnyAction, type Pause, type RunHead, type StepState } from '@responder/domain';
 import type { RunbookStep } from '@responder/runbooks';
 
 /** What an action returned (or, for a dry run, what it would have done). */
@@ -6,6 +6,8 @@ export interface StepResult {
   output: Record<string, unknown>;
   summary?: string;
   dryRun?: boolean;
+  /** Its goal was verified and met after the call (goal.gate.ts). */
+  goal?: 'met';
 }
 
 /** How a mutating step's pass through the gates ended. */
@@ -17,13 +19,18 @@ export type GateOutcome =
   /** Not now: the job is put back and looks again in a second (e.g. the kill switch, the lock). */
   | { kind: 'held'; reason: string }
   /** The step was decided meanwhile (another worker moved it): nothing is recorded. */
-  | { kind: 'gone' };
+  | { kind: 'gone' }
+  /**
+   * Not yet (ActionAgain): the state is kept on the step, and its job runs again after `afterMs`
+   * without holding a worker meanwhile; the step stays running.
+   */
+  | { kind: 'again'; afterMs: number; state: Record<string, unknown> };
 
 /** A mutating step on its way through the gates to its action. */
 export interface StepCall {
   readonly run: RunHead;
   readonly step: RunbookStep;
-  readonly action: Action;
+  readonly action: AnyAction;
   /** The step's state: as read when its job began, then as the start gate left it (running). */
   state: StepState;
   /** The kill switch, as read with the step. */
@@ -39,6 +46,10 @@ export interface StepCall {
     beforeCall?: () => Promise<void>;
     /** Ask the action for the real state instead of calling it (the call may have been made). */
     reconcile?: boolean;
+    /** The state the action's last "not yet" left on the step (ActionContext.checkpoint). */
+    checkpoint?: Record<string, unknown>;
+    /** How long this run of the action may take: the step's timeout minus what its earlier runs used. */
+    timeoutMs?: number;
   };
 }
 

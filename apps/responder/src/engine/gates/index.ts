@@ -2,6 +2,7 @@ import type { RunStore } from '@responder/store';
 import { CooldownGate, type CooldownLookup } from './cooldown.gate';
 import { DryRunGate } from './dry-run.gate';
 import type { Gate } from './gate';
+import { GoalGate, type GoalLookup } from './goal.gate';
 import { KillSwitchGate } from './kill-switch.gate';
 import { LedgerGate } from './ledger.gate';
 import { LockGate } from './lock.gate';
@@ -11,12 +12,14 @@ import { StartGate } from './start.gate';
 export { type Gate, type GateOutcome, type StepCall, type StepResult, paramsOf, runGates } from './gate';
 export type { CooldownLookup } from './cooldown.gate';
 export type { PlanRecheck } from './plan-precheck.gate';
+export type { GoalLookup } from './goal.gate';
 
 export interface GateDeps {
   runs: RunStore;
   mode: 'live' | 'dry-run';
   cooldowns: CooldownLookup;
   recheck: PlanRecheck;
+  goals: GoalLookup;
 }
 
 /**
@@ -25,7 +28,7 @@ export interface GateDeps {
  * before `ledger` (the innermost gate, so that the ledger records exactly the call); one that looks
  * at what the call did (goal verification) too, wrapping `next()`.
  */
-export function mutatingGates({ runs, mode, cooldowns, recheck }: GateDeps): Gate[] {
+export function mutatingGates({ runs, mode, cooldowns, recheck, goals }: GateDeps): Gate[] {
   return [
     new KillSwitchGate(), // paused: held
     new LockGate(runs, mode), // one step per resource: held
@@ -33,6 +36,7 @@ export function mutatingGates({ runs, mode, cooldowns, recheck }: GateDeps): Gat
     new PlanPrecheckGate(runs, recheck), // the world the plan was made on changed: re-planned (gone)
     new DryRunGate(mode), // dry-run: done, nothing called
     new CooldownGate(runs, cooldowns), // the service changed recently: skipped
+    new GoalGate(runs, goals), // after the call: its goal verified, without a worker between checks
     new LedgerGate(runs), // at most one call per attempt; reconcile after a crash
   ];
 }

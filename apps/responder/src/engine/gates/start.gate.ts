@@ -5,6 +5,7 @@ import type { Gate, GateOutcome, StepCall } from './gate';
 /**
  * Moves the step to running (step.started), or, when its job runs again after a crash, keeps it
  * running (step.resumed), counting the attempt. A step decided meanwhile is gone: nothing follows.
+ * A running step with a checkpoint (its job was put back to resume later) carries on silently.
  */
 export class StartGate implements Gate {
   readonly name = 'start';
@@ -13,6 +14,17 @@ export class StartGate implements Gate {
 
   async pass(call: StepCall, next: () => Promise<GateOutcome>): Promise<GateOutcome> {
     const { run, step, state: before } = call;
+    // Put back on purpose (ActionAgain), not after a crash: it carries on, the same attempt.
+    if (before.status === 'running' && before.checkpointJson) {
+      // Held meanwhile (the kill switch, a lock): that reason no longer holds.
+      if (before.reason !== undefined) {
+        const state = await this.runs.transition(run.id, step.id, ['running'], { reason: undefined });
+        if (!state) return { kind: 'gone' };
+        call.state = state;
+      }
+      call.started = true;
+      return next();
+    }
     const attempts = (before.attempts ?? 0) + 1;
     const now = new Date().toISOString();
     const state =
