@@ -1,13 +1,12 @@
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { type AwsOverlay, type OverlayRequest, awsError, startAwsOverlay } from '../scenarios/support/aws-overlay';
-import { startApp } from '../support/app';
-import { type CloudTrailStub, startCloudTrailStub } from '../support/cloudtrail-stub';
+import { type AwsOverlay, type OverlayRequest, awsError } from '../scenarios/support/aws-overlay';
 import { client } from '../support/engine';
+import { PROD_SIGNING_SECRET as SIGNING_SECRET, type ProdService, startProdService } from '../support/prod-service';
 import { APPROVER_SLACK_ID, PROD_DOWN_AWS_STEPS, type ProdWorld, seedProdWorld, startsPerStep } from '../support/prod-world';
 import { testRedis } from '../support/redis';
 import { blockActionsBody, signSlackRequest } from '../support/slack-sign';
-import { type SlackStub, type StubMessage, startSlackStub } from '../support/slack-stub';
+import type { SlackStub, StubMessage } from '../support/slack-stub';
 
 /**
  * The shipped production-down runbook while AWS refuses: throttling on every call for its first
@@ -17,36 +16,24 @@ import { type SlackStub, type StubMessage, startSlackStub } from '../support/sla
  * moto_server behind a local stand-in (test/scenarios/support/aws-overlay.ts) that answers the
  * faults and counts every attempt, routed there by AWS_ENDPOINT_URL.
  */
-const SIGNING_SECRET = 'test-signing-secret-0123456789';
 const { prefix, cleanup } = testRedis('aws-faults');
 let world: ProdWorld;
+let service: ProdService;
 let overlay: AwsOverlay;
-let cloudtrail: CloudTrailStub;
 let slack: SlackStub;
 let app: INestApplication;
 let api: ReturnType<typeof client>;
 
 beforeAll(async () => {
   world = await seedProdWorld(process.env.MOTO_URL!, ['throttled', 'blind', 'locked']);
-  overlay = await startAwsOverlay(process.env.MOTO_URL!);
-  cloudtrail = await startCloudTrailStub();
-  process.env.AWS_ENDPOINT_URL = overlay.url;
-  process.env.AWS_ENDPOINT_URL_CLOUDTRAIL = cloudtrail.url;
-  const { awsActions } = await import('@responder/aws/actions');
-  slack = await startSlackStub();
-  const env = { SLACK_BOT_TOKEN: 'xoxb-test-0000-token', SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slack.apiUrl };
-  ({ app } = await startApp(prefix, env, { catalogFile: world.catalogFile, runbooks: [world.runbook], actions: awsActions({ region: 'us-east-1' }) }));
+  service = await startProdService(prefix, world, process.env.MOTO_URL!);
+  ({ app, overlay, slack } = service);
   api = client(app);
 }, 60_000);
 
 afterAll(async () => {
-  await app?.close();
-  await slack?.close();
-  await cloudtrail?.close();
-  await overlay?.close();
+  await service?.close();
   world?.close();
-  delete process.env.AWS_ENDPOINT_URL;
-  delete process.env.AWS_ENDPOINT_URL_CLOUDTRAIL;
   await cleanup();
 });
 

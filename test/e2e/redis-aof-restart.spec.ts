@@ -1,14 +1,14 @@
 import type { INestApplication } from '@nestjs/common';
 import Redis from 'ioredis';
 import request from 'supertest';
-import { type AwsOverlay, startAwsOverlay } from '../scenarios/support/aws-overlay';
-import { INGEST_KEY, startApp } from '../support/app';
-import { type CloudTrailStub, startCloudTrailStub } from '../support/cloudtrail-stub';
+import type { AwsOverlay } from '../scenarios/support/aws-overlay';
+import { INGEST_KEY } from '../support/app';
 import { client, eventually } from '../support/engine';
 import { type AlarmEventFixture, alarmEvent } from '../support/events';
+import { type ProdService, startProdService } from '../support/prod-service';
 import { PROD_DOWN_AWS_STEPS, type ProdWorld, seedProdWorld, startsPerStep } from '../support/prod-world';
 import { OwnRedisServer } from '../support/redis-server';
-import { type SlackStub, startSlackStub } from '../support/slack-stub';
+import type { SlackStub } from '../support/slack-stub';
 
 /**
  * Redis as production runs it (AOF, appendfsync everysec) restarted in the middle of the shipped
@@ -20,8 +20,8 @@ const prefix = 'test:aof-restart';
 let server: OwnRedisServer;
 let redis: Redis;
 let world: ProdWorld;
+let service: ProdService;
 let overlay: AwsOverlay;
-let cloudtrail: CloudTrailStub;
 let slack: SlackStub;
 let app: INestApplication;
 let logs: () => string;
@@ -31,26 +31,15 @@ beforeAll(async () => {
   redis = new Redis(server.url, { maxRetriesPerRequest: 20 });
   redis.on('error', () => undefined);
   world = await seedProdWorld(process.env.MOTO_URL!, ['steady']);
-  overlay = await startAwsOverlay(process.env.MOTO_URL!);
+  service = await startProdService(prefix, world, process.env.MOTO_URL!, { REDIS_URL: server.url });
+  ({ app, logs, overlay, slack } = service);
   // The ECS diagnostics take 1.5 s (as a slow API would): the restart lands while they are in flight.
   overlay.on('ecs:DescribeServices', { delayMs: () => 1500 });
-  cloudtrail = await startCloudTrailStub();
-  process.env.AWS_ENDPOINT_URL = overlay.url;
-  process.env.AWS_ENDPOINT_URL_CLOUDTRAIL = cloudtrail.url;
-  const { awsActions } = await import('@responder/aws/actions');
-  slack = await startSlackStub();
-  const env = { REDIS_URL: server.url, SLACK_BOT_TOKEN: 'xoxb-test-0000-token', SLACK_SIGNING_SECRET: 'test-signing-secret-0123456789', SLACK_API_URL: slack.apiUrl };
-  ({ app, logs } = await startApp(prefix, env, { catalogFile: world.catalogFile, runbooks: [world.runbook], actions: awsActions({ region: 'us-east-1' }) }));
 }, 60_000);
 
 afterAll(async () => {
-  await app?.close();
-  await slack?.close();
-  await cloudtrail?.close();
-  await overlay?.close();
+  await service?.close();
   world?.close();
-  delete process.env.AWS_ENDPOINT_URL;
-  delete process.env.AWS_ENDPOINT_URL_CLOUDTRAIL;
   redis?.disconnect();
   await server?.destroy();
 });

@@ -2,14 +2,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { ECSClient, RegisterTaskDefinitionCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { type AwsOverlay, startAwsOverlay } from '../scenarios/support/aws-overlay';
-import { startApp } from '../support/app';
-import { type CloudTrailStub, startCloudTrailStub } from '../support/cloudtrail-stub';
+import type { AwsOverlay } from '../scenarios/support/aws-overlay';
 import { client, eventually } from '../support/engine';
+import { PROD_SIGNING_SECRET as SIGNING_SECRET, type ProdService, startProdService } from '../support/prod-service';
 import { APPROVER_SLACK_ID, type ProdWorld, seedProdWorld } from '../support/prod-world';
 import { testRedis } from '../support/redis';
 import { blockActionsBody, signSlackRequest } from '../support/slack-sign';
-import { type SlackStub, type StubMessage, startSlackStub } from '../support/slack-stub';
+import type { SlackStub, StubMessage } from '../support/slack-stub';
 
 /**
  * Plans follow the evidence (issue 17): the shipped production-down runbook proposes a rollback
@@ -20,13 +19,12 @@ import { type SlackStub, type StubMessage, startSlackStub } from '../support/sla
  * approving that one rolls back once. An unchanged world: `plan.checked`, and the call is made once.
  * AWS is moto_server behind the counting stand-in (aws-overlay), so UpdateService calls are counted.
  */
-const SIGNING_SECRET = 'test-signing-secret-0123456789';
 const MOTO_URL = process.env.MOTO_URL!;
 const { prefix, cleanup } = testRedis('replan');
 const ecs = new ECSClient({ endpoint: MOTO_URL });
 let world: ProdWorld;
+let service: ProdService;
 let overlay: AwsOverlay;
-let cloudtrail: CloudTrailStub;
 let slack: SlackStub;
 let app: INestApplication;
 let api: ReturnType<typeof client>;
@@ -35,26 +33,15 @@ beforeAll(async () => {
   world = await seedProdWorld(MOTO_URL, ['moved', 'again', 'steady', 'churn']);
   // People decide every rollback here (autonomy `ask`), so that a request waits for the deployment.
   writeFileSync(world.catalogFile, readFileSync(world.catalogFile, 'utf8').replaceAll('deploy.rollback: auto', 'deploy.rollback: ask'));
-  overlay = await startAwsOverlay(MOTO_URL);
-  cloudtrail = await startCloudTrailStub();
-  process.env.AWS_ENDPOINT_URL = overlay.url;
-  process.env.AWS_ENDPOINT_URL_CLOUDTRAIL = cloudtrail.url;
-  const { awsActions } = await import('@responder/aws/actions');
-  slack = await startSlackStub();
-  const env = { SLACK_BOT_TOKEN: 'xoxb-test-0000-token', SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slack.apiUrl };
-  ({ app } = await startApp(prefix, env, { catalogFile: world.catalogFile, runbooks: [world.runbook], actions: awsActions({ region: 'us-east-1' }) }));
+  service = await startProdService(prefix, world, MOTO_URL);
+  ({ app, overlay, slack } = service);
   api = client(app);
 }, 60_000);
 
 afterAll(async () => {
-  await app?.close();
-  await slack?.close();
-  await cloudtrail?.close();
-  await overlay?.close();
+  await service?.close();
   world?.close();
   ecs.destroy();
-  delete process.env.AWS_ENDPOINT_URL;
-  delete process.env.AWS_ENDPOINT_URL_CLOUDTRAIL;
   await cleanup();
 });
 
