@@ -1,3 +1,4 @@
+import { StoreKeys } from './keys';
 import type { RedisClient } from './redis-client';
 
 /** A notice that an incident changed, and how (the type of the first timeline entry of the write). */
@@ -8,21 +9,32 @@ export interface Change {
 }
 
 /**
+ * Which feed: `all` (`<prefix>:changes`), every write that adds timeline entries to an incident;
+ * `alarms` (`<prefix>:changes:alarms`), those of them that can start a runbook (`isAlarmChange`:
+ * an alarm reached the incident, or it was opened), noted on both in the same atomic write.
+ */
+export type FeedName = 'all' | 'alarms';
+
+/**
  * The change feed: every write that adds timeline entries to an incident also notes the incident,
  * once per write, on one capped Redis Stream (`<prefix>:changes`), in the same atomic step as the
- * entries themselves. Reporters (Slack) read it
- * with a consumer group, so that a change made by any replica reaches them, and one that arrives
- * while they are down is read when they come back: nothing is lost to a crash between a change and
- * its notice.
+ * entries themselves; a write that can start a runbook is noted on a second, small one too (the
+ * alarm feed), which the engine reads so as not to wake for every step move. Readers (the engine,
+ * Slack) read a feed with a consumer group, so that a change made by any replica reaches them, and
+ * one that arrives while they are down is read when they come back: nothing is lost to a crash
+ * between a change and its notice.
  */
 export class ChangeFeed {
-  private readonly key: string;
+  /** The stream read. */
+  readonly key: string;
 
   constructor(
     private readonly redis: RedisClient,
     prefix: string,
+    feed: FeedName = 'all',
   ) {
-    this.key = `${prefix}:changes`;
+    const keys = new StoreKeys(prefix);
+    this.key = feed === 'alarms' ? keys.alarmChanges() : keys.changes();
   }
 
   /**

@@ -8,11 +8,11 @@ import { TIMELINE_LUA } from './timeline-lua';
 /**
  * Appends a timeline entry (and its change-feed notice) only if the incident exists, so that a
  * late writer never recreates the timeline of an incident the retention sweep removed.
- * KEYS: incident, its timeline, the change feed. ARGV: incidentId, type, at, dataJson.
+ * KEYS: incident, its timeline, the change feed, the alarm feed. ARGV: incidentId, type, at, dataJson.
  * Returns the entry id, or nil.
  */
 export const APPEND_IF_EXISTS_LUA = `
-local timelineKey, changesKey, timelineIncident = KEYS[2], KEYS[3], ARGV[1]
+local timelineKey, changesKey, alarmChangesKey, timelineIncident = KEYS[2], KEYS[3], KEYS[4], ARGV[1]
 ${TIMELINE_LUA}
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 return timeline(ARGV[1], ARGV[2], ARGV[3], ARGV[4])
@@ -23,13 +23,13 @@ return timeline(ARGV[1], ARGV[2], ARGV[3], ARGV[4])
  * keys and indexes as an incident opened by an alarm (ingest/), so that listing, GET, the RCA
  * and resolution treat both alike. `P:open:<groupKey>` makes it the service's open incident: the
  * service's alarms attach to it, and it resolves when they are all back to OK.
- * KEYS: the open pointer, the new incident, its timeline, the change feed, then the indexes it
- * joins (all, the service's, open, the service's open).
+ * KEYS: the open pointer, the new incident, its timeline, the change feed, the alarm feed, then
+ * the indexes it joins (all, the service's, open, the service's open).
  * ARGV: groupKey, service, newId, nowIso, nowMs, title, openedDataJson.
  * Returns { incidentId, opened (1|0) }.
  */
 export const OPEN_MANUAL_LUA = `
-local timelineKey, changesKey, timelineIncident = KEYS[3], KEYS[4], ARGV[3]
+local timelineKey, changesKey, alarmChangesKey, timelineIncident = KEYS[3], KEYS[4], KEYS[5], ARGV[3]
 ${TIMELINE_LUA}
 local groupKey, service, newId, nowIso, nowMs = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local existing = redis.call('GET', KEYS[1])
@@ -37,7 +37,7 @@ if existing then return { existing, 0 } end
 redis.call('SET', KEYS[1], newId)
 redis.call('HSET', KEYS[2], 'id', newId, 'status', 'open', 'service', service, 'routed', '1', 'title', ARGV[6],
   'openedAt', nowIso, 'openedAtMs', nowMs, 'onsetAt', nowIso, 'groupKey', groupKey)
-for i = 5, 8 do redis.call('ZADD', KEYS[i], nowMs, newId) end
+for i = 6, 9 do redis.call('ZADD', KEYS[i], nowMs, newId) end
 timeline(newId, 'incident.opened', nowIso, ARGV[7])
 return { newId, 1 }
 `;
@@ -45,12 +45,12 @@ return { newId, 1 }
 /**
  * Sets a postmortem's status and/or owner and writes the `postmortem.updated` timeline entry, in
  * one step: nothing is written for a missing incident, nor when nothing changes (a repeated
- * request). KEYS: incident, its timeline, the change feed.
+ * request). KEYS: incident, its timeline, the change feed, the alarm feed.
  * ARGV: incidentId, at, by, source, status ('' to keep), owner ('' to keep).
  * Returns { 'missing' | 'unchanged' | 'changed', status, owner, entryId }.
  */
 export const SET_POSTMORTEM_LUA = `
-local timelineKey, changesKey, timelineIncident = KEYS[2], KEYS[3], ARGV[1]
+local timelineKey, changesKey, alarmChangesKey, timelineIncident = KEYS[2], KEYS[3], KEYS[4], ARGV[1]
 ${TIMELINE_LUA}
 local id, at, by, source, status, owner = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local key = KEYS[1]

@@ -171,7 +171,7 @@ export class IncidentStore {
    */
   async appendIfExists(incidentId: string, type: string, data: Record<string, unknown>): Promise<TimelineEntry | null> {
     const at = new Date().toISOString();
-    const keys = [this.keys.incident(incidentId), this.keys.timeline(incidentId), this.keys.changes()];
+    const keys = [this.keys.incident(incidentId), this.keys.timeline(incidentId), this.keys.changes(), this.keys.alarmChanges()];
     const entryId = (await this.command('responderAppendIfExists')(keys, incidentId, type, at, JSON.stringify(data))) as string | null;
     return entryId ? { id: entryId, at, type, data } : null;
   }
@@ -183,7 +183,7 @@ export class IncidentStore {
    */
   async setPostmortem(incidentId: string, change: PostmortemChange): Promise<PostmortemResult> {
     const at = new Date().toISOString();
-    const keys = [this.keys.incident(incidentId), this.keys.timeline(incidentId), this.keys.changes()];
+    const keys = [this.keys.incident(incidentId), this.keys.timeline(incidentId), this.keys.changes(), this.keys.alarmChanges()];
     const [outcome, status, owner, entryId] = (await this.command('responderSetPostmortem')(
       keys,
       incidentId,
@@ -206,7 +206,7 @@ export class IncidentStore {
     const now = Date.now();
     const id = newIncidentId(now);
     const k = this.keys;
-    const keys = [k.open(service), k.incident(id), k.timeline(id), k.changes(), k.index({}), k.index({ service }), k.index({ status: 'open' }), k.index({ status: 'open', service })];
+    const keys = [k.open(service), k.incident(id), k.timeline(id), k.changes(), k.alarmChanges(), k.index({}), k.index({ service }), k.index({ status: 'open' }), k.index({ status: 'open', service })];
     const [incidentId, opened] = (await this.command('responderOpenManual')(
       keys,
       service,

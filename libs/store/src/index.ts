@@ -3,6 +3,7 @@ export * from './keys';
 export * from './redis-health';
 export * from './run.store';
 export * from './change-feed';
+export { isAlarmChange } from './timeline-lua';
 export * from './api-token.store';
 export * from './redis-client';
 export { decideIngest, parseEventRecord, eventRecord } from './ingest/dedupe';

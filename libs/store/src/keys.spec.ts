@@ -14,6 +14,7 @@ describe('StoreKeys', () => {
       k.open('svc'),
       k.alarmState('arn:x'),
       k.changes(),
+      k.alarmChanges(),
       k.unattached(),
       k.run('r'),
       k.runSteps('r'),
@@ -53,5 +54,6 @@ describe('StoreKeys', () => {
       '{responder}:ledger:run_1:s',
       '{responder}:automation:paused',
     ]);
+    expect([k.changes(), k.alarmChanges()]).toEqual(['{responder}:changes', '{responder}:changes:alarms']);
   });
 });

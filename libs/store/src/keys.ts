@@ -22,9 +22,13 @@ export class StoreKeys {
   alarmState(arn: string): string {
     return `${this.prefix}:alarm:${arn}`;
   }
-  /** The change feed (change-feed.ts). */
+  /** The change feed (change-feed.ts): every write that adds timeline entries to an incident. */
   changes(): string {
     return `${this.prefix}:changes`;
+  }
+  /** The alarm feed: the changes of the change feed that can start a runbook (`isAlarmChange`), and only those. */
+  alarmChanges(): string {
+    return `${this.prefix}:changes:alarms`;
   }
   unattached(): string {
     return `${this.prefix}:unattached`;

@@ -11,7 +11,7 @@
 import { TIMELINE_LUA } from './timeline-lua';
 
 /** The keys of a run script, in KEYS order. */
-export const RUN_KEYS = ['run', 'steps', 'status', 'failed', 'active', 'paused', 'timeline', 'changes', 'incidentRuns'] as const;
+export const RUN_KEYS = ['run', 'steps', 'status', 'failed', 'active', 'paused', 'timeline', 'changes', 'alarmChanges', 'incidentRuns'] as const;
 
 /**
  * Shared helpers, prepended to each run script. KEYS: RUN_KEYS; ARGV[1]: the run's incident id
@@ -20,7 +20,7 @@ export const RUN_KEYS = ['run', 'steps', 'status', 'failed', 'active', 'paused',
  */
 const HEAD = `
 local runKey, stepsKey, statusKeyName, failedKey, activeKey, pausedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local timelineKey, changesKey, timelineIncident = KEYS[7], KEYS[8], ARGV[1]
+local timelineKey, changesKey, alarmChangesKey, timelineIncident = KEYS[7], KEYS[8], KEYS[9], ARGV[1]
 do
   local owner = redis.call('HGET', runKey, 'incidentId')
   if owner and owner ~= timelineIncident then
@@ -202,7 +202,7 @@ end
  */
 export const CREATE_RUN_LUA = `${HEAD}${STEPS}
 local incidentId, runbook, runId, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local runs = KEYS[9]
+local runs = KEYS[10]
 if redis.call('HSETNX', runs, runbook, runId) == 0 then
   return { redis.call('HGET', runs, runbook), 0 }
 end

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ApprovalDetail, Pause, RunHead, RunRecord, RunStatus, StepResultText, StepState, StepStatus, StepStatusMap } from '@responder/domain';
 import { StoreKeys } from './keys';
 import type { RedisClient } from './redis-client';
+import { CHANGES_MAXLEN, isAlarmChange } from './timeline-lua';
 import {
   ACQUIRE_LOCK_LUA,
   ADD_APPROVAL_LUA,
@@ -138,6 +139,7 @@ export class RunStore {
       paused: k.paused(),
       timeline: k.timeline(incidentId),
       changes: k.changes(),
+      alarmChanges: k.alarmChanges(),
       incidentRuns: k.runs(incidentId),
     };
     return RUN_KEYS.map((name) => byName[name]);
@@ -467,11 +469,12 @@ export class RunStore {
   }
 
   async appendTimeline(incidentId: string, type: string, data: Record<string, unknown>): Promise<void> {
-    await this.redis
+    const write = this.redis
       .multi()
-      .xadd(`${this.prefix}:incident:${incidentId}:timeline`, '*', 'type', type, 'at', this.now(), 'data', JSON.stringify(data))
-      .xadd(`${this.prefix}:changes`, 'MAXLEN', '~', 100_000, '*', 'incident', incidentId, 'type', type)
-      .exec();
+      .xadd(this.keys.timeline(incidentId), '*', 'type', type, 'at', this.now(), 'data', JSON.stringify(data))
+      .xadd(this.keys.changes(), 'MAXLEN', '~', CHANGES_MAXLEN, '*', 'incident', incidentId, 'type', type);
+    if (isAlarmChange(type)) write.xadd(this.keys.alarmChanges(), 'MAXLEN', '~', CHANGES_MAXLEN, '*', 'incident', incidentId, 'type', type);
+    await write.exec();
   }
 
   // --- idempotency ledger -------------------------------------------------------------------

@@ -1,4 +1,6 @@
-import { ChangeFeed, type RedisClient, RunStore } from '@responder/store';
+import { parseAlarmEvent } from '@responder/domain';
+import { ChangeFeed, IncidentStore, type RedisClient, RunStore } from '@responder/store';
+import { alarmEvent } from '../../support/events';
 import type { StoreTarget } from './target';
 
 /**
@@ -81,6 +83,44 @@ export function changeFeedSuite(target: () => StoreTarget): void {
       // The first batch is acknowledged, the second is not yet.
       expect((await feed.readPending('batch', 'c1', 10)).map((c) => c.incidentId)).toEqual(['inc_Q']);
       await expect(feed.ackAndRead('nogroup', 'c1', ['0-1'], { blockMs: 100, count: 10 })).rejects.toThrow(/NOGROUP/);
+    });
+
+    it('notes the changes that can start a runbook on the alarm feed too, whichever write makes them, and no other', async () => {
+      const alarms = new ChangeFeed(redis, prefix, 'alarms');
+      const incidents = new IncidentStore(redis, { prefix, dedupeTtlSeconds: 3600, unattachedMaxLen: 1000 });
+      await feed.ensureGroup('both');
+      await alarms.ensureGroup('both');
+      const parsed = parseAlarmEvent(alarmEvent({ alarmName: 'feed-5xx' }));
+      if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+      // The intake's write (a checked write), a manual run's opening and the other scripts, a MULTI.
+      const byAlarm = (await incidents.ingest({ alarm: parsed.value, service: 'feed-svc', matchedBy: 'name', source: 'test' })).incidentId!;
+      const { incidentId: byHand } = await incidents.openManual({ service: 'feed-manual', title: 't', by: 'U1', runbook: 'rb' });
+      await incidents.appendIfExists(byHand, 'note', { text: 'n' });
+      await incidents.appendIfExists(byHand, 'alarm.attached', {});
+      await incidents.setPostmortem(byHand, { by: 'U1', source: 'api', status: 'review' });
+      const { runId } = await runs.createRun({ incidentId: byAlarm, runbook: 'rb', trigger: 'alarm', inputs: {}, steps: { s: { status: 'pending', action: 'note', mutating: false } } });
+      await runs.transition(runId, 's', ['pending'], { status: 'queued' }, { type: 'step.queued', data: {} });
+      await runs.appendTimeline(byAlarm, 'step.retrying', {});
+      await runs.appendTimeline(byAlarm, 'alarm.received', {});
+
+      const ours = (changes: { incidentId: string; type: string }[]) => changes.filter((c) => c.incidentId === byAlarm || c.incidentId === byHand).map((c) => [c.incidentId, c.type]);
+      expect(ours(await feed.read('both', 'c1', { blockMs: 100, count: 100 }))).toEqual([
+        [byAlarm, 'alarm.received'],
+        [byHand, 'incident.opened'],
+        [byHand, 'note'],
+        [byHand, 'alarm.attached'],
+        [byHand, 'postmortem.updated'],
+        [byAlarm, 'run.planned'],
+        [byAlarm, 'step.queued'],
+        [byAlarm, 'step.retrying'],
+        [byAlarm, 'alarm.received'],
+      ]);
+      expect(ours(await alarms.read('both', 'c1', { blockMs: 100, count: 100 }))).toEqual([
+        [byAlarm, 'alarm.received'],
+        [byHand, 'incident.opened'],
+        [byHand, 'alarm.attached'],
+        [byAlarm, 'alarm.received'],
+      ]);
     });
 
     it('gives the changes a crashed consumer never acknowledged to another', async () => {

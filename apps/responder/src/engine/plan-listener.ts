@@ -9,20 +9,17 @@ import { RunEngine } from './run-engine.service';
 
 /** The newest open incidents looked at when the group is created (as the engine's sweep does). */
 const CATCH_UP_LIMIT = 500;
-/**
- * Writes that can start a runbook: an alarm reached the incident (the intake's store write notes
- * the change with its first entry, `alarm.received`). Step moves, notes and approvals cannot.
- */
-const ALARM_CHANGE = /^(alarm\.|incident\.opened$)/;
 /** A later alarm firing on an incident: the plans awaiting approval on it are checked again (plan job). */
 const ALARM_AGAIN = /^alarm\.(received|attached)$/;
 
 /**
- * How the intake tells the engine that an incident changed: through the store's change feed, not a
- * call. The intake's store write notes the incident on the feed in the same atomic step as the
- * event itself; this listener (consumer group `engine`, on the replicas that run workers) reads it
- * (ChangeFeedConsumer) and queues the incident's plan (RunEngine.incidentChanged) when a runbook it
- * matches has no run of it yet; other changes are acknowledged unread. A change is acknowledged only
+ * How the intake tells the engine that an incident changed: through the store's alarm feed, not a
+ * call. The intake's store write notes the incident on the change feed, and on the alarm feed
+ * (`P:changes:alarms`: only the changes that can start a runbook, an alarm reached the incident or
+ * it was opened), in the same atomic step as the event itself; this listener (consumer group
+ * `engine`, on the replicas that run workers) reads the alarm feed (ChangeFeedConsumer), so step
+ * moves, notes and approvals never wake it, and queues the incident's plan
+ * (RunEngine.incidentChanged) when a runbook it matches has no run of it yet. A change is acknowledged only
  * once its plan is queued: when queueing fails it is counted (responder_plan_queue_failures_total)
  * and left pending, and read again after a pause; the plan sweep (RunEngine.sweepUnplanned) plans it
  * meanwhile. When the group is created (first boot, or Redis came back without it) or Redis went
@@ -32,7 +29,7 @@ const ALARM_AGAIN = /^alarm\.(received|attached)$/;
 @Injectable()
 export class PlanListener implements ChangeFeedReader, OnApplicationBootstrap, BeforeApplicationShutdown {
   readonly group = 'engine';
-  readonly types = ALARM_CHANGE;
+  readonly stream = 'alarms';
   private readonly logger = new Logger('PlanListener');
   private readonly feed: ChangeFeedConsumer;
 

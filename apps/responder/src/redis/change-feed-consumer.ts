@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
-import { type Change, ChangeFeed, compareChangeIds } from '@responder/store';
+import { type Change, ChangeFeed, compareChangeIds, type FeedName } from '@responder/store';
 import { CONNECTION_DEFAULTS } from './connection-options';
 
 /** A change read by a replica that died unacknowledged is taken over after this long. */
@@ -27,8 +27,8 @@ export interface FeedRestart {
 export interface ChangeFeedReader {
   /** The consumer group: every group sees every change, each change goes to one consumer of a group. */
   readonly group: string;
-  /** Changes of other types are acknowledged with the others, without reaching `handle`. */
-  readonly types?: RegExp;
+  /** The stream read: `all` (every change, the default) or `alarms` (only those that can start a runbook). */
+  readonly stream?: FeedName;
   /** How many of the last changes read are remembered to name what Redis lost (`FeedRestart.lost`); none by default. */
   readonly remember?: number;
   /**
@@ -45,8 +45,8 @@ export interface ChangeFeedReader {
 }
 
 /**
- * The one loop that reads the store's change feed with a consumer group (the engine's plan
- * listener and the Slack reporter each run one): its own connection (XREADGROUP BLOCK holds a
+ * The one loop that reads one of the store's change feeds with a consumer group (the engine's plan
+ * listener reads the alarm feed, the Slack reporter every change, each with one): its own connection (XREADGROUP BLOCK holds a
  * connection while it waits), the group created when missing, changes a dead replica left
  * unacknowledged taken over after CLAIM_IDLE_MS, this consumer's own unacknowledged changes read
  * again after an error (a read whose answer timed out has handed them to it already) and a pause
@@ -93,7 +93,7 @@ export class ChangeFeedConsumer {
     });
     this.redis.on('error', () => undefined);
     this.redis.on('close', () => this.closes++);
-    this.feed = new ChangeFeed(this.redis, redis.prefix);
+    this.feed = new ChangeFeed(this.redis, redis.prefix, reader.stream);
   }
 
   start(): void {
@@ -179,23 +179,21 @@ export class ChangeFeedConsumer {
         pendingAt = 0;
         const message = (err as Error).message;
         if (/NOGROUP/.test(message)) {
-          this.logger.warn(`the change feed's consumer group '${group}' is gone (Redis restarted empty or was flushed?): recreating it`);
+          this.logger.warn(`${this.feed.key}: the change feed's consumer group '${group}' is gone (Redis restarted empty or was flushed?): recreating it`);
           grouped = false;
           continue;
         }
-        this.logger.warn(`reading the change feed: ${message}; again in ${delay} ms`);
+        this.logger.warn(`reading the change feed ${this.feed.key}: ${message}; again in ${delay} ms`);
         await sleep(delay, undefined, { signal: this.stopping.signal, ref: false }).catch(() => undefined);
         delay = Math.min(delay * 2, RETRY_MAX_MS);
       }
     }
   }
 
-  /** Hands the changes of the reader's types to it; returns the ids to leave unacknowledged. */
+  /** Hands the changes to the reader; returns the ids to leave unacknowledged. */
   private async handle(changes: Change[]): Promise<ReadonlySet<string>> {
-    const types = this.reader.types;
-    const wanted = types ? changes.filter((c) => types.test(c.type)) : changes;
-    if (wanted.length === 0) return new Set();
-    return (await this.reader.handle(wanted)) ?? new Set();
+    if (changes.length === 0) return new Set();
+    return (await this.reader.handle(changes)) ?? new Set();
   }
 
   /**
@@ -206,11 +204,11 @@ export class ChangeFeedConsumer {
     if (this.newest === null) return null;
     const delivered = await this.feed.lastDelivered(this.reader.group);
     if (delivered === null) {
-      this.logger.warn(`the change feed's consumer group '${this.reader.group}' is gone (Redis restarted empty or was flushed?): recreating it`);
+      this.logger.warn(`${this.feed.key}: the change feed's consumer group '${this.reader.group}' is gone (Redis restarted empty or was flushed?): recreating it`);
       return 'no-group';
     }
     if (compareChangeIds(delivered, this.newest) >= 0) return null;
-    this.logger.warn(`the change feed went back in time (Redis has ${delivered}, this process read up to ${this.newest}): Redis lost its last writes (a failover to a replica that lagged?)`);
+    this.logger.warn(`the change feed ${this.feed.key} went back in time (Redis has ${delivered}, this process read up to ${this.newest}): Redis lost its last writes (a failover to a replica that lagged?)`);
     return { created: false, lost: this.forget(delivered) };
   }
 

@@ -56,14 +56,18 @@ describe('ingestWrite', () => {
       'ZADD {rsp}:incidents:status:open',
       'ZADD {rsp}:incidents:service:checkout:status:open',
       'XADD {rsp}:incident:inc_N:timeline',
-      // The change feed hears of the incident once, with the first entry's type.
+      // The change feed hears of the incident once, with the first entry's type; so does the
+      // alarm feed, since that type can start a runbook.
       'XADD {rsp}:changes',
+      'XADD {rsp}:changes:alarms',
       'XADD {rsp}:incident:inc_N:timeline',
       'HSET {rsp}:incident:inc_N:alarms',
       'XADD {rsp}:incident:inc_N:timeline',
       'SET {rsp}:event:evt-1',
     ]);
-    expect(w.writes.filter((x) => key(x[1]) === '{rsp}:changes')[0]).toContain('alarm.received');
+    const noticeOn = (feed: string) => w.writes.filter((x) => key(x[1]) === feed).map((x) => x.slice(2));
+    expect(noticeOn('{rsp}:changes')).toEqual([['MAXLEN', '~', '100000', '*', 'incident', 'inc_N', 'type', 'alarm.received']]);
+    expect(noticeOn('{rsp}:changes:alarms')).toEqual(noticeOn('{rsp}:changes'));
     expect(w.writes.at(-1)).toEqual(['SET', w.keys.indexOf('{rsp}:event:evt-1') + 1, 'inc_N|opened', 'EX', '3600']);
   });
 

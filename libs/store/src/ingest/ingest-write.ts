@@ -1,6 +1,6 @@
 import { type Guard, KeyList, type Write } from '../checked-write';
 import { type StoreKeys, UNROUTED_INDEX } from '../keys';
-import { CHANGES_MAXLEN } from '../timeline-lua';
+import { CHANGES_MAXLEN, isAlarmChange } from '../timeline-lua';
 import type { IngestDecision, IngestFacts } from './dedupe';
 
 export interface IngestWriteOptions {
@@ -53,10 +53,13 @@ export function ingestWrite(
       }
       case 'timeline':
         writes.push(['XADD', k.ref(keys.timeline(effect.incidentId)), '*', 'type', effect.type, 'at', facts.nowIso, 'data', effect.data]);
-        // The change feed hears of an incident once per call, with the first entry's type.
+        // The change feed hears of an incident once per call, with the first entry's type, and so
+        // does the alarm feed when that type can start a runbook (timeline-lua.ts does the same).
         if (!noted.has(effect.incidentId)) {
           noted.add(effect.incidentId);
-          writes.push(['XADD', k.ref(keys.changes()), 'MAXLEN', '~', String(CHANGES_MAXLEN), '*', 'incident', effect.incidentId, 'type', effect.type]);
+          for (const feed of isAlarmChange(effect.type) ? [keys.changes(), keys.alarmChanges()] : [keys.changes()]) {
+            writes.push(['XADD', k.ref(feed), 'MAXLEN', '~', String(CHANGES_MAXLEN), '*', 'incident', effect.incidentId, 'type', effect.type]);
+          }
         }
         break;
       case 'alarm':
