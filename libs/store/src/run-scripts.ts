@@ -48,10 +48,7 @@ const RUN_HEAD = `local head = redis.call('HMGET', runKey, 'id', 'incidentId', '
  * moveSteps applies compare-and-set moves in order, each with its timeline entry, as
  * TRANSITION_STEP does for one. A move (JSON) is { s = stepId, from = 'a,b' | '*', patch,
  * ev = timeline type ('' = none), data = timeline data (JSON text, passed through untouched),
- * after = 0-based index of an earlier move that must have applied, needs = steps that must have
- * succeeded }. A move with needs also requires the run to be running and not aborted (no failed
- * step outside cont, the set of steps whose failure the run continues past): the engine decided
- * it before knowing those statuses, and this is where that decision is checked.
+ * after = 0-based index of an earlier move that must have applied }.
  * Returns one 1|0 per move.
  *
  * Scripts return the statuses as one text, "id status id status …" (step ids have no spaces): one
@@ -84,42 +81,13 @@ local function setStatus(id, status, before)
   end
 end
 
-local function aborted(cont)
-  local failed = failedKey
-  if redis.call('HGET', runKey, 'failedSet') ~= '1' then
-    local all = redis.call('HGETALL', statusKey())
-    for i = 1, #all, 2 do
-      if isFailure(all[i + 1]) then redis.call('SADD', failed, all[i]) end
-    end
-    redis.call('HSET', runKey, 'failedSet', '1')
-  end
-  for _, id in ipairs(redis.call('SMEMBERS', failed)) do
-    if not cont[id] then return true end
-  end
-  return false
-end
-
--- known: states this call holds and has not written yet ({ [stepId] = state }), used instead of
--- the stored ones; each is written by the move that applies to it, or after the moves (unwritten).
-local function moveSteps(incidentId, moves, cont, now, known)
-  local sKey = statusKey()
+local function moveSteps(incidentId, moves, now)
   local applied = {}
-  local running = nil
   for i, m in ipairs(moves) do
     local ok = m.after == nil or applied[m.after + 1] == 1
-    if ok and m.needs then
-      if running == nil then running = redis.call('HGET', runKey, 'status') == 'running' end
-      ok = running and not aborted(cont)
-      for _, n in ipairs(m.needs) do
-        if ok and redis.call('HGET', sKey, n) ~= 'succeeded' then ok = false end
-      end
-    end
     if ok then
-      local state = known and known[m.s]
-      if not state then
-        local raw = redis.call('HGET', stepsKey, m.s)
-        state = raw and cjson.decode(raw)
-      end
+      local raw = redis.call('HGET', stepsKey, m.s)
+      local state = raw and cjson.decode(raw)
       ok = state ~= false and state ~= nil
       if ok then
         local before = state.status
@@ -130,7 +98,6 @@ local function moveSteps(incidentId, moves, cont, now, known)
           end
           redis.call('HSET', stepsKey, m.s, cjson.encode(state))
           setStatus(m.s, state.status, before)
-          if known then known[m.s] = nil end
           if m.ev ~= '' then timeline(incidentId, m.ev, now, m.data) end
         end
       end
@@ -139,14 +106,6 @@ local function moveSteps(incidentId, moves, cont, now, known)
   end
   return applied
 end
-
--- Writes the states moveSteps was given and did not write (see known).
-local function unwritten(known, before)
-  for id, state in pairs(known) do
-    redis.call('HSET', stepsKey, id, cjson.encode(state))
-    setStatus(id, state.status, before)
-  end
-end
 `;
 
 /**
@@ -154,12 +113,10 @@ end
  * call (queued → running: step.started; running → running after a crash: step.resumed; attempts
  * + 1). A mutating step is only read, with the kill switch, because its gates (kill switch, lock)
  * come before its start. Returns { 'missing' } | { 'settled', status } (not queued or running:
- * nothing to do) | { 'gated', head, stateJson, pausedJson|'' } | { 'started', head, stateJson },
- * and, started, the state. With hold, the started state is not written (nor encoded): the caller
- * writes it (moveSteps' known), in the same script.
+ * nothing to do) | { 'gated', head, stateJson, pausedJson|'' } | { 'started', head, stateJson }.
  */
 const START = `
-local function startStep(runId, stepId, now, hold)
+local function startStep(runId, stepId, now)
   ${RUN_HEAD}
   if not head[1] then return { 'missing' } end
   local raw = redis.call('HGET', stepsKey, stepId)
@@ -169,10 +126,7 @@ local function startStep(runId, stepId, now, hold)
   if state.mutating then return { 'gated', head, raw, redis.call('GET', pausedKey) or '' } end
   -- Running with a checkpoint: the job was put back on purpose (its action said "not yet"), so it
   -- carries on from the checkpoint: not a new attempt, nothing for the timeline.
-  if state.status == 'running' and state.checkpointJson then
-    if hold then return { 'started', head }, state end
-    return { 'started', head, raw }, state
-  end
+  if state.status == 'running' and state.checkpointJson then return { 'started', head, raw } end
   local attempt = (tonumber(state.attempts) or 0) + 1
   local kind, data
   if state.status == 'queued' then
@@ -185,11 +139,10 @@ local function startStep(runId, stepId, now, hold)
   state.reason = nil
   state.attempts = attempt
   timeline(head[2], kind, now, data)
-  if hold then return { 'started', head }, state end
   local encoded = cjson.encode(state)
   redis.call('HSET', stepsKey, stepId, encoded)
   setStatus(stepId, state.status, 'queued')
-  return { 'started', head, encoded }, state
+  return { 'started', head, encoded }
 end
 `;
 
@@ -217,7 +170,7 @@ end
 redis.call('SADD', activeKey, runId)
 timeline(incidentId, 'run.planned', now, ARGV[8])
 local applied = {}
-if ARGV[9] and ARGV[9] ~= '' then applied = moveSteps(incidentId, cjson.decode(ARGV[9]), {}, now) end
+if ARGV[9] and ARGV[9] ~= '' then applied = moveSteps(incidentId, cjson.decode(ARGV[9]), now) end
 return { runId, 1, applied, table.concat(redis.call('HGETALL', statusKeyName), ' ') }
 `;
 
@@ -247,51 +200,14 @@ return { 1, encoded }
 
 /**
  * Several step moves of one run in one call (see moveSteps above), e.g. a step's success and the
- * queueing of the dependents it makes ready. KEYS: RUN_KEYS. ARGV: incidentId, runId, now, movesJson, continueJson
- * ({stepId: true}), statusesWanted ('always' | 'unless-all-applied': the caller has nothing left
- * to decide when every move applied), finishedJson (run.finished data, or ''). With finishedJson,
- * a running run whose steps have all succeeded, been skipped or dry-run after the moves is finished as
- * succeeded here (as FINISH_RUN does): the last step's success and the run's end are one call.
- * With startJson ({ step, at }), that step is started first (startStep, at = its startedAt), and
- * the moves are made only if it started: for a step whose action was done before its start was
- * sent (its start, success and next steps in one call).
- * Returns { applied, statuses|false, runStatus, startKind ('' without startJson) }.
+ * queueing of the dependents it makes ready. KEYS: RUN_KEYS. ARGV: incidentId, runId, now, movesJson.
+ * Returns { applied, statuses, runStatus } (statuses '' and runStatus false for a run that does not exist).
  */
-export const MOVE_STEPS_LUA = `${HEAD}${STEPS}${START}
-local now = ARGV[3]
-local startKind = ''
-local known = nil
-local incidentId = nil
-if ARGV[8] and ARGV[8] ~= '' then
-  local start = cjson.decode(ARGV[8])
-  local reply, state = startStep(ARGV[2], start.step, start.at, true)
-  startKind = reply[1]
-  if startKind ~= 'started' then return { {}, false, redis.call('HGET', runKey, 'status'), startKind } end
-  known = { [start.step] = state }
-  incidentId = reply[2][2]
-else
-  incidentId = redis.call('HGET', runKey, 'incidentId')
-end
-if not incidentId then return { {}, '', false, startKind } end
-local applied = moveSteps(incidentId, cjson.decode(ARGV[4]), cjson.decode(ARGV[5]), now, known)
-if known then unwritten(known, 'queued') end
-if ARGV[7] ~= '' and redis.call('HGET', runKey, 'status') == 'running' then
-  local done = true
-  for _, st in ipairs(redis.call('HVALS', statusKeyName)) do
-    if st ~= 'succeeded' and st ~= 'skipped' and st ~= 'dry-run' then done = false break end
-  end
-  if done then
-    redis.call('HSET', runKey, 'status', 'succeeded', 'finishedAt', now)
-    redis.call('SREM', activeKey, ARGV[2])
-    timeline(incidentId, 'run.finished', now, ARGV[7])
-  end
-end
-local want = ARGV[6] ~= 'unless-all-applied'
-for _, a in ipairs(applied) do
-  if a == 0 then want = true end
-end
-local statuses = want and table.concat(redis.call('HGETALL', statusKeyName), ' ')
-return { applied, statuses, redis.call('HGET', runKey, 'status'), startKind }
+export const MOVE_STEPS_LUA = `${HEAD}${STEPS}
+local incidentId = redis.call('HGET', runKey, 'incidentId')
+if not incidentId then return { {}, '', false } end
+local applied = moveSteps(incidentId, cjson.decode(ARGV[4]), ARGV[3])
+return { applied, table.concat(redis.call('HGETALL', statusKey()), ' '), redis.call('HGET', runKey, 'status') }
 `;
 
 /**
@@ -345,10 +261,10 @@ local function asDecided()
 end
 -- Checked before the last move, which changes its own step only.
 local known = asDecided()
-local applied = moveSteps(incidentId, { last }, {}, now)
+local applied = moveSteps(incidentId, { last }, now)
 known = known and applied[1] == 1
 if known then
-  for _, a in ipairs(moveSteps(incidentId, next, {}, now)) do
+  for _, a in ipairs(moveSteps(incidentId, next, now)) do
     table.insert(applied, a)
     if a == 0 then known = false end
   end

@@ -39,11 +39,6 @@ export interface StepMove {
   event?: { type: string; data: Record<string, unknown> };
   /** Applies only if the move at this index, in the same call, applied. */
   after?: number;
-  /**
-   * Applies only if these steps have succeeded, the run is running and no failure aborts it: for
-   * a move decided before those statuses were read.
-   */
-  needsSucceeded?: string[];
 }
 
 export interface MovesResult {
@@ -54,7 +49,7 @@ export interface MovesResult {
   runStatus: RunStatus | null;
 }
 
-/** `finishStep`'s and `settleStep`'s answer: the statuses are left out (null) when every move applied (as decided). */
+/** `settleStep`'s answer: the statuses are left out (null) when every move applied (as decided). */
 export type FinishResult = Omit<MovesResult, 'statuses'> & { statuses: StepStatusMap | null };
 
 export type StepStart =
@@ -295,25 +290,6 @@ export class RunStore {
   }
 
   /**
-   * `startStep` and then `finishStep` (or `moveStepsAndFinishRun`, with finishRun) in one call, for
-   * a read-only step whose action was done before its start was sent: the moves are made only if
-   * the start applied (`started`). `at` is when the action began (the step's startedAt).
-   */
-  async startAndFinishStep(
-    runId: string,
-    stepId: string,
-    at: string,
-    moves: StepMove[],
-    continueOnFailure: readonly string[],
-    options: { statusesUnlessAllApplied: boolean; finishRun: boolean },
-  ): Promise<{ started: boolean; finish: FinishResult }> {
-    const finishedJson = options.finishRun ? JSON.stringify({ runId, status: 'succeeded' }) : '';
-    const args = this.movesArgs(runId, moves, continueOnFailure, options.statusesUnlessAllApplied ? 'unless-all-applied' : 'always', finishedJson);
-    const raw = (await this.runScript('responderMoveSteps', runId, ...args, JSON.stringify({ step: stepId, at }))) as [...RawMoves, string];
-    return { started: raw[3] === 'started', finish: movesResult(moves, [raw[0], raw[1], raw[2]]) };
-  }
-
-  /**
    * A step's last move (its outcome) and the moves that follow it, in one call. `next` was decided
    * from `decidedFrom` (the statuses read when the step started, with `last` as if applied), before
    * this call: it is made only if `last` applied, the run is running and every other step's status
@@ -329,46 +305,11 @@ export class RunStore {
   /**
    * Several compare-and-set moves of one run's steps, in order, in one atomic call, each with its
    * timeline entry (as `transition` does for one); returns which applied and every step's status
-   * after them. `continueOnFailure` names the steps whose failure does not abort the run (for
-   * moves with `needsSucceeded`).
+   * after them.
    */
-  async moveSteps(runId: string, moves: StepMove[], continueOnFailure: readonly string[] = []): Promise<MovesResult> {
-    const result = await this.runMoves(runId, moves, continueOnFailure, 'always');
+  async moveSteps(runId: string, moves: StepMove[]): Promise<MovesResult> {
+    const result = movesResult(moves, (await this.runScript('responderMoveSteps', runId, runId, this.now(), this.movesJson(runId, moves))) as RawMoves);
     return { ...result, statuses: result.statuses ?? {} };
-  }
-
-  /**
-   * `moveSteps` for the last steps of a run: when, after the moves, every step has succeeded or
-   * been skipped, the run is finished as succeeded in the same call (runStatus says so), with
-   * run.finished on the timeline as finishRun writes it.
-   */
-  async moveStepsAndFinishRun(runId: string, moves: StepMove[], continueOnFailure: readonly string[]): Promise<MovesResult> {
-    const result = await this.runMoves(runId, moves, continueOnFailure, 'always', JSON.stringify({ runId, status: 'succeeded' }));
-    return { ...result, statuses: result.statuses ?? {} };
-  }
-
-  /**
-   * A step's last move (success or failure) and the moves decided with it, as `moveSteps`; the
-   * statuses come back only when a move did not apply: when every one did, the caller queued all
-   * that this step made ready and has nothing left to decide.
-   */
-  async finishStep(runId: string, moves: StepMove[], continueOnFailure: readonly string[]): Promise<FinishResult> {
-    return this.runMoves(runId, moves, continueOnFailure, 'unless-all-applied');
-  }
-
-  private async runMoves(runId: string, moves: StepMove[], continueOnFailure: readonly string[], statuses: 'always' | 'unless-all-applied', finishedJson = ''): Promise<FinishResult> {
-    return movesResult(moves, (await this.runScript('responderMoveSteps', runId, ...this.movesArgs(runId, moves, continueOnFailure, statuses, finishedJson))) as RawMoves);
-  }
-
-  private movesArgs(runId: string, moves: StepMove[], continueOnFailure: readonly string[], statuses: 'always' | 'unless-all-applied', finishedJson = ''): string[] {
-    return [
-      runId,
-      this.now(),
-      this.movesJson(runId, moves),
-      continueOnFailure.length > 0 ? JSON.stringify(Object.fromEntries(continueOnFailure.map((id) => [id, true]))) : '{}',
-      statuses,
-      finishedJson,
-    ];
   }
 
   private movesJson(runId: string, moves: StepMove[]): string {
@@ -382,7 +323,6 @@ export class RunStore {
         // Text, so that Lua passes it through (its cjson would write an empty array as {}).
         data: eventJson(runId, m.stepId, m.event),
         ...(m.after !== undefined ? { after: m.after } : {}),
-        ...(m.needsSucceeded !== undefined ? { needs: m.needsSucceeded } : {}),
       })),
     );
   }

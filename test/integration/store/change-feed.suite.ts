@@ -38,22 +38,20 @@ export function changeFeedSuite(target: () => StoreTarget): void {
     it('notes an incident once for a call that writes several of its entries', async () => {
       await feed.ensureGroup('once');
       const { runId } = await runs.createRun({ incidentId: 'inc_D', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: { a: { status: 'queued', action: 'note', mutating: false }, b: { status: 'pending', action: 'note', mutating: false } } });
-      await runs.startAndFinishStep(
+      expect(await runs.startStep(runId, 'a')).toMatchObject({ kind: 'started' });
+      const settled = await runs.settleStep(
         runId,
-        'a',
-        new Date().toISOString(),
-        [
-          { stepId: 'a', from: ['running'], patch: { status: 'succeeded' }, event: { type: 'step.succeeded', data: {} } },
-          { stepId: 'b', from: ['pending'], patch: { status: 'queued' }, event: { type: 'step.queued', data: {} }, after: 0, needsSucceeded: ['a'] },
-        ],
-        [],
-        { statusesUnlessAllApplied: true, finishRun: false },
+        { stepId: 'a', from: ['running'], patch: { status: 'succeeded' }, event: { type: 'step.succeeded', data: {} } },
+        [{ stepId: 'b', from: ['pending'], patch: { status: 'queued' }, event: { type: 'step.queued', data: {} } }],
+        { a: 'succeeded', b: 'pending' },
       );
+      expect(settled.applied).toEqual([true, true]);
       const read = await feed.read('once', 'c1', { blockMs: 100, count: 10 });
-      // run.planned, then one change for step.started + step.succeeded + step.queued (3 timeline entries)
+      // one change per call: run.planned, step.started, then one for step.succeeded + step.queued (2 timeline entries)
       expect(read.map((c) => [c.incidentId, c.type])).toEqual([
         ['inc_D', 'run.planned'],
         ['inc_D', 'step.started'],
+        ['inc_D', 'step.succeeded'],
       ]);
       expect((await redis.xrange(`${prefix}:incident:inc_D:timeline`, '-', '+')).map(([, f]) => f[1])).toEqual(['run.planned', 'step.started', 'step.succeeded', 'step.queued']);
     });

@@ -158,40 +158,13 @@ export function runStoreSuite(target: () => StoreTarget): void {
         expect((await store.getRun(runId))!.steps.c).toMatchObject({ status: 'skipped', reason: 'when was false' });
       });
 
-      it('queues a step decided ahead only if the move before applied, its needs succeeded and nothing aborts the run', async () => {
-        const ahead = (stepId: string, needs: string[]): StepMove => queue(stepId, { after: 0, needsSucceeded: needs });
-        const steps = () => ({ a: pending({ status: 'running' }), b: pending(), c: pending({ status: 'running' }), d: pending() });
-
-        const { runId } = await store.createRun({ incidentId: 'inc_M2', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: steps() });
-        // d needs a and c; c is still running
-        expect((await store.moveSteps(runId, [succeed('a'), ahead('b', ['a']), ahead('d', ['a', 'c'])])).applied).toEqual([true, true, false]);
+      it('makes a move with after only if the move it names applied', async () => {
+        const { runId } = await store.createRun({ incidentId: 'inc_M2', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: { a: pending({ status: 'running' }), b: pending(), c: pending() } });
+        expect((await store.moveSteps(runId, [succeed('a'), queue('b', { after: 0 })])).applied).toEqual([true, true]);
         // a second success of a is refused, and so is what was decided with it
-        expect((await store.moveSteps(runId, [succeed('a'), ahead('d', ['a'])])).applied).toEqual([false, false]);
-
-        const failed = await store.createRun({ incidentId: 'inc_M3', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: { ...steps(), x: pending({ status: 'failed' }) } });
-        expect((await store.moveSteps(failed.runId, [succeed('a'), ahead('b', ['a'])])).applied).toEqual([true, false]);
-        // x's failure does not abort a run that continues past it
-        expect((await store.moveSteps(failed.runId, [succeed('c'), ahead('d', ['a', 'c'])], ['x'])).applied).toEqual([true, true]);
-        expect(await timelineTypes('inc_M3')).toEqual(['run.planned', 'step.succeeded', 'step.succeeded', 'step.queued']);
-      });
-
-      it('sees a failure recorded after the run began, and one of a run stored before failures were kept apart', async () => {
-        const ahead = (stepId: string, needs: string[]): StepMove => queue(stepId, { after: 0, needsSucceeded: needs });
-        const steps = () => ({ a: pending({ status: 'running' }), b: pending(), c: pending({ status: 'running' }), d: pending({ status: 'running' }), e: pending() });
-        const { runId } = await store.createRun({ incidentId: 'inc_M7', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: steps() });
-        expect(await store.transition(runId, 'c', ['running'], { status: 'failed' })).not.toBeNull();
-        expect((await store.moveSteps(runId, [succeed('a'), ahead('b', ['a'])])).applied).toEqual([true, false]);
-        // c retried by hand (out of failed): nothing aborts the run any more
-        expect(await store.transition(runId, 'c', ['failed'], { status: 'running' })).not.toBeNull();
-        expect((await store.moveSteps(runId, [queue('b', { needsSucceeded: ['a'] })])).applied).toEqual([true]);
-
-        // A run written by the code before: a failure in its statuses only.
-        const old = await store.createRun({ incidentId: 'inc_M8', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: steps() });
-        expect(await store.transition(old.runId, 'c', ['running'], { status: 'rejected' })).not.toBeNull();
-        await redis.hdel(`${prefix}:run:${old.runId}`, 'failedSet');
-        await redis.del(`${prefix}:run:${old.runId}:failed`);
-        expect((await store.moveSteps(old.runId, [succeed('a'), ahead('b', ['a'])])).applied).toEqual([true, false]);
-        expect((await store.moveSteps(old.runId, [succeed('d'), ahead('e', ['d'])], ['c'])).applied).toEqual([true, true]);
+        expect((await store.moveSteps(runId, [succeed('a'), queue('c', { after: 0 })])).applied).toEqual([false, false]);
+        expect((await store.runStatuses(runId))!.statuses).toEqual({ a: 'succeeded', b: 'queued', c: 'pending' });
+        expect(await timelineTypes('inc_M2')).toEqual(['run.planned', 'step.succeeded', 'step.queued']);
       });
 
       it("settles a step with the moves decided from the statuses at its start, only while no other step's status has changed", async () => {
@@ -221,21 +194,6 @@ export function runStoreSuite(target: () => StoreTarget): void {
         expect(await store.finishRun(ended.runId, 'aborted', {})).toBe(true);
         expect((await store.settleStep(ended.runId, succeed('a'), [queue('b')], decidedFrom)).applied).toEqual([true, false]);
         expect(await timelineTypes('inc_M11')).toEqual(['run.planned', 'run.finished', 'step.succeeded']);
-      });
-
-      it('leaves the statuses out of finishStep only when every move applied', async () => {
-        const { runId } = await store.createRun({ incidentId: 'inc_M4', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: { a: pending({ status: 'running' }), b: pending(), c: pending() } });
-        expect(await store.finishStep(runId, [succeed('a'), queue('b', { after: 0, needsSucceeded: ['a'] })], [])).toEqual({ applied: [true, true], statuses: null, runStatus: 'running' });
-        expect((await store.finishStep(runId, [queue('b')], [])).statuses).toEqual({ a: 'succeeded', b: 'queued', c: 'pending' });
-      });
-
-      it('ends the run with the last step when every step succeeded or was skipped', async () => {
-        const { runId } = await store.createRun({ incidentId: 'inc_M5', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: { a: pending({ status: 'running' }), b: pending({ status: 'running' }), c: pending({ status: 'skipped' }) } });
-        expect((await store.moveStepsAndFinishRun(runId, [succeed('a')], [])).runStatus).toBe('running');
-        expect((await store.moveStepsAndFinishRun(runId, [succeed('b')], [])).runStatus).toBe('succeeded');
-        expect(await store.activeRuns()).not.toContain(runId);
-        expect(await store.finishRun(runId, 'succeeded', {})).toBe(false);
-        expect((await timelineTypes('inc_M5')).filter((t) => t === 'run.finished')).toHaveLength(1);
       });
 
       it('applies the first moves with the run, only when this call creates it', async () => {
@@ -273,25 +231,6 @@ export function runStoreSuite(target: () => StoreTarget): void {
         expect(await store.startStep('run_missing', 'look')).toEqual({ kind: 'missing' });
       });
 
-      it('starts and finishes in one call, moving nothing unless the start applied', async () => {
-        const { runId } = await store.createRun({ incidentId: 'inc_S2', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: { a: step({ status: 'queued', mutating: false }), b: step({ mutating: false }) } });
-        const moves: StepMove[] = [
-          { stepId: 'a', from: ['running'], patch: { status: 'succeeded' }, event: { type: 'step.succeeded', data: {} } },
-          { stepId: 'b', from: ['pending'], patch: { status: 'queued' }, event: { type: 'step.queued', data: {} }, after: 0, needsSucceeded: ['a'] },
-        ];
-        const options = { statusesUnlessAllApplied: true, finishRun: false };
-        expect(await store.startAndFinishStep(runId, 'a', '2026-01-01T00:00:00.000Z', moves, [], options)).toEqual({ started: true, finish: { applied: [true, true], statuses: null, runStatus: 'running' } });
-        expect((await store.startAndFinishStep(runId, 'a', '2026-01-01T00:00:00.000Z', moves, [], options)).started).toBe(false);
-        expect(await timelineTypes('inc_S2')).toEqual(['run.planned', 'step.started', 'step.succeeded', 'step.queued']);
-        expect((await store.getRun(runId))!.steps.a).toMatchObject({ status: 'succeeded', startedAt: '2026-01-01T00:00:00.000Z', attempts: 1 });
-
-        // A start whose step no move then takes further is stored as started.
-        const other = await store.createRun({ incidentId: 'inc_S3', runbook: 'rb', trigger: 'alarm', inputs: {}, steps: { a: step({ status: 'queued', mutating: false }), b: step({ mutating: false }) } });
-        const refused: StepMove[] = [{ stepId: 'a', from: ['queued'], patch: { status: 'succeeded' }, event: { type: 'step.succeeded', data: {} } }];
-        expect(await store.startAndFinishStep(other.runId, 'a', '2026-01-01T00:00:01.000Z', refused, [], options)).toMatchObject({ started: true, finish: { applied: [false] } });
-        expect((await store.getRun(other.runId))!.steps.a).toMatchObject({ status: 'running', startedAt: '2026-01-01T00:00:01.000Z', attempts: 1 });
-        expect((await store.runStatuses(other.runId))!.statuses).toEqual({ a: 'running', b: 'pending' });
-      });
     });
 
     it('keeps every step status beside the states, and rebuilds them for a run stored before them', async () => {
