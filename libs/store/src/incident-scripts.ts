@@ -72,7 +72,8 @@ return { 'changed', newStatus, newOwner, entryId }
 /**
  * Every key a run owns, after `P:run:RUN` (run-scripts.ts writes them): a key added there must be
  * added here, or the retention sweep leaves it behind. Ledger entries (`P:ledger:RUN:STEP`) are
- * found from the run's steps.
+ * found from the run's steps. `:failed` (a set of failed steps) is written by earlier versions only:
+ * the sweep still removes it from their runs.
  */
 export const RUN_KEY_SUFFIXES = ['', ':steps', ':status', ':failed'] as const;
 

@@ -19,7 +19,6 @@ describe('StoreKeys', () => {
       k.run('r'),
       k.runSteps('r'),
       k.runStatus('r'),
-      k.runFailed('r'),
       k.activeRuns(),
       k.ledger('r:s'),
       k.lock('res'),
@@ -46,11 +45,10 @@ describe('StoreKeys', () => {
       '{responder}:event:e1',
       '{responder}:open:unrouted:arn',
     ]);
-    expect([k.run('run_1'), k.runSteps('run_1'), k.runStatus('run_1'), k.runFailed('run_1'), k.ledger('run_1:s'), k.paused()]).toEqual([
+    expect([k.run('run_1'), k.runSteps('run_1'), k.runStatus('run_1'), k.ledger('run_1:s'), k.paused()]).toEqual([
       '{responder}:run:run_1',
       '{responder}:run:run_1:steps',
       '{responder}:run:run_1:status',
-      '{responder}:run:run_1:failed',
       '{responder}:ledger:run_1:s',
       '{responder}:automation:paused',
     ]);

@@ -50,9 +50,6 @@ export class StoreKeys {
   runStatus(runId: string): string {
     return `${this.prefix}:run:${runId}:status`;
   }
-  runFailed(runId: string): string {
-    return `${this.prefix}:run:${runId}:failed`;
-  }
   activeRuns(): string {
     return `${this.prefix}:runs:active`;
   }

@@ -11,7 +11,7 @@
 import { TIMELINE_LUA } from './timeline-lua';
 
 /** The keys of a run script, in KEYS order. */
-export const RUN_KEYS = ['run', 'steps', 'status', 'failed', 'active', 'paused', 'timeline', 'changes', 'alarmChanges', 'incidentRuns'] as const;
+export const RUN_KEYS = ['run', 'steps', 'status', 'active', 'paused', 'timeline', 'changes', 'alarmChanges', 'incidentRuns'] as const;
 
 /**
  * Shared helpers, prepended to each run script. KEYS: RUN_KEYS; ARGV[1]: the run's incident id
@@ -19,8 +19,8 @@ export const RUN_KEYS = ['run', 'steps', 'status', 'failed', 'active', 'paused',
  * error, before anything is written.
  */
 const HEAD = `
-local runKey, stepsKey, statusKeyName, failedKey, activeKey, pausedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local timelineKey, changesKey, alarmChangesKey, timelineIncident = KEYS[7], KEYS[8], KEYS[9], ARGV[1]
+local runKey, stepsKey, statusKeyName, activeKey, pausedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local timelineKey, changesKey, alarmChangesKey, timelineIncident = KEYS[6], KEYS[7], KEYS[8], ARGV[1]
 do
   local owner = redis.call('HGET', runKey, 'incidentId')
   if owner and owner ~= timelineIncident then
@@ -39,11 +39,6 @@ const RUN_HEAD = `local head = redis.call('HMGET', runKey, 'id', 'incidentId', '
  * the same script as the state, so the engine decides what runs next from a few bytes per step
  * instead of reading and parsing every state. A run created before the mirror existed gets it
  * from its states the first time a script touches it.
- *
- * `<run>:failed` (a set) holds the steps whose status is a failure (failed, rejected, timed_out),
- * written with the mirror by setStatus, so that whether a failure aborts the run is read from the
- * few failed steps instead of every status. The run's `failedSet` field says the set is kept; a
- * run from before it gets it from its statuses the first time it is needed.
  *
  * moveSteps applies compare-and-set moves in order, each with its timeline entry, as
  * TRANSITION_STEP does for one. A move (JSON) is { s = stepId, from = 'a,b' | '*', patch,
@@ -67,18 +62,9 @@ local function statusKey()
   return statusKeyName
 end
 
-local function isFailure(st)
-  return st == 'failed' or st == 'rejected' or st == 'timed_out'
-end
-
--- Writes a step's status to the mirror and, for a failure (or out of one), to the failed set.
-local function setStatus(id, status, before)
+-- Writes a step's status to the mirror.
+local function setStatus(id, status)
   redis.call('HSET', statusKey(), id, status)
-  if isFailure(status) then
-    redis.call('SADD', failedKey, id)
-  elseif isFailure(before) then
-    redis.call('SREM', failedKey, id)
-  end
 end
 
 local function moveSteps(incidentId, moves, now)
@@ -97,7 +83,7 @@ local function moveSteps(incidentId, moves, now)
             if v == cjson.null then state[k] = nil else state[k] = v end
           end
           redis.call('HSET', stepsKey, m.s, cjson.encode(state))
-          setStatus(m.s, state.status, before)
+          setStatus(m.s, state.status)
           if m.ev ~= '' then timeline(incidentId, m.ev, now, m.data) end
         end
       end
@@ -141,7 +127,7 @@ local function startStep(runId, stepId, now)
   timeline(head[2], kind, now, data)
   local encoded = cjson.encode(state)
   redis.call('HSET', stepsKey, stepId, encoded)
-  setStatus(stepId, state.status, 'queued')
+  setStatus(stepId, state.status)
   return { 'started', head, encoded }
 end
 `;
@@ -155,17 +141,16 @@ end
  */
 export const CREATE_RUN_LUA = `${HEAD}${STEPS}
 local incidentId, runbook, runId, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local runs = KEYS[10]
+local runs = KEYS[9]
 if redis.call('HSETNX', runs, runbook, runId) == 0 then
   return { redis.call('HGET', runs, runbook), 0 }
 end
 local run = cjson.decode(ARGV[6])
 for k, v in pairs(run) do redis.call('HSET', runKey, k, tostring(v)) end
-redis.call('HSET', runKey, 'failedSet', '1')
 local steps = cjson.decode(ARGV[7])
 for id, state in pairs(steps) do
   redis.call('HSET', stepsKey, id, cjson.encode(state))
-  setStatus(id, state.status, nil)
+  setStatus(id, state.status)
 end
 redis.call('SADD', activeKey, runId)
 timeline(incidentId, 'run.planned', now, ARGV[8])
@@ -186,14 +171,13 @@ local state = cjson.decode(raw)
 if allowed ~= '*' and not string.find(',' .. allowed .. ',', ',' .. state.status .. ',', 1, true) then
   return { 0, state.status }
 end
-local before = state.status
 local patch = cjson.decode(ARGV[5])
 for k, v in pairs(patch) do
   if v == cjson.null then state[k] = nil else state[k] = v end
 end
 local encoded = cjson.encode(state)
 redis.call('HSET', stepsKey, stepId, encoded)
-setStatus(stepId, state.status, before)
+setStatus(stepId, state.status)
 if ARGV[6] ~= '' then timeline(redis.call('HGET', runKey, 'incidentId'), ARGV[6], now, ARGV[7]) end
 return { 1, encoded }
 `;
@@ -305,7 +289,7 @@ if #approvals >= needed then
   for k, v in pairs(cjson.decode(ARGV[8])) do state[k] = v end
   state.approval = 'granted'
   redis.call('HSET', stepsKey, stepId, cjson.encode(state))
-  setStatus(stepId, state.status, 'awaiting_approval')
+  setStatus(stepId, state.status)
   timeline(incidentId, 'approval.granted', now, cjson.encode(data))
   return { 'granted', cjson.encode(state) }
 end

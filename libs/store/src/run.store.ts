@@ -129,7 +129,6 @@ export class RunStore {
       run: k.run(runId),
       steps: k.runSteps(runId),
       status: k.runStatus(runId),
-      failed: k.runFailed(runId),
       active: k.activeRuns(),
       paused: k.paused(),
       timeline: k.timeline(incidentId),
