@@ -26,6 +26,13 @@ triggers: { services: [held] }
 steps:
   - { id: look, action: test.diagnose, with: { value: 2 } }
 `,
+  `
+name: stuck
+triggers: { services: [stuck] }
+steps:
+  - { id: first, action: test.diagnose, with: { value: 3 } }
+  - { id: second, action: test.diagnose, needs: [first], with: { value: 4 } }
+`,
 ];
 
 let app: INestApplication;
@@ -83,5 +90,26 @@ describe('an event stored whose plan could not be queued', () => {
       add.mockRestore();
     }
     await client(app).waitRun(incidentId, ['succeeded'], 20_000);
+  }, 30_000);
+});
+
+describe('a run left stuck between a move and its job (a crash, Redis gone between two calls)', () => {
+  it('is moved on by the next sweep: the queued step gets its job back and the run finishes, each step once', async () => {
+    const queue = app.get(StepQueue);
+    // The run and its first step's move are stored; adding that step's job fails, so the step is
+    // queued with no job to run it: without the sweep it waits for the next boot.
+    const lost = jest.spyOn(queue, 'queueStep').mockRejectedValueOnce(new Error('Connection is closed.'));
+    let incidentId: string;
+    try {
+      incidentId = await client(app).alarm('stuck-5xx');
+      for (let waited = 0; lost.mock.calls.length === 0 && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+      await expect(lost.mock.results[0]?.value).rejects.toThrow('Connection is closed.');
+    } finally {
+      lost.mockRestore();
+    }
+    const run = await client(app).waitRun(incidentId, ['succeeded'], 20_000);
+    expect(run.runbook).toBe('stuck');
+    const timeline = await client(app).timeline(incidentId);
+    expect(timeline.filter((e) => e.type === 'step.started').map((e) => e.data.step)).toEqual(['first', 'second']);
   }, 30_000);
 });

@@ -4,6 +4,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { IncidentStore, RunStore } from '@responder/store';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../tokens';
+import { RunCoordinator } from './run-coordinator';
 import { RunbookRegistry } from './runbook-registry';
 import { StepQueue } from './step-queue';
 
@@ -14,6 +15,10 @@ const PLAN_SWEEP_LIMIT = 500;
  * The plan of an incident is queued after the incident is stored, in another call: if that call
  * fails (Redis restarted in between), the intake still answers 202 (the event is stored), and
  * this sweep, at boot and every ENGINE_PLAN_SWEEP_SECONDS, finds it. One replica per period.
+ * The same holds inside a run: a step's move and its job (or what follows a re-plan) are two
+ * calls, so each sweep also puts back the jobs of the active runs' queued and running steps and
+ * moves those runs on (RunCoordinator.recover: idempotent, every job id deterministic), instead
+ * of leaving a run stuck until the next boot.
  */
 @Injectable()
 export class PlanSweep implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -29,6 +34,7 @@ export class PlanSweep implements OnApplicationBootstrap, BeforeApplicationShutd
     private readonly incidents: IncidentStore,
     private readonly runs: RunStore,
     private readonly queue: StepQueue,
+    private readonly coordinator: RunCoordinator,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -63,9 +69,10 @@ export class PlanSweep implements OnApplicationBootstrap, BeforeApplicationShutd
     try {
       if (!(await this.incidents.claimPlanSweep(this.holder, Math.max(500, this.config.engine.planSweepMs - 500)))) return;
       await this.sweepUnplanned();
+      await this.coordinator.recover();
     } catch (err) {
       // Redis down or busy: the next period tries again.
-      this.logger.warn(`looking for unplanned incidents failed: ${(err as Error).message}`);
+      this.logger.warn(`sweeping for unplanned incidents and stuck runs failed: ${(err as Error).message}`);
     }
   }
 }
