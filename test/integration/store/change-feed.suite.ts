@@ -1,7 +1,5 @@
-import { parseAlarmEvent } from '@responder/domain';
 import { ChangeFeed, IncidentStore, type RedisClient, RunStore } from '@responder/store';
-import { alarmEvent } from '../../support/events';
-import type { StoreTarget } from './target';
+import { type StoreTarget, parsedAlarm } from './target';
 
 /**
  * The store's tests, run by incident-store.spec.ts against one Redis and by
@@ -88,10 +86,8 @@ export function changeFeedSuite(target: () => StoreTarget): void {
       const incidents = new IncidentStore(redis, { prefix, dedupeTtlSeconds: 3600, unattachedMaxLen: 1000 });
       await feed.ensureGroup('both');
       await alarms.ensureGroup('both');
-      const parsed = parseAlarmEvent(alarmEvent({ alarmName: 'feed-5xx' }));
-      if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
       // The intake's write (a checked write), a manual run's opening and the other scripts, a MULTI.
-      const byAlarm = (await incidents.ingest({ alarm: parsed.value, service: 'feed-svc', matchedBy: 'name', source: 'test' })).incidentId!;
+      const byAlarm = (await incidents.ingest({ alarm: parsedAlarm({ alarmName: 'feed-5xx' }), service: 'feed-svc', matchedBy: 'name', source: 'test' })).incidentId!;
       const { incidentId: byHand } = await incidents.openManual({ service: 'feed-manual', title: 't', by: 'U1', runbook: 'rb' });
       await incidents.appendIfExists(byHand, 'note', { text: 'n' });
       await incidents.appendIfExists(byHand, 'alarm.attached', {});

@@ -1,7 +1,6 @@
-import { parseAlarmEvent, type AlarmEvent } from '@responder/domain';
+import type { AlarmEvent } from '@responder/domain';
 import { IncidentStore, type RedisClient, RunStore } from '@responder/store';
-import { alarmEvent } from '../../support/events';
-import type { StoreTarget } from './target';
+import { type StoreTarget, parsedAlarm } from './target';
 
 /** The incident scripts besides ingest (incident-scripts.ts), against one Redis and a Redis Cluster. */
 export function incidentScriptsSuite(target: () => StoreTarget): void {
@@ -15,11 +14,7 @@ export function incidentScriptsSuite(target: () => StoreTarget): void {
     runs = new RunStore(redis, prefix);
   });
 
-  function alarm(options: Parameters<typeof alarmEvent>[0]): AlarmEvent {
-    const parsed = parseAlarmEvent(alarmEvent(options));
-    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-    return parsed.value;
-  }
+  const alarm = parsedAlarm;
   const ingest = (a: AlarmEvent, service: string) => store.ingest({ alarm: a, service, matchedBy: 'name', source: 'test' });
 
   describe('incident scripts', () => {

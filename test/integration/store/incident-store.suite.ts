@@ -1,7 +1,6 @@
-import { parseAlarmEvent, type AlarmEvent } from '@responder/domain';
+import type { AlarmEvent } from '@responder/domain';
 import { IncidentStore, type RedisClient } from '@responder/store';
-import { alarmEvent } from '../../support/events';
-import type { StoreTarget } from './target';
+import { type StoreTarget, parsedAlarm } from './target';
 
 /**
  * The store's tests, run by incident-store.spec.ts against one Redis and by
@@ -16,11 +15,7 @@ export function incidentStoreSuite(target: () => StoreTarget): void {
     store = new IncidentStore(redis, { prefix, dedupeTtlSeconds: 3600, unattachedMaxLen: 1000 });
   });
 
-  function alarm(options: Parameters<typeof alarmEvent>[0]): AlarmEvent {
-    const parsed = parseAlarmEvent(alarmEvent(options));
-    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-    return parsed.value;
-  }
+  const alarm = parsedAlarm;
   const ingest = (a: AlarmEvent, service: string | null) => store.ingest({ alarm: a, service, matchedBy: service ? 'name' : null, source: 'test' });
 
   describe('IncidentStore', () => {

@@ -1,7 +1,6 @@
-import { parseAlarmEvent, type AlarmEvent } from '@responder/domain';
+import type { AlarmEvent } from '@responder/domain';
 import { IncidentStore, type RedisClient } from '@responder/store';
-import { alarmEvent } from '../../support/events';
-import type { StoreTarget } from './target';
+import { type StoreTarget, parsedAlarm } from './target';
 
 /**
  * Ingest under concurrency: the decision is made outside Redis (dedupe.ts) and applied only if
@@ -17,11 +16,7 @@ export function ingestRacesSuite(target: () => StoreTarget): void {
     store = new IncidentStore(redis, { prefix, dedupeTtlSeconds: 3600, unattachedMaxLen: 1000 });
   });
 
-  function alarm(options: Parameters<typeof alarmEvent>[0]): AlarmEvent {
-    const parsed = parseAlarmEvent(alarmEvent(options));
-    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-    return parsed.value;
-  }
+  const alarm = parsedAlarm;
   const ingest = (a: AlarmEvent, service: string | null) => store.ingest({ alarm: a, service, matchedBy: service ? 'name' : null, source: 'test' });
   const received = async (id: string) => (await store.timeline(id)).filter((e) => e.type === 'alarm.received').length;
 
